@@ -1,0 +1,91 @@
+# Parley — the two commands:
+#   make run    install what is missing, build, start the server on http://localhost:8080
+#   make test   install what is missing, build, run every test suite
+#
+# Other targets: build, test-protocol, fuzz-protocol, bench-protocol, clean.
+# Builds are incremental (Ninja + ccache) in build/; sanitizer and fuzz builds
+# live in build-<preset>/.
+
+PRESET        ?= dev
+BUILD         := build
+CTEST_JOBS    ?= 2
+FUZZ_SECONDS  ?= 600
+FUZZ_SMOKE_SECONDS ?= 15
+CMAKE         := cmake
+SHELL         := /bin/bash
+
+.PHONY: all deps configure build run test test-protocol fuzz-build fuzz-protocol fuzz-smoke \
+        bench-protocol clean help
+
+all: build
+
+help:
+	@sed -n '1,8p' Makefile
+
+deps:
+	@scripts/install-deps.sh
+
+# Configure once; afterwards CMake re-runs itself when CMakeLists change.
+$(BUILD)/build.ninja:
+	$(CMAKE) --preset $(PRESET)
+
+configure: deps $(BUILD)/build.ninja
+
+build: configure
+	$(CMAKE) --build $(BUILD)
+
+run: build
+	@if [ -x $(BUILD)/server/parley ]; then \
+	  exec $(BUILD)/server/parley $(ARGS); \
+	else \
+	  echo "The parley server is not built yet: only the protocol library exists so far."; \
+	fi
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(CTEST_JOBS)
+	$(MAKE) --no-print-directory fuzz-smoke
+
+test-protocol: build
+	cd $(BUILD) && ctest --output-on-failure -j$(CTEST_JOBS) -L protocol
+
+# ---- fuzzing ---------------------------------------------------------------
+# The decoder fuzzer, seeded with the golden vectors. Findings land in
+# build-fuzz/findings/ (crash-*, leak-*): turn each into a regression test.
+FUZZ_DIR := build-fuzz
+
+$(FUZZ_DIR)/build.ninja:
+	$(CMAKE) --preset fuzz
+
+FUZZERS  := decode payload
+
+fuzz-build: deps build $(FUZZ_DIR)/build.ninja
+	$(CMAKE) --build $(FUZZ_DIR) --target $(addprefix fuzz_,$(FUZZERS))
+	@rm -rf $(FUZZ_DIR)/seeds && $(BUILD)/tests/vectors/parley-make-vectors --corpus $(FUZZ_DIR)/seeds
+	@mkdir -p $(FUZZ_DIR)/findings $(addprefix $(FUZZ_DIR)/corpus/,$(FUZZERS))
+
+# Each fuzzer runs FUZZ_SECONDS; a finding stops the run with a non-zero status.
+fuzz-protocol: fuzz-build
+	@for f in $(FUZZERS); do \
+	  echo "== fuzz_$$f for $(FUZZ_SECONDS)s"; \
+	  $(FUZZ_DIR)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	    -rss_limit_mb=2048 -artifact_prefix=$(FUZZ_DIR)/findings/ -print_final_stats=1 \
+	    $(FUZZ_DIR)/corpus/$$f $(FUZZ_DIR)/seeds/$$f 2>&1 | grep -E "^(#[0-9]+ +DONE|Done|stat::|==|SUMMARY|ERROR)" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
+
+fuzz-smoke:
+	$(MAKE) --no-print-directory fuzz-protocol FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
+
+# ---- benchmarks ------------------------------------------------------------
+RELEASE := build-release
+
+$(RELEASE)/build.ninja:
+	$(CMAKE) --preset release
+
+bench-protocol: deps $(RELEASE)/build.ninja
+	$(CMAKE) --build $(RELEASE) --target protocol_bench
+	$(RELEASE)/bench/protocol_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+	  --benchmark_min_time=0.2 $(BENCH_ARGS)
+
+clean:
+	rm -rf $(BUILD) $(FUZZ_DIR) $(RELEASE) build-sanitize build-tsan

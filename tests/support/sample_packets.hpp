@@ -1,0 +1,83 @@
+// One typical packet of every kind, for tests and benchmarks that need
+// "a realistic X" rather than a random one.
+#pragma once
+
+#include "protocol/packets.hpp"
+
+#include <string>
+#include <vector>
+
+namespace parley::testing {
+
+/// 50 bytes of ASCII chat text: the size the compactness bound talks about.
+inline const std::string fifty_byte_text = "Hello everyone, the release is out! Grab it today.";
+
+inline protocol::message_record sample_record(std::uint64_t seq, std::string text) {
+    protocol::message_record m;
+    m.seq = seq;
+    m.author_id = 7;
+    m.author = "ana";
+    m.client_msg_id = 0x1F2E3D4C5B6A7ULL + seq;
+    m.sent_at = 1'790'000'000'000ULL + seq * 1000;
+    m.text = std::move(text);
+    return m;
+}
+
+/// A page of `n` messages with realistic text, some reactions, edits and tombstones.
+inline protocol::history_page sample_history(std::size_t n) {
+    protocol::history_page page;
+    page.room_id = 3;
+    page.has_more = true;
+    for (std::size_t i = 0; i < n; ++i) {
+        auto m = sample_record(1000 + i, "message number " + std::to_string(i) + " in a long scroll-back of the lobby");
+        if (i % 7 == 0) m.reactions = {{protocol::reaction_kind::like, 3}, {protocol::reaction_kind::heart, 1}};
+        if (i % 11 == 0) m.edited_at = m.sent_at + 5000;
+        if (i % 13 == 0) {
+            m.deleted = true;
+            m.text.clear();
+        }
+        page.messages.push_back(std::move(m));
+    }
+    return page;
+}
+
+/// ~2 KB of English text: compresses well, like most long chat messages.
+inline std::string sample_long_text(std::size_t size = 2000) {
+    std::string s;
+    while (s.size() < size) s += "The quick brown fox jumps over the lazy dog. ";
+    s.resize(size);
+    return s;
+}
+
+/// One packet of every kind, in variant order.
+inline std::vector<protocol::packet> one_of_each_kind() {
+    using namespace protocol;
+    return {
+        authenticate{"q3Zb8mJr2cYw0Xk9LdPfUeTnHgVs1AiOaB4oE7uRlCy"},
+        join_room{"lobby", 12},
+        leave_room{3},
+        send_message{3, 0x1F2E3D4C5B6A7ULL, 0, fifty_byte_text},
+        edit_message{3, 42, "fixed"},
+        delete_message{3, 42},
+        toggle_reaction{3, 42, reaction_kind::star},
+        set_typing{3, true},
+        request_history{3, 1000, 50},
+        ping{9},
+        welcome{7, "ana", "parley/0.1.0", 1'790'000'000'000ULL},
+        room_joined{3, "lobby", 1200, 1195},
+        room_left{3},
+        message_ack{3, 0x1F2E3D4C5B6A7ULL, 1201, 1'790'000'000'123ULL},
+        chat_message{3, sample_record(1201, fifty_byte_text)},
+        message_edited{3, 42, "fixed", 1'790'000'005'000ULL},
+        message_deleted{3, 42, 1'790'000'006'000ULL},
+        reaction_update{3, 42, reaction_kind::heart, 2, 8, true},
+        typing_update{3, {8, "bo"}, true},
+        presence_update{3, presence_change::snapshot, {{7, "ana"}, {8, "bo"}}},
+        sample_history(20),
+        persisted_watermark{3, 1195},
+        error_report{106, 4, 99, 1500, "slow down"},
+        pong{9},
+    };
+}
+
+}  // namespace parley::testing

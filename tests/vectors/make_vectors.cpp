@@ -1,0 +1,262 @@
+// parley-make-vectors: writes the golden test vectors of the wire protocol.
+//
+//   build/tests/vectors/parley-make-vectors > tests/vectors/packets.json
+//
+// Each vector is the hex of one WebSocket message and the packets it holds,
+// as JSON; each error vector is crafted bytes and the decode error they must
+// produce. The native suite (tests/protocol/vectors_test.cpp) and the wasm
+// suite (tests/wasm/) decode every vector, compare fields, and re-encode to
+// the same bytes. The output is deterministic: regenerate after a deliberate
+// wire change and review the diff; never edit the file by hand.
+#include "protocol/codec.hpp"
+#include "protocol/compression.hpp"
+#include "tests/support/frame_builder.hpp"
+#include "tests/support/packet_json.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+namespace {
+
+using namespace parley::protocol;
+using parley::testing::append_text;
+using parley::testing::append_varint;
+using parley::testing::build_frame;
+using json = nlohmann::ordered_json;
+
+std::string to_hex(std::span<const std::uint8_t> b) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string s;
+    for (auto c : b) {
+        s.push_back(digits[c >> 4]);
+        s.push_back(digits[c & 15]);
+    }
+    return s;
+}
+
+const std::string fifty_bytes = "Hello everyone, the release is out! Grab it today.";  // 50 bytes
+
+message_record sample_record(std::uint64_t seq, std::string text) {
+    message_record m;
+    m.seq = seq;
+    m.author_id = 7;
+    m.author = "ana";
+    m.client_msg_id = 0x1F2E3D4C5B6A7ULL + seq;
+    m.sent_at = 1'790'000'000'000ULL + seq * 1000;
+    m.text = std::move(text);
+    return m;
+}
+
+history_page sample_history(std::size_t n) {
+    history_page page{.room_id = 3, .mode = history_mode::older, .has_more = true, .messages = {}};
+    for (std::size_t i = 0; i < n; ++i) {
+        auto m = sample_record(1000 + i, "message number " + std::to_string(i) + " in a long scroll-back of the lobby");
+        if (i % 7 == 0) m.reactions = {{reaction_kind::like, 3}, {reaction_kind::heart, 1}};
+        if (i % 11 == 0) m.edited_at = m.sent_at + 5000;
+        if (i % 13 == 0) { m.deleted = true; m.text.clear(); }
+        page.messages.push_back(std::move(m));
+    }
+    return page;
+}
+
+std::vector<std::pair<std::string, std::vector<packet>>> good_vectors() {
+    std::string long_text;
+    while (long_text.size() < 2000) long_text += "The quick brown fox jumps over the lazy dog. ";
+    long_text.resize(2000);
+    auto with_reactions = sample_record(42, "reacted \xF0\x9F\x8E\x89 message");
+    with_reactions.reactions = {{reaction_kind::like, 2}, {reaction_kind::star, 1}};
+    with_reactions.my_reactions = 0b1001;
+    with_reactions.reply_to = 40;
+
+    return {
+        {"authenticate", {authenticate{"q3Zb8mJr2cYw0Xk9LdPfUeTnHgVs1AiOaB4oE7uRlCy"}}},
+        {"join_room_fresh", {join_room{"lobby", 0}}},
+        {"join_room_resume", {join_room{"dev.team-2", 123456}}},
+        {"leave_room", {leave_room{3}}},
+        {"send_message_50_bytes", {send_message{3, 0x1F2E3D4C5B6A7ULL, 0, fifty_bytes}}},
+        {"send_message_reply_unicode", {send_message{3, 99, 41, "Grüße aus Köln — ça va? 你好 \xF0\x9F\x91\x8B"}}},
+        {"send_message_empty_text", {send_message{1, 1, 0, ""}}},
+        {"send_message_2kb_compressed", {send_message{3, 123, 0, long_text}}},
+        {"edit_message", {edit_message{3, 42, "fixed the typo"}}},
+        {"delete_message", {delete_message{3, 42}}},
+        {"toggle_reaction_heart", {toggle_reaction{3, 42, reaction_kind::heart}}},
+        {"set_typing_on", {set_typing{3, true}}},
+        {"set_typing_off", {set_typing{3, false}}},
+        {"request_history", {request_history{3, 1000, 50}}},
+        {"ping", {ping{77}}},
+        {"welcome", {welcome{7, "ana", "parley/0.1.0", 1'790'000'000'000ULL}}},
+        {"room_joined", {room_joined{3, "lobby", 1200, 1195}}},
+        {"room_left", {room_left{3}}},
+        {"message_ack", {message_ack{3, 0x1F2E3D4C5B6A7ULL, 1201, 1'790'000'000'123ULL}}},
+        {"chat_message_50_bytes", {chat_message{3, sample_record(1201, fifty_bytes)}}},
+        {"chat_message_reactions_reply", {chat_message{3, with_reactions}}},
+        {"chat_message_max_values", {chat_message{std::uint32_t(-1), [] {
+             auto m = sample_record(limits::max_safe_integer, "max");
+             m.author_id = m.client_msg_id = m.sent_at = m.edited_at = m.reply_to = limits::max_safe_integer;
+             return m;
+         }()}}},
+        {"message_edited", {message_edited{3, 42, "fixed the typo", 1'790'000'005'000ULL}}},
+        {"message_deleted", {message_deleted{3, 42, 1'790'000'006'000ULL}}},
+        {"reaction_update", {reaction_update{3, 42, reaction_kind::star, 5, 8, true}}},
+        {"typing_update", {typing_update{3, {8, "bo"}, true}}},
+        {"presence_snapshot", {presence_update{3, presence_change::snapshot, {{7, "ana"}, {8, "bo"}, {9, "cy"}}}}},
+        {"presence_left", {presence_update{3, presence_change::left, {{8, "bo"}}}}},
+        {"history_page_empty", {history_page{3, history_mode::latest, false, {}}}},
+        {"history_page_50_compressed", {sample_history(50)}},
+        {"persisted_watermark", {persisted_watermark{3, 1195}}},
+        {"error_report_rate_limited", {error_report{106, 0x04, 99, 1500, "slow down: 10 messages per 5 s"}}},
+        {"pong", {pong{77}}},
+    };
+}
+
+bytes payload_of(const packet& p) {
+    // Encode uncompressed and strip header and CRC: the payload bytes alone.
+    auto b = encode(p, {.compress_threshold = SIZE_MAX});
+    auto h = peek_header(*b);
+    return bytes(b->begin() + static_cast<std::ptrdiff_t>(h->header_size),
+                 b->begin() + static_cast<std::ptrdiff_t>(h->header_size + h->payload_size));
+}
+
+std::vector<std::pair<std::string, bytes>> error_vectors() {
+    std::vector<std::pair<std::string, bytes>> v;
+    const bytes good = *encode(ping{77});
+    auto add = [&](std::string name, bytes b) { v.emplace_back(std::move(name), std::move(b)); };
+
+    add("truncated", bytes(good.begin(), good.end() - 1));
+    add("bad_magic", [&] { auto b = good; b[0] = 'X'; return b; }());
+    add("bad_version", build_frame({.version = 2, .kind = 0x0A}, payload_of(ping{77})));
+    add("bad_checksum", [&] { auto b = good; b[5] ^= 0x01; return b; }());
+    add("unknown_kind", build_frame({.kind = 0x30}, payload_of(ping{77})));
+    add("bad_flags", build_frame({.kind = 0x0A, .flags = 0x02}, payload_of(ping{77})));
+    {
+        bytes p{3, 1, 0};  // room_id, client_msg_id, reply_to
+        append_text(p, std::string(limits::max_text_bytes + 1, 'a'));
+        add("field_too_long", build_frame(packet_kind::send_message, p));
+    }
+    {
+        bytes p{3, 1, 0};
+        append_text(p, "\xC0\xAF");  // overlong '/'
+        add("bad_utf8", build_frame(packet_kind::send_message, p));
+    }
+    add("too_large", [] {
+        bytes b{magic, limits::version, 0x0A, 0};
+        append_varint(b, limits::max_packet_bytes + 1);
+        return b;
+    }());
+    {
+        bytes zeros(limits::max_payload_bytes + 1, 0), z;
+        compress_frame(zeros, z);
+        add("decompressed_too_large", build_frame(packet_kind::send_message, z, flag_compressed));
+    }
+    {
+        const std::string junk = "this is not an lz4 frame";
+        add("decompression_failed", build_frame(packet_kind::send_message, bytes(junk.begin(), junk.end()), flag_compressed));
+    }
+    add("trailing_bytes", [&] { auto b = good; b.push_back(0); return b; }());
+    add("bad_varint", build_frame(packet_kind::leave_room, bytes{0x83, 0x00}));
+    add("bad_value", build_frame(packet_kind::toggle_reaction, bytes{3, 42, 9}));
+    {
+        bytes p{3, 0, 1};
+        append_varint(p, limits::max_history_page + 1);
+        add("too_many_items", build_frame(packet_kind::history_page, p));
+    }
+    {
+        auto inner = *encode_batch(std::vector<packet>{ping{1}});
+        add("unexpected_batch", build_frame(packet_kind::batch, inner));
+    }
+    add("empty_batch", build_frame(packet_kind::batch, bytes{}));
+    return v;
+}
+
+
+bytes from_hex(const std::string& hex) {
+    bytes b;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+        b.push_back(static_cast<std::uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
+    return b;
+}
+
+bool write_file(const std::filesystem::path& path, std::span<const std::uint8_t> b) {
+    std::ofstream out(path, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+    if (!out) std::cerr << "cannot write " << path << "\n";
+    return static_cast<bool>(out);
+}
+
+// Writes each vector (good and bad) as one binary file: the seed corpus of
+// fuzz_decode in DIR/decode, and of fuzz_payload (kind, flags, payload) in
+// DIR/payload.
+int write_corpus(const json& doc, const std::filesystem::path& dir) {
+    std::filesystem::create_directories(dir / "decode");
+    std::filesystem::create_directories(dir / "payload");
+    for (const char* section : {"vectors", "errors"}) {
+        for (const auto& v : doc[section]) {
+            const std::string name = std::string(section) + "-" + v["name"].get<std::string>();
+            const bytes b = from_hex(v["hex"]);
+            if (!write_file(dir / "decode" / name, b)) return 1;
+            auto h = peek_header(b);
+            if (!h) continue;
+            bytes seed{b[2], b[3]};
+            seed.insert(seed.end(), b.begin() + static_cast<std::ptrdiff_t>(h->header_size),
+                        b.begin() + static_cast<std::ptrdiff_t>(h->header_size + h->payload_size));
+            if (!write_file(dir / "payload" / name, seed)) return 1;
+        }
+    }
+    return 0;
+}
+
+json make_document();
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::string usage = "usage: parley-make-vectors [--corpus DIR]\n"
+                              "example: parley-make-vectors > tests/vectors/packets.json\n";
+    if (argc == 3 && std::string(argv[1]) == "--corpus") return write_corpus(make_document(), argv[2]);
+    if (argc != 1) {
+        std::cerr << usage;
+        return 2;
+    }
+    const json doc = make_document();
+    if (doc.is_null()) return 1;
+    std::cout << doc.dump(1) << "\n";
+    return 0;
+}
+
+namespace {
+
+json make_document() {
+    json doc = json::object();
+    doc["format"] = "parley-vectors/1";
+    doc["generator"] = "tests/vectors/make_vectors.cpp (build/tests/vectors/parley-make-vectors)";
+    doc["protocol_version"] = limits::version;
+    json vectors = json::array();
+    for (auto& [name, packets] : good_vectors()) {
+        json packets_json = json::array();
+        for (const auto& p : packets) packets_json.push_back(parley::testing::packet_to_json(p));
+        auto encoded = encode(packets.front());
+        if (!encoded) {
+            std::cerr << "vector " << name << " does not encode: " << error_name(encoded.error()) << "\n";
+            return nullptr;
+        }
+        vectors.push_back({{"name", name}, {"batch", false}, {"hex", to_hex(*encoded)}, {"packets", packets_json}});
+    }
+    {
+        std::vector<packet> batch{chat_message{3, sample_record(1202, "first")}, typing_update{3, {8, "bo"}, false},
+                                  persisted_watermark{3, 1202}, sample_history(50)};
+        json packets_json = json::array();
+        for (const auto& p : batch) packets_json.push_back(parley::testing::packet_to_json(p));
+        vectors.push_back({{"name", "batch_of_four"}, {"batch", true}, {"hex", to_hex(*encode_batch(batch))},
+                           {"packets", packets_json}});
+    }
+    doc["vectors"] = vectors;
+    json errors = json::array();
+    for (auto& [name, b] : error_vectors())
+        errors.push_back({{"name", name}, {"error", name}, {"hex", to_hex(b)}});
+    doc["errors"] = errors;
+    return doc;
+}
+
+}  // namespace
