@@ -169,12 +169,16 @@ struct leave_room {
 
 /// A new message. client_msg_id is chosen by the client and unique per user;
 /// resending it is safe (the server acknowledges the original again).
+/// `resend` marks a message the client may have sent before (it was in its
+/// outbox across a disconnect): only then does the server look for a
+/// duplicate on disk, so first attempts never wait for storage.
 struct send_message {
     static constexpr packet_kind kind = packet_kind::send_message;
     std::uint32_t room_id = 0;
     std::uint64_t client_msg_id = 0;
     std::uint64_t reply_to = 0;  ///< sequence of the quoted message, 0: none
     std::string text;
+    bool resend = false;
 
     template <class Self, class V>
     static void fields(Self& s, V&& v) {
@@ -182,6 +186,7 @@ struct send_message {
         v("client_msg_id", s.client_msg_id);
         v("reply_to", s.reply_to);
         v("text", s.text, limits::max_text_bytes);
+        v("resend", s.resend);
     }
     friend bool operator==(const send_message&, const send_message&) = default;
 };
