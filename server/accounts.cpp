@@ -1,0 +1,173 @@
+#include "server/accounts.hpp"
+
+#include "server/clock.hpp"
+#include "server/log.hpp"
+
+#include <sodium.h>
+
+#include <stdexcept>
+
+namespace parley::server {
+namespace {
+
+constexpr std::size_t min_password_bytes = 8;
+constexpr std::size_t max_password_bytes = 256;
+constexpr std::size_t max_cached_sessions = 100000;
+
+bool is_name_char(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+std::string random_token() {
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof raw);
+    char text[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+    sodium_bin2base64(text, sizeof text, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return text;
+}
+
+}  // namespace
+
+std::string_view describe(account_error e) noexcept {
+    switch (e) {
+        case account_error::bad_username:
+            return "usernames are 1-32 characters: letters, digits, '.', '_' or '-', starting with a letter or digit";
+        case account_error::bad_password: return "passwords are 8-256 bytes long";
+        case account_error::username_taken: return "that username is taken";
+        case account_error::wrong_credentials: return "wrong username or password";
+    }
+    return "account error";
+}
+
+bool is_valid_username(std::string_view name) noexcept {
+    if (name.empty() || name.size() > 32) return false;
+    if (!std::isalnum(static_cast<unsigned char>(name.front()))) return false;
+    for (char c : name)
+        if (!is_name_char(c)) return false;
+    return true;
+}
+
+accounts::accounts(const std::string& db_path, const config& cfg)
+    : cfg_(cfg), db_(db_path, database::mode::read_write) {
+    if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+    insert_user_ = db_.prepare(
+        "INSERT INTO users(username, username_key, password_hash, created_at) VALUES(?, ?, ?, ?)");
+    find_user_ = db_.prepare("SELECT id, username, password_hash FROM users WHERE username_key = ?");
+    insert_session_ = db_.prepare("INSERT INTO sessions(token_hash, user_id, created_at, expires_at) VALUES(?, ?, ?, ?)");
+    find_session_ = db_.prepare(
+        "SELECT u.id, u.username, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id "
+        "WHERE s.token_hash = ? AND s.expires_at > ?");
+    delete_session_ = db_.prepare("DELETE FROM sessions WHERE token_hash = ?");
+    purge_sessions_ = db_.prepare("DELETE FROM sessions WHERE expires_at <= ?");
+
+    char hash[crypto_pwhash_STRBYTES];
+    const std::string dummy = "parley-timing-equaliser";
+    if (crypto_pwhash_str(hash, dummy.data(), dummy.size(), cfg_.password_ops, cfg_.password_mem_kib * 1024) != 0)
+        throw std::runtime_error("password hashing failed (out of memory?)");
+    dummy_hash_ = hash;
+}
+
+std::variant<issued_session, account_error> accounts::register_user(std::string_view username,
+                                                                    std::string_view password) {
+    if (!is_valid_username(username)) return account_error::bad_username;
+    if (password.size() < min_password_bytes || password.size() > max_password_bytes) return account_error::bad_password;
+
+    char hash[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str(hash, password.data(), password.size(), cfg_.password_ops, cfg_.password_mem_kib * 1024) != 0)
+        throw std::runtime_error("password hashing failed (out of memory?)");
+
+    std::lock_guard lock(mutex_);
+    statement_use insert(insert_user_);
+    insert->bind_all(username, lower(username), std::string_view(hash), now_ms());
+    try {
+        insert->run();
+    } catch (const sqlite_error& e) {
+        if ((e.code() & 0xFF) == SQLITE_CONSTRAINT) return account_error::username_taken;
+        throw;
+    }
+    return create_session({static_cast<std::uint64_t>(db_.last_insert_rowid()), std::string(username)});
+}
+
+std::variant<issued_session, account_error> accounts::login(std::string_view username, std::string_view password) {
+    std::optional<user_identity> user;
+    std::string stored_hash = dummy_hash_;
+    if (is_valid_username(username) && password.size() <= max_password_bytes) {
+        std::lock_guard lock(mutex_);
+        statement_use find(find_user_);
+        find->bind_all(lower(username));
+        if (find->step()) {
+            user = user_identity{find->column_u64(0), find->column_text(1)};
+            stored_hash = find->column_text(2);
+        }
+    }
+    // Verify even for unknown users so the response time does not tell them apart.
+    const bool ok = crypto_pwhash_str_verify(stored_hash.c_str(), password.data(), password.size()) == 0;
+    if (!user || !ok) return account_error::wrong_credentials;
+    std::lock_guard lock(mutex_);
+    return create_session(*user);
+}
+
+issued_session accounts::create_session(const user_identity& user) {
+    issued_session s{user, random_token(), now_ms() + std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.session_ttl).count()};
+    const std::string h = hash_token(s.token);
+    statement_use insert(insert_session_);
+    insert->bind_blob(1, h.data(), h.size());
+    insert->bind_all_from(2, user.id, now_ms(), s.expires_at_ms);
+    insert->run();
+    if (cache_.size() >= max_cached_sessions) cache_.clear();
+    cache_[h] = {user, s.expires_at_ms};
+    return s;
+}
+
+std::optional<user_identity> accounts::find_session(std::string_view token) {
+    if (token.empty() || token.size() > 128) return std::nullopt;
+    const std::string h = hash_token(token);
+    const std::int64_t now = now_ms();
+    std::lock_guard lock(mutex_);
+    if (auto it = cache_.find(h); it != cache_.end()) {
+        if (it->second.expires_at_ms > now) return it->second.user;
+        cache_.erase(it);
+        return std::nullopt;
+    }
+    statement_use find(find_session_);
+    find->bind_blob(1, h.data(), h.size());
+    find->bind(2, now);
+    if (!find->step()) return std::nullopt;
+    user_identity user{find->column_u64(0), find->column_text(1)};
+    if (cache_.size() >= max_cached_sessions) cache_.clear();
+    cache_[h] = {user, find->column_int(2)};
+    return user;
+}
+
+void accounts::revoke_session(std::string_view token) {
+    const std::string h = hash_token(token);
+    std::lock_guard lock(mutex_);
+    cache_.erase(h);
+    statement_use del(delete_session_);
+    del->bind_blob(1, h.data(), h.size());
+    del->run();
+}
+
+int accounts::purge_expired_sessions() {
+    std::lock_guard lock(mutex_);
+    statement_use purge(purge_sessions_);
+    purge->bind(1, now_ms());
+    purge->run();
+    return db_.changes();
+}
+
+std::string accounts::hash_token(std::string_view token) {
+    unsigned char out[crypto_generichash_BYTES];
+    crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(token.data()), token.size(), nullptr, 0);
+    return std::string(reinterpret_cast<const char*>(out), sizeof out);
+}
+
+}  // namespace parley::server

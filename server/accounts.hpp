@@ -1,0 +1,77 @@
+// Accounts and sessions: registration, password checks, session tokens.
+//
+// Passwords are hashed with Argon2id (libsodium crypto_pwhash_str). Session
+// tokens are 256 random bits, given to the client once (cookie and JSON) and
+// stored only as their BLAKE2b-256 hash, with an expiry. Every method that
+// touches SQLite or hashes a password blocks: call them from the blocking
+// thread pool, never from an I/O thread. A small cache of recently verified
+// tokens lets reconnects skip the database.
+#pragma once
+
+#include "server/config.hpp"
+#include "server/database.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+
+namespace parley::server {
+
+struct user_identity {
+    std::uint64_t id = 0;
+    std::string username;
+};
+
+struct issued_session {
+    user_identity user;
+    std::string token;  ///< base64url, 43 characters
+    std::int64_t expires_at_ms = 0;
+};
+
+enum class account_error {
+    bad_username,       ///< 1-32 of A-Z a-z 0-9 . _ -, starting with a letter or digit
+    bad_password,       ///< 8-256 bytes
+    username_taken,
+    wrong_credentials,  ///< unknown user or wrong password (deliberately not told apart)
+};
+
+std::string_view describe(account_error e) noexcept;
+
+/// Username rules: 1-32 bytes of A-Z a-z 0-9 '.', '_', '-', starting with a letter or digit.
+bool is_valid_username(std::string_view name) noexcept;
+
+class accounts {
+public:
+    accounts(const std::string& db_path, const config& cfg);
+
+    std::variant<issued_session, account_error> register_user(std::string_view username, std::string_view password);
+    std::variant<issued_session, account_error> login(std::string_view username, std::string_view password);
+    /// The user behind a token, if it is known and not expired.
+    std::optional<user_identity> find_session(std::string_view token);
+    void revoke_session(std::string_view token);
+    /// Deletes expired sessions; returns how many.
+    int purge_expired_sessions();
+
+private:
+    issued_session create_session(const user_identity& user);
+    static std::string hash_token(std::string_view token);
+
+    const config& cfg_;
+    std::mutex mutex_;  // one connection, used by one pool thread at a time
+    database db_;
+    statement insert_user_, find_user_, insert_session_, find_session_, delete_session_, purge_sessions_;
+    std::string dummy_hash_;  // verified against for unknown users, so timing does not reveal them
+
+    struct cached_session {
+        user_identity user;
+        std::int64_t expires_at_ms;
+    };
+    std::unordered_map<std::string, cached_session> cache_;  // by token hash
+};
+
+}  // namespace parley::server

@@ -1,0 +1,99 @@
+// The batch writer: the only code that writes chat events to SQLite.
+//
+// DESIGN
+// Rooms push events (messages, edits, deletions, reactions, new rooms) into
+// an in-memory queue and go on; broadcasting never waits for the disk. One
+// writer thread owns the write connection and its prepared statements.
+//
+// ALGORITHM
+// The thread sleeps until `max_events` events wait, or the oldest waiting
+// event is `max_delay` old, or shutdown begins. It then takes every waiting
+// event (in order) and commits them in ONE transaction. After the commit it
+// reports, per room, the highest message sequence now on disk (the persisted
+// watermark), which rooms announce to their members.
+//
+// GUARANTEES
+// - Order: events commit in the order rooms pushed them, so a watermark W for
+//   a room means every message of that room up to W is on disk.
+// - Nothing is dropped for a transient failure (disk full, database locked,
+//   I/O error): the batch stays queued and is retried with back-off from 50 ms
+//   to 5 s; the backlog is visible in /metrics, and rooms refuse new messages
+//   with server_busy once it passes config::max_writer_backlog.
+// - A batch that fails for a non-transient reason (a constraint, i.e. a bug
+//   or a misbehaving client) is retried one event per transaction so one bad
+//   event cannot block the others; only that event is logged and skipped.
+// - stop() commits everything still queued before it returns.
+#pragma once
+
+#include "server/database.hpp"
+#include "server/events.hpp"
+#include "server/metrics.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace parley::server {
+
+class batch_writer final : public event_sink {
+public:
+    using clock = std::chrono::steady_clock;
+
+    struct options {
+        std::size_t max_events = 10;
+        std::chrono::milliseconds max_delay{5000};
+        std::chrono::milliseconds max_backoff{5000};
+        /// How long stop() keeps retrying a failing commit before giving up.
+        std::chrono::milliseconds shutdown_patience{30000};
+        /// Time source for the batching delay; tests substitute a manual clock
+        /// and call poke() after moving it.
+        std::function<clock::time_point()> now = [] { return clock::now(); };
+        /// Called before every statement of a commit; tests throw sqlite_error
+        /// from it to inject faults.
+        std::function<void(std::string_view statement)> before_statement;
+    };
+
+    using persisted_handler = std::function<void(std::uint32_t room_id, std::uint64_t seq)>;
+
+    /// Opens its own connection to `db_path` (already migrated).
+    batch_writer(const std::string& db_path, options opts, metrics& stats, persisted_handler on_persisted);
+    ~batch_writer() override;
+
+    void start();
+    void push(storage_event e) override;
+    std::size_t backlog() const override;
+    /// Wakes the thread to re-check its deadline (after a manual clock moved).
+    void poke();
+    /// Commits everything queued, then stops the thread. Idempotent.
+    void stop();
+
+private:
+    void run();
+    bool due(std::unique_lock<std::mutex>&) const;
+    bool commit(const std::vector<storage_event>& batch);
+    void commit_one_by_one(const std::vector<storage_event>& batch);
+    void write(const storage_event& e);
+    void step(statement& s, std::string_view name);
+    void report_watermarks(const std::vector<storage_event>& batch);
+
+    options opts_;
+    metrics& stats_;
+    persisted_handler on_persisted_;
+    database db_;
+    statement insert_room_, insert_message_, bump_room_, edit_message_, delete_message_, delete_reactions_,
+        add_reaction_, remove_reaction_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<storage_event> queue_;
+    std::optional<clock::time_point> oldest_;  // when the oldest waiting event arrived
+    std::size_t in_flight_ = 0;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace parley::server

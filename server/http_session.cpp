@@ -1,0 +1,139 @@
+#include "server/http_session.hpp"
+
+#include "server/log.hpp"
+#include "server/static_files.hpp"
+#include "server/websocket_session.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include <nlohmann/json.hpp>
+
+namespace parley::server {
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+
+namespace {
+
+constexpr std::size_t max_header_bytes = 16 * 1024;
+constexpr std::size_t max_body_bytes = 64 * 1024;
+constexpr auto request_timeout = std::chrono::seconds(30);
+
+http_response plain(const http_request& req, http::status status, std::string_view content_type, std::string body) {
+    http_response res{status, req.version()};
+    res.set(http::field::content_type, content_type);
+    res.set(http::field::cache_control, "no-store");
+    res.keep_alive(req.keep_alive());
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+}
+
+}  // namespace
+
+bool origin_allowed(std::string_view origin, std::string_view host, const std::vector<std::string>& allowed) {
+    if (origin.empty()) return true;  // not a browser: nothing to hijack
+    for (const auto& a : allowed)
+        if (a == "*" || a == origin) return true;
+    // Same origin: scheme://HOST where HOST equals the Host header.
+    const auto sep = origin.find("://");
+    return sep != std::string_view::npos && origin.substr(sep + 3) == host;
+}
+
+http_session::http_session(net::ip::tcp::socket&& socket, server_context& ctx)
+    : stream_(std::move(socket)), ctx_(ctx) {
+    boost::system::error_code ec;
+    const auto ep = stream_.socket().remote_endpoint(ec);
+    remote_ = ec ? "unknown" : ep.address().to_string();
+}
+
+void http_session::run() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+}
+
+void http_session::do_read() {
+    parser_.emplace();
+    parser_->header_limit(max_header_bytes);
+    parser_->body_limit(max_body_bytes);
+    stream_.expires_after(request_timeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+}
+
+void http_session::on_read(boost::system::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) return do_close();
+    if (ec == http::error::body_limit || ec == http::error::header_limit) {
+        http_request req;
+        auto res = plain(req, http::status::payload_too_large, "text/plain", "request too large\n");
+        res.keep_alive(false);
+        return send(std::move(res));
+    }
+    if (ec) return;  // timeout, reset or a malformed request: drop the connection
+    ctx_.stats.http_requests_total.fetch_add(1, std::memory_order_relaxed);
+    http_request req = parser_->release();
+    if (beast::websocket::is_upgrade(req)) return upgrade(std::move(req));
+    route(std::move(req));
+}
+
+void http_session::route(http_request req) {
+    const std::string_view target = req.target();
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (path == "/healthz") {
+        const nlohmann::json body{{"status", ctx_.stopping ? "stopping" : "ok"},
+                                  {"connections", ctx_.stats.connections_open.load()},
+                                  {"rooms", ctx_.stats.rooms_open.load()},
+                                  {"writer_backlog", ctx_.stats.writer_backlog ? ctx_.stats.writer_backlog() : 0}};
+        return send(plain(req, ctx_.stopping ? http::status::service_unavailable : http::status::ok,
+                          "application/json", body.dump()));
+    }
+    if (path == "/metrics") return send(plain(req, http::status::ok, "text/plain; version=0.0.4", ctx_.stats.render()));
+    if (path.starts_with("/api/")) {
+        net::post(ctx_.blocking, [self = shared_from_this(), req = std::move(req)] {
+            auto res = handle_api(req, self->remote_, self->ctx_);
+            net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable { self->send(std::move(res)); });
+        });
+        return;
+    }
+    send(ctx_.files.serve(req));
+}
+
+void http_session::upgrade(http_request req) {
+    const std::string_view path = req.target().substr(0, req.target().find('?'));
+    if (path != "/ws") return send(plain(req, http::status::not_found, "text/plain", "WebSocket endpoint is /ws\n"));
+    if (!origin_allowed(req[http::field::origin], req[http::field::host], ctx_.cfg.allowed_origins)) {
+        log::info("refused WebSocket from ", remote_, " with origin ", req[http::field::origin]);
+        auto res = plain(req, http::status::forbidden, "text/plain", "origin not allowed\n");
+        res.keep_alive(false);
+        return send(std::move(res));
+    }
+    if (ctx_.stopping) return send(plain(req, http::status::service_unavailable, "text/plain", "shutting down\n"));
+    std::string token = token_of(req);
+    stream_.expires_never();
+    std::make_shared<websocket_session>(std::move(stream_), ctx_, remote_)->run(std::move(req), std::move(token));
+}
+
+void http_session::send(http_response res) {
+    if (ctx_.stopping) res.keep_alive(false);
+    res.set(http::field::server, "parley/" PARLEY_VERSION);
+    const bool keep_alive = res.keep_alive();
+    response_ = std::make_shared<http_response>(std::move(res));
+    http::async_write(stream_, *response_,
+                      beast::bind_front_handler(&http_session::on_write, shared_from_this(), keep_alive));
+}
+
+void http_session::on_write(bool keep_alive, boost::system::error_code ec, std::size_t) {
+    response_.reset();
+    if (ec) return;
+    if (!keep_alive) return do_close();
+    do_read();
+}
+
+void http_session::do_close() {
+    boost::system::error_code ec;
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+}
+
+}  // namespace parley::server

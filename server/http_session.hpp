@@ -1,0 +1,47 @@
+// One HTTP connection: reads requests (bounded header and body sizes), routes
+// them, and hands WebSocket upgrades of /ws to a websocket_session.
+//
+// Routing: /healthz and /metrics are answered inline; /api/ runs on the
+// blocking pool (it hashes passwords and queries SQLite); everything else is
+// a static file. Upgrades are refused with 403 when the Origin header is not
+// allowed (cross-site WebSocket hijacking).
+#pragma once
+
+#include "server/api.hpp"
+#include "server/server_context.hpp"
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace parley::server {
+
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+    http_session(boost::asio::ip::tcp::socket&& socket, server_context& ctx);
+    void run();
+
+private:
+    void do_read();
+    void on_read(boost::system::error_code ec, std::size_t bytes);
+    void route(http_request req);
+    void upgrade(http_request req);
+    void send(http_response res);
+    void on_write(bool keep_alive, boost::system::error_code ec, std::size_t bytes);
+    void do_close();
+
+    boost::beast::tcp_stream stream_;
+    boost::beast::flat_buffer buffer_;
+    server_context& ctx_;
+    std::string remote_;
+    std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+    std::shared_ptr<http_response> response_;  // alive until its write completes
+};
+
+/// True when `origin` may open a WebSocket on a server reached as `host`.
+bool origin_allowed(std::string_view origin, std::string_view host, const std::vector<std::string>& allowed);
+
+}  // namespace parley::server

@@ -1,0 +1,34 @@
+#include "server/rate_limiter.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace parley::server {
+
+std::optional<std::chrono::milliseconds> rate_limiter::acquire(const std::string& key, clock::time_point now) {
+    std::lock_guard lock(mutex_);
+    if (now - last_prune_ > std::chrono::seconds(60)) prune(now);
+    auto [it, fresh] = buckets_.try_emplace(key, bucket{burst_, now});
+    bucket& b = it->second;
+    if (!fresh) {
+        const double elapsed = std::chrono::duration<double>(now - b.updated).count();
+        b.tokens = std::min(burst_, b.tokens + std::max(0.0, elapsed) * rate_);
+        b.updated = now;
+    }
+    if (b.tokens >= 1.0) {
+        b.tokens -= 1.0;
+        return std::nullopt;
+    }
+    const double wait_s = (1.0 - b.tokens) / rate_;
+    return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(wait_s * 1000)));
+}
+
+void rate_limiter::prune(clock::time_point now) {
+    last_prune_ = now;
+    const double refill_s = burst_ / rate_;
+    std::erase_if(buckets_, [&](const auto& entry) {
+        return std::chrono::duration<double>(now - entry.second.updated).count() > refill_s;
+    });
+}
+
+}  // namespace parley::server

@@ -1,0 +1,179 @@
+#include "server/server.hpp"
+
+#include "server/accounts.hpp"
+#include "server/batch_writer.hpp"
+#include "server/listener.hpp"
+#include "server/log.hpp"
+#include "server/migrations.hpp"
+#include "server/room_registry.hpp"
+#include "server/server_context.hpp"
+#include "server/static_files.hpp"
+#include "server/storage.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+namespace parley::server {
+namespace net = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t max_rooms = 10000;
+constexpr auto drain_timeout = std::chrono::seconds(5);
+
+fs::path executable_dir() {
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::current_path() : exe.parent_path();
+}
+
+// First existing directory among the candidates; the first one if none exists.
+fs::path first_existing(std::initializer_list<fs::path> candidates) {
+    for (const auto& c : candidates) {
+        std::error_code ec;
+        if (fs::is_directory(c, ec)) return c;
+    }
+    return *candidates.begin();
+}
+
+std::vector<static_files::mount> client_mounts(const config& cfg) {
+    const fs::path exe = executable_dir();  // build/server/ in a source tree
+    const fs::path web = cfg.static_dir.empty()
+                             ? first_existing({fs::path("web"), exe / "../../web", exe / "../share/parley/web"})
+                             : fs::path(cfg.static_dir);
+    const fs::path wasm = cfg.wasm_dir.empty()
+                              ? first_existing({exe / "../wasm", fs::path("build/wasm"), exe / "../share/parley/wasm"})
+                              : fs::path(cfg.wasm_dir);
+    return {{"/wasm/", wasm}, {"/", web}};
+}
+
+}  // namespace
+
+struct server::impl {
+    explicit impl(config c) : cfg(std::move(c)), io(static_cast<int>(thread_count())) {}
+
+    unsigned thread_count() const {
+        return cfg.threads != 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+    }
+
+    config cfg;
+    metrics stats;
+    net::io_context io;
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+    std::unique_ptr<batch_writer> writer;
+    std::unique_ptr<sqlite_store> store;
+    std::unique_ptr<accounts> accts;
+    std::unique_ptr<room_registry> rooms;
+    std::unique_ptr<static_files> files;
+    net::thread_pool blocking{2};
+    std::unique_ptr<server_context> ctx;
+    std::shared_ptr<listener> acceptor;
+    std::vector<std::thread> threads;
+    std::thread stopper;
+    std::once_flag stop_once;
+    bool started = false;
+
+    void shutdown_in_order();
+};
+
+server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
+    impl& s = *impl_;
+    log::set_level(s.cfg.level);
+    fs::create_directories(s.cfg.data_dir);
+    const std::string path = s.cfg.database_path();
+    std::vector<stored_room> stored;
+    {
+        database db(path, database::mode::read_write);
+        migrate(db);
+        stored = load_rooms(db);
+    }
+    batch_writer::options wopts;
+    wopts.max_events = s.cfg.batch_max_events;
+    wopts.max_delay = s.cfg.batch_max_delay;
+    s.writer = std::make_unique<batch_writer>(path, wopts, s.stats,
+                                              [&s](std::uint32_t room, std::uint64_t seq) { s.rooms->persisted(room, seq); });
+    s.store = std::make_unique<sqlite_store>(path, 2);
+    s.accts = std::make_unique<accounts>(path, s.cfg);
+    s.rooms = std::make_unique<room_registry>(s.io, room_services{s.cfg, s.stats, s.writer.get(), s.store.get()}, max_rooms);
+    s.rooms->load(stored);
+    s.files = std::make_unique<static_files>(client_mounts(s.cfg));
+    s.ctx = std::make_unique<server_context>(s.cfg, s.stats, *s.accts, *s.rooms, *s.files, s.blocking);
+    const auto address = net::ip::make_address(s.cfg.listen_host);
+    s.acceptor = std::make_shared<listener>(s.io, net::ip::tcp::endpoint(address, s.cfg.listen_port), *s.ctx);
+    log::info("parley ", PARLEY_VERSION, ": ", stored.size(), " rooms in ", path);
+}
+
+server::~server() {
+    if (impl_->started) {
+        stop();
+        wait();
+    } else {
+        impl_->writer->stop();
+        impl_->store->stop();
+        impl_->blocking.join();
+    }
+}
+
+void server::start() {
+    impl& s = *impl_;
+    s.started = true;
+    s.writer->start();
+    s.acceptor->run();
+    s.work.emplace(s.io.get_executor());
+    for (unsigned i = 0; i < s.thread_count(); ++i) s.threads.emplace_back([&s] { s.io.run(); });
+    log::info("listening on http://", s.cfg.listen_host, ":", s.acceptor->port(), " with ", s.thread_count(),
+              " I/O threads");
+}
+
+void server::stop() {
+    impl& s = *impl_;
+    std::call_once(s.stop_once, [&s] { s.stopper = std::thread([&s] { s.shutdown_in_order(); }); });
+}
+
+void server::impl::shutdown_in_order() {
+    log::info("shutting down: no new connections, closing WebSockets");
+    ctx->stopping = true;
+    acceptor->stop();
+    ctx->connections.shutdown_all();
+    const auto deadline = std::chrono::steady_clock::now() + drain_timeout;
+    while (ctx->connections.size() > 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    log::info("draining the writer (", writer->backlog(), " events)");
+    writer->stop();
+    store->stop();
+    blocking.join();
+    work.reset();
+    io.stop();
+    log::info("stopped");
+}
+
+void server::wait() {
+    impl& s = *impl_;
+    for (auto& t : s.threads)
+        if (t.joinable()) t.join();
+    if (s.stopper.joinable()) s.stopper.join();
+}
+
+int server::run() {
+    start();
+    net::signal_set signals(impl_->io, SIGINT, SIGTERM);
+    signals.async_wait([this](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        log::info("received signal ", sig);
+        stop();
+    });
+    wait();
+    return 0;
+}
+
+std::uint16_t server::port() const { return impl_->acceptor->port(); }
+
+const config& server::settings() const { return impl_->cfg; }
+
+}  // namespace parley::server

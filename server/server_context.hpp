@@ -1,0 +1,64 @@
+// What every connection of one server shares: settings, metrics, services,
+// rate limits, and the registry used to close all WebSockets at shutdown.
+#pragma once
+
+#include "server/accounts.hpp"
+#include "server/config.hpp"
+#include "server/metrics.hpp"
+#include "server/rate_limiter.hpp"
+#include "server/room_registry.hpp"
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+namespace parley::server {
+
+class websocket_session;
+class static_files;
+
+/// Live WebSocket sessions, for shutdown and the connection gauge.
+class connection_registry {
+public:
+    void add(std::uint64_t id, std::weak_ptr<websocket_session> s);
+    void remove(std::uint64_t id);
+    std::size_t size() const;
+    /// Asks every session to close with "going away".
+    void shutdown_all();
+
+private:
+    mutable std::mutex mutex_;
+    std::unordered_map<std::uint64_t, std::weak_ptr<websocket_session>> sessions_;
+};
+
+struct server_context {
+    server_context(const config& c, metrics& m, accounts& a, room_registry& r, static_files& f,
+                   boost::asio::thread_pool& pool)
+        : cfg(c), stats(m), accts(a), rooms(r), files(f), blocking(pool),
+          message_limits(c.message_rate, c.message_burst),
+          reaction_limits(c.reaction_rate, c.reaction_burst),
+          typing_limits(c.typing_rate, c.typing_burst),
+          auth_limits(c.auth_rate, c.auth_burst) {}
+
+    const config& cfg;
+    metrics& stats;
+    accounts& accts;
+    room_registry& rooms;
+    static_files& files;
+    boost::asio::thread_pool& blocking;  ///< password hashing and account queries
+
+    rate_limiter message_limits;   ///< per user
+    rate_limiter reaction_limits;  ///< per user
+    rate_limiter typing_limits;    ///< per user
+    rate_limiter auth_limits;      ///< per client address
+    rate_limiter history_limits{20, 40};  ///< per user: history reads touch the disk
+
+    connection_registry connections;
+    std::atomic<bool> stopping{false};
+    std::atomic<std::uint64_t> next_connection_id{1};
+};
+
+}  // namespace parley::server

@@ -1,0 +1,374 @@
+#include "server/websocket_session.hpp"
+
+#include "server/clock.hpp"
+#include "server/log.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/websocket.hpp>
+
+namespace parley::server {
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using namespace parley::protocol;
+
+namespace {
+
+template <class... F>
+struct overloaded : F... {
+    using F::operator()...;
+};
+
+bool is_expected_close(boost::system::error_code ec) {
+    return ec == websocket::error::closed || ec == net::error::operation_aborted || ec == net::error::eof ||
+           ec == net::error::connection_reset || ec == beast::error::timeout;
+}
+
+}  // namespace
+
+websocket_session::websocket_session(beast::tcp_stream&& stream, server_context& ctx, std::string remote)
+    : ws_(std::move(stream)), ctx_(ctx), remote_(std::move(remote)), id_(ctx.next_connection_id++) {}
+
+websocket_session::~websocket_session() { end(); }
+
+void websocket_session::run(beast::http::request<beast::http::string_body> req, std::string cookie_token) {
+    // The queue's waker may fire on any thread; it reaches the session only by
+    // posting to its strand, and only while the session is alive.
+    queue_ = std::make_shared<send_queue>(
+        queue_limits{ctx_.cfg.max_queue_bytes, ctx_.cfg.max_queue_packets},
+        [weak = weak_from_this()](bool overflow) {
+            if (auto self = weak.lock())
+                net::post(self->ws_.get_executor(), [self, overflow] { overflow ? self->on_overflow() : self->do_write(); });
+        });
+
+    websocket::stream_base::timeout timeouts{ctx_.cfg.handshake_timeout, ctx_.cfg.idle_timeout, true};
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(beast::http::field::server, "parley/" PARLEY_VERSION); }));
+    websocket::permessage_deflate no_deflate;  // payloads are LZ4-compressed where it pays
+    no_deflate.server_enable = no_deflate.client_enable = false;
+    ws_.set_option(no_deflate);
+    ws_.read_message_max(limits::max_client_packet_bytes);
+    ws_.auto_fragment(false);
+    ws_.binary(true);
+    beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
+
+    ws_.async_accept(req, [self = shared_from_this(), token = std::move(cookie_token)](boost::system::error_code ec) {
+        self->on_accept(ec);
+        if (!ec && !token.empty()) self->authenticate(token);
+        else if (!ec) self->do_read();
+    });
+}
+
+void websocket_session::on_accept(boost::system::error_code ec) {
+    if (ec) {
+        log::debug("ws ", remote_, ": handshake failed: ", ec.message());
+        return end();
+    }
+    accepted_ = true;
+    ctx_.connections.add(id_, weak_from_this());
+    ctx_.stats.connections_open.fetch_add(1, std::memory_order_relaxed);
+    ctx_.stats.connections_total.fetch_add(1, std::memory_order_relaxed);
+    if (ctx_.stopping) shutdown();
+}
+
+// ---- authentication -----------------------------------------------------------
+
+void websocket_session::authenticate(std::string token) {
+    read_paused_ = true;  // packets after this one wait for the answer
+    net::post(ctx_.blocking, [self = shared_from_this(), token = std::move(token)] {
+        std::optional<user_identity> user;
+        try {
+            user = self->ctx_.accts.find_session(token);
+        } catch (const std::exception& e) {
+            log::error("session lookup failed: ", e.what());
+        }
+        net::post(self->ws_.get_executor(), [self, user = std::move(user)] { self->on_authenticated(user); });
+    });
+}
+
+void websocket_session::on_authenticated(std::optional<user_identity> user) {
+    if (user) {
+        user_ = std::move(user);
+        send(welcome{user_->id, user_->username, "parley/" PARLEY_VERSION, static_cast<std::uint64_t>(now_ms())});
+    } else {
+        send_error(error_code::auth_failed, packet_kind::authenticate, 0);
+        count_protocol_error();
+    }
+    read_paused_ = false;
+    do_read();
+}
+
+// ---- reading ----------------------------------------------------------------------
+
+void websocket_session::do_read() {
+    if (reading_ || read_paused_ || close_sent_ || ended_) return;
+    reading_ = true;
+    ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
+}
+
+void websocket_session::on_read(boost::system::error_code ec, std::size_t bytes) {
+    reading_ = false;
+    if (ec) {
+        if (ec == websocket::error::message_too_big) ctx_.stats.count_error(static_cast<std::uint16_t>(decode_error::too_large));
+        if (!is_expected_close(ec)) log::debug("ws ", remote_, ": read: ", ec.message());
+        return end();
+    }
+    ctx_.stats.bytes_in.fetch_add(bytes, std::memory_order_relaxed);
+    auto data = buffer_.cdata();
+    auto packets = decode_message({static_cast<const std::uint8_t*>(data.data()), data.size()});
+    buffer_.consume(buffer_.size());
+    if (!packets) {
+        send_error(to_error_code(packets.error()), packet_kind{0}, 0);
+        count_protocol_error();
+    } else {
+        for (auto& p : *packets) handle(p);
+    }
+    do_read();
+}
+
+void websocket_session::handle(packet& p) {
+    const packet_kind kind = kind_of(p);
+    ctx_.stats.packets_in[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
+    if (close_sent_) return;
+    if (!is_client_kind(kind)) {
+        send_error(error_code::unexpected_kind, kind, 0);
+        return count_protocol_error();
+    }
+    if (!user_) {
+        if (auto* a = std::get_if<protocol::authenticate>(&p)) return authenticate(std::move(a->token));
+        if (auto* q = std::get_if<protocol::ping>(&p)) return send(pong{q->nonce});
+        send_error(error_code::not_authenticated, kind, 0);
+        return count_protocol_error();
+    }
+    std::visit(overloaded{
+                   [&](protocol::authenticate&) {
+                       send(welcome{user_->id, user_->username, "parley/" PARLEY_VERSION, static_cast<std::uint64_t>(now_ms())});
+                   },
+                   [&](join_room& j) { handle_join(j); },
+                   [&](leave_room& l) { handle_leave(l); },
+                   [&](send_message& m) { handle_send(m); },
+                   [&](protocol::ping& q) { send(pong{q.nonce}); },
+                   [&](edit_message& m) { handle_room_request(p, m.room_id); },
+                   [&](delete_message& m) { handle_room_request(p, m.room_id); },
+                   [&](toggle_reaction& m) { handle_room_request(p, m.room_id); },
+                   [&](set_typing& m) { handle_room_request(p, m.room_id); },
+                   [&](request_history& m) { handle_room_request(p, m.room_id); },
+                   [&](auto&) {},  // server-to-client kinds were refused above
+               },
+               p);
+}
+
+void websocket_session::handle_join(const join_room& j) {
+    auto opened = ctx_.rooms.open(j.room, user_->id);
+    if (auto* code = std::get_if<error_code>(&opened)) return send_error(*code, packet_kind::join_room, 0);
+    auto r = std::get<std::shared_ptr<room>>(std::move(opened));
+    if (!rooms_.contains(r->id()) && rooms_.size() >= ctx_.cfg.max_rooms_per_connection)
+        return send_error(error_code::too_many_rooms, packet_kind::join_room, r->id());
+    r->join(room_member{id_, user_->id, user_->username, queue_}, j.since_seq);
+    rooms_[r->id()] = std::move(r);
+}
+
+void websocket_session::handle_leave(const leave_room& l) {
+    auto it = rooms_.find(l.room_id);
+    if (it == rooms_.end()) return send_error(error_code::not_in_room, packet_kind::leave_room, l.room_id);
+    it->second->leave(id_, true);
+    rooms_.erase(it);
+}
+
+void websocket_session::handle_send(send_message& m) {
+    auto r = joined_room(m.room_id, packet_kind::send_message);
+    if (!r || !allow(ctx_.message_limits, packet_kind::send_message, m.client_msg_id)) return;
+    std::function<void()> done;
+    if (m.resend) {
+        // A resend may wait for a disk lookup; hold later packets back so the
+        // client's messages keep their order.
+        read_paused_ = true;
+        done = [weak = weak_from_this()] {
+            if (auto self = weak.lock())
+                net::post(self->ws_.get_executor(), [self] {
+                    self->read_paused_ = false;
+                    self->do_read();
+                });
+        };
+    }
+    r->post_message(id_, std::move(m), room::clock::now(), std::move(done));
+}
+
+void websocket_session::handle_room_request(packet& p, std::uint32_t room_id) {
+    const packet_kind kind = kind_of(p);
+    auto r = joined_room(room_id, kind);
+    if (!r) return;
+    if (auto* e = std::get_if<edit_message>(&p)) {
+        if (allow(ctx_.message_limits, kind, e->seq)) r->edit_message(id_, std::move(*e));
+    } else if (auto* d = std::get_if<delete_message>(&p)) {
+        if (allow(ctx_.message_limits, kind, d->seq)) r->delete_message(id_, *d);
+    } else if (auto* t = std::get_if<toggle_reaction>(&p)) {
+        if (allow(ctx_.reaction_limits, kind, t->seq)) r->toggle_reaction(id_, *t);
+    } else if (auto* s = std::get_if<set_typing>(&p)) {
+        // Typing refreshes over the limit are dropped without an error packet.
+        if (!s->active || !ctx_.typing_limits.acquire(user_->id)) r->set_typing(id_, s->active);
+    } else if (auto* h = std::get_if<request_history>(&p)) {
+        if (allow(ctx_.history_limits, kind, h->before_seq)) r->request_history(id_, *h);
+    }
+}
+
+std::shared_ptr<room> websocket_session::joined_room(std::uint32_t room_id, packet_kind kind) {
+    auto it = rooms_.find(room_id);
+    if (it != rooms_.end()) return it->second;
+    send_error(error_code::not_in_room, kind, room_id);
+    return nullptr;
+}
+
+bool websocket_session::allow(rate_limiter& limiter, packet_kind kind, std::uint64_t ref) {
+    const auto wait = limiter.acquire(user_->id);
+    if (!wait) return true;
+    ctx_.stats.rate_limited.fetch_add(1, std::memory_order_relaxed);
+    send_error(error_code::rate_limited, kind, ref, static_cast<std::uint32_t>(wait->count()));
+    count_violation();
+    return false;
+}
+
+void websocket_session::count_violation() {
+    if (++rate_violations_ > ctx_.cfg.max_rate_violations)
+        do_close({websocket::close_code::policy_error, "too many requests"});
+}
+
+void websocket_session::count_protocol_error() {
+    if (++protocol_errors_ > ctx_.cfg.max_protocol_errors)
+        do_close({websocket::close_code::policy_error, "too many malformed packets"});
+}
+
+// ---- writing ------------------------------------------------------------------------
+
+void websocket_session::send(const packet& p) {
+    auto encoded = encode(p);
+    if (!encoded) {
+        log::error("ws ", remote_, ": cannot encode ", kind_name(kind_of(p)), ": ", error_name(encoded.error()));
+        return;
+    }
+    ctx_.stats.packets_out[static_cast<std::size_t>(kind_of(p))].fetch_add(1, std::memory_order_relaxed);
+    queue_->push(make_shared_packet(std::move(*encoded)));
+}
+
+void websocket_session::send_error(error_code code, packet_kind kind, std::uint64_t ref, std::uint32_t retry_after_ms) {
+    const auto c = static_cast<std::uint16_t>(code);
+    ctx_.stats.count_error(c);
+    send(error_report{c, static_cast<std::uint8_t>(kind), ref, retry_after_ms, std::string(error_description(c))});
+}
+
+void websocket_session::do_write() {
+    if (write_in_flight_ || !accepted_ || close_sent_ || ended_) return;
+    writing_.clear();
+    if (!queue_->take(writing_, ctx_.cfg.max_batch_bytes)) {
+        if (close_when_drained_) do_close(*close_when_drained_);
+        return;
+    }
+    write_in_flight_ = true;
+    auto on_done = beast::bind_front_handler(&websocket_session::on_write, shared_from_this());
+    if (writing_.size() == 1) return ws_.async_write(net::buffer(*writing_.front()), std::move(on_done));
+
+    // Several packets waited: one batch message, gathered from the shared buffers.
+    std::vector<std::span<const std::uint8_t>> parts;
+    parts.reserve(writing_.size());
+    for (const auto& p : writing_) parts.emplace_back(*p);
+    envelope_ = *make_batch_envelope(parts);  // cannot fail: take() bounds count and bytes
+    gather_.clear();
+    gather_.emplace_back(envelope_.header.data(), envelope_.header_size);
+    for (const auto& p : writing_) gather_.emplace_back(p->data(), p->size());
+    gather_.emplace_back(envelope_.trailer.data(), envelope_.trailer.size());
+    ws_.async_write(gather_, std::move(on_done));
+}
+
+void websocket_session::on_write(boost::system::error_code ec, std::size_t bytes) {
+    write_in_flight_ = false;
+    writing_.clear();
+    if (ec) {
+        if (!is_expected_close(ec)) log::debug("ws ", remote_, ": write: ", ec.message());
+        return end();
+    }
+    ctx_.stats.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+    ctx_.stats.websocket_writes.fetch_add(1, std::memory_order_relaxed);
+    do_write();
+}
+
+void websocket_session::on_overflow() {
+    log::info("ws ", remote_, ": send queue full, disconnecting a slow consumer");
+    if (write_in_flight_) {
+        // The peer is not reading: no close frame would get through either.
+        boost::system::error_code ignored;
+        beast::get_lowest_layer(ws_).socket().close(ignored);
+        return;
+    }
+    do_close({websocket::close_code::try_again_later, "slow consumer: reconnect and resync"});
+}
+
+void websocket_session::shutdown() {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+        if (!self->accepted_) {
+            boost::system::error_code ignored;
+            beast::get_lowest_layer(self->ws_).socket().close(ignored);
+            return;
+        }
+        self->close_when_drained_ = websocket::close_reason(websocket::close_code::going_away, "server shutting down");
+        self->queue_->close();
+        self->do_write();  // flushes what is queued, then closes
+    });
+}
+
+void websocket_session::do_close(websocket::close_reason reason) {
+    if (close_sent_ || ended_) return;
+    if (write_in_flight_) {
+        close_when_drained_ = reason;  // one write at a time: close after this one
+        queue_->close();
+        return;
+    }
+    close_sent_ = true;
+    queue_->close();
+    ws_.async_close(reason, [self = shared_from_this()](boost::system::error_code) {
+        if (!self->reading_) self->end();  // a pending read ends the session when the close completes
+    });
+}
+
+void websocket_session::end() {
+    if (ended_) return;
+    ended_ = true;
+    if (queue_) queue_->close();
+    for (auto& [id, r] : rooms_) r->leave(id_, false);
+    rooms_.clear();
+    if (accepted_) {
+        ctx_.connections.remove(id_);
+        ctx_.stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
+    }
+}
+
+// ---- registry -------------------------------------------------------------------------
+
+void connection_registry::add(std::uint64_t id, std::weak_ptr<websocket_session> s) {
+    std::lock_guard lock(mutex_);
+    sessions_[id] = std::move(s);
+}
+
+void connection_registry::remove(std::uint64_t id) {
+    std::lock_guard lock(mutex_);
+    sessions_.erase(id);
+}
+
+std::size_t connection_registry::size() const {
+    std::lock_guard lock(mutex_);
+    return sessions_.size();
+}
+
+void connection_registry::shutdown_all() {
+    std::vector<std::shared_ptr<websocket_session>> live;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [id, weak] : sessions_)
+            if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+    for (auto& s : live) s->shutdown();
+}
+
+}  // namespace parley::server

@@ -1,0 +1,101 @@
+// One WebSocket connection: authentication, packet dispatch, and the write
+// path of its send queue.
+//
+// THREADING
+// Everything runs on the connection's strand (the executor of its socket).
+// Other threads reach it only through its send_queue (rooms) or by posting
+// (shutdown), never by touching the stream.
+//
+// WRITE PATH
+// Exactly one write is in flight at a time. When it completes, the session
+// takes everything that queued up meanwhile and sends it as one WebSocket
+// message: the packet itself if there is one, else a batch packet whose
+// envelope (header and CRC) is computed here and whose contents are the
+// shared, already-encoded packets, gathered without copying.
+//
+// ERRORS
+// Each malformed or refused packet gets an error packet; the connection
+// survives occasional errors and is closed (policy error) after
+// config::max_protocol_errors of them or config::max_rate_violations
+// rate-limited requests. Leaving rooms happens in one place, end(), which
+// every path out of the session goes through.
+#pragma once
+
+#include "server/server_context.hpp"
+#include "server/send_queue.hpp"
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace parley::server {
+
+class websocket_session : public std::enable_shared_from_this<websocket_session> {
+public:
+    websocket_session(boost::beast::tcp_stream&& stream, server_context& ctx, std::string remote);
+    ~websocket_session();
+
+    /// Accepts the upgrade request; `cookie_token` authenticates at once if valid.
+    void run(boost::beast::http::request<boost::beast::http::string_body> req, std::string cookie_token);
+    /// Closes with "going away" after flushing what is queued. Any thread.
+    void shutdown();
+
+private:
+    void on_accept(boost::system::error_code ec);
+    void authenticate(std::string token);
+    void on_authenticated(std::optional<user_identity> user);
+    void do_read();
+    void on_read(boost::system::error_code ec, std::size_t bytes);
+    void handle(protocol::packet& p);
+    void handle_join(const protocol::join_room& p);
+    void handle_leave(const protocol::leave_room& p);
+    void handle_send(protocol::send_message& p);
+    void handle_room_request(protocol::packet& p, std::uint32_t room_id);
+    std::shared_ptr<room> joined_room(std::uint32_t room_id, protocol::packet_kind kind);
+    bool allow(rate_limiter& limiter, protocol::packet_kind kind, std::uint64_t ref);
+
+    void send(const protocol::packet& p);
+    void send_error(protocol::error_code code, protocol::packet_kind kind, std::uint64_t ref,
+                    std::uint32_t retry_after_ms = 0);
+    void count_violation();
+    void count_protocol_error();
+    void wake(bool overflow);
+    void on_overflow();
+    void do_write();
+    void on_write(boost::system::error_code ec, std::size_t bytes);
+    void do_close(boost::beast::websocket::close_reason reason);
+    void end();
+
+    boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+    boost::beast::flat_buffer buffer_;
+    server_context& ctx_;
+    const std::string remote_;
+    const std::uint64_t id_;
+    std::shared_ptr<send_queue> queue_;
+
+    std::optional<user_identity> user_;
+    std::unordered_map<std::uint32_t, std::shared_ptr<room>> rooms_;
+    std::size_t protocol_errors_ = 0;
+    std::size_t rate_violations_ = 0;
+
+    std::vector<shared_packet> writing_;  // the packets of the write in flight
+    std::vector<boost::asio::const_buffer> gather_;
+    protocol::batch_envelope envelope_;
+    bool write_in_flight_ = false;
+    bool read_paused_ = false;     // waiting for authentication or a resend check
+    bool reading_ = false;
+    bool accepted_ = false;
+    std::optional<boost::beast::websocket::close_reason> close_when_drained_;
+    bool close_sent_ = false;
+    bool ended_ = false;
+};
+
+}  // namespace parley::server
