@@ -10,7 +10,9 @@
 function(parley_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
     -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
-    -Wconversion -Wsign-conversion -Wimplicit-fallthrough)
+    -Wconversion -Wsign-conversion -Wimplicit-fallthrough
+    # Designated initializers rely on default member initializers on purpose.
+    -Wno-missing-field-initializers)
   if(PARLEY_WARNINGS_AS_ERRORS)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

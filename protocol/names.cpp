@@ -74,7 +74,7 @@ constexpr std::array<error_entry, 31> error_table{{
     {105, "forbidden", "only the author may do that"},
     {106, "rate_limited", "too many requests; retry after the given delay"},
     {107, "unexpected_kind", "that packet kind is not accepted from clients"},
-    {108, "empty_text", "the message text is empty"},
+    {108, "empty_text", "the message text is empty or only white space"},
     {109, "message_deleted", "the message was deleted"},
     {110, "server_busy", "the server cannot store more messages right now; retry later"},
     {111, "too_many_rooms", "this connection has joined too many rooms"},

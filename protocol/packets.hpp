@@ -69,7 +69,8 @@ constexpr std::uint8_t enum_count(presence_change) noexcept { return 3; }
 enum class history_mode : std::uint8_t {
     older = 0,   ///< answer to request_history: messages before `before_seq`
     latest = 1,  ///< the newest messages of the room; replaces what the client had
-    replay = 2,  ///< messages the client missed since its `since_seq`, oldest first
+    replay = 2,  ///< newer messages continuing what the client has (missed since its
+                 ///< `since_seq`, or the rest of a multi-page answer), oldest first: append
 };
 constexpr std::uint8_t enum_count(history_mode) noexcept { return 3; }
 
@@ -425,7 +426,9 @@ struct typing_update {
     friend bool operator==(const typing_update&, const typing_update&) = default;
 };
 
-/// Who is online in a room: the full list on join (snapshot), then changes.
+/// Who is online in a room: the full list on join (snapshot: replaces the
+/// client's list; a list longer than max_presence_users continues in `joined`
+/// packets), then changes as they happen.
 struct presence_update {
     static constexpr packet_kind kind = packet_kind::presence_update;
     std::uint32_t room_id = 0;
@@ -441,7 +444,8 @@ struct presence_update {
     friend bool operator==(const presence_update&, const presence_update&) = default;
 };
 
-/// Messages in ascending sequence order. has_more: older messages exist.
+/// Messages in ascending sequence order. has_more: messages older than the
+/// first one of this page exist (scroll-back can continue).
 struct history_page {
     static constexpr packet_kind kind = packet_kind::history_page;
     std::uint32_t room_id = 0;

@@ -123,15 +123,18 @@ void room::finish_join(room_member m, history_mode mode, std::vector<message_sta
     publish_stats();
 
     send_to(added, room_joined{id_, name_, last_seq_, persisted_seq_});
+    // The snapshot replaces the client's list; a room too large for one packet
+    // continues it with `joined` packets, which add to it.
     presence_update snapshot{id_, presence_change::snapshot, {}};
     for (const auto& [user_id, p] : online_) {
         snapshot.users.push_back({user_id, p.username});
         if (snapshot.users.size() == limits::max_presence_users) {
             send_to(added, snapshot);
             snapshot.users.clear();
+            snapshot.change = presence_change::joined;
         }
     }
-    if (!snapshot.users.empty()) send_to(added, snapshot);
+    if (!snapshot.users.empty() || snapshot.change == presence_change::snapshot) send_to(added, snapshot);
     const bool has_more = mode == history_mode::latest && !states.empty() && states.front().record.seq > 1;
     if (mode == history_mode::latest || !states.empty()) send_pages(added, mode, has_more, states);
     for (const auto& [user_id, expiry] : typing_)
@@ -406,8 +409,8 @@ void room::send_pages(const room_member& m, history_mode mode, bool has_more, co
         for (; i < states.size() && page.messages.size() < limits::max_history_page; ++i)
             page.messages.push_back(view_of(states[i], m.user_id));
         send_to(m, page);
-        mode = history_mode::replay;  // later pages continue the first
-        has_more = false;
+        mode = history_mode::replay;  // later pages continue the first: append them
+        has_more = true;              // the earlier pages are older messages
     } while (i < states.size());
 }
 
@@ -456,14 +459,14 @@ void room::set_typing(std::uint64_t connection_id, bool active) {
         if (!active) return clear_typing(m->user_id, m->username);
         const bool was_typing = typing_.contains(m->user_id);
         typing_[m->user_id] = clock::now() + svc_.cfg.typing_ttl;
-        if (!was_typing) broadcast(typing_update{id_, {m->user_id, m->username}, true}, true, connection_id);
+        if (!was_typing) broadcast(typing_update{id_, {m->user_id, m->username}, true}, true, 0, m->user_id);
         schedule_sweep();
     });
 }
 
 void room::clear_typing(std::uint64_t user_id, const std::string& username) {
     if (typing_.erase(user_id) == 0) return;
-    broadcast(typing_update{id_, {user_id, username}, false}, true);
+    broadcast(typing_update{id_, {user_id, username}, false}, true, 0, user_id);
 }
 
 void room::schedule_sweep() {
@@ -490,7 +493,7 @@ void room::sweep() {
         }
         const std::uint64_t user = it->first;
         it = typing_.erase(it);
-        broadcast(typing_update{id_, {user, online_[user].username}, false}, true);
+        broadcast(typing_update{id_, {user, online_[user].username}, false}, true, 0, user);
     }
     for (auto it = online_.begin(); it != online_.end();) {
         if (!it->second.offline_at || *it->second.offline_at > now) {
@@ -506,7 +509,7 @@ void room::sweep() {
 
 // ---- sending -------------------------------------------------------------------------
 
-void room::broadcast(const packet& p, bool ephemeral, std::uint64_t except_connection) {
+void room::broadcast(const packet& p, bool ephemeral, std::uint64_t except_connection, std::uint64_t except_user) {
     auto encoded = encode(p);
     if (!encoded) {
         log::error("room ", name_, ": cannot encode ", kind_name(kind_of(p)), ": ", error_name(encoded.error()));
@@ -515,7 +518,7 @@ void room::broadcast(const packet& p, bool ephemeral, std::uint64_t except_conne
     const shared_packet shared = make_shared_packet(std::move(*encoded));  // encoded once for every member
     std::uint64_t sent = 0;
     for (const auto& [id, m] : members_) {
-        if (id == except_connection) continue;
+        if (id == except_connection || (except_user != 0 && m.user_id == except_user)) continue;
         deliver(m, shared, ephemeral);
         ++sent;
     }

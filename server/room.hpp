@@ -137,7 +137,9 @@ private:
     void sweep();
 
     // sending
-    void broadcast(const protocol::packet& p, bool ephemeral = false, std::uint64_t except_connection = 0);
+    /// Queues `p` for every member but `except_connection` and every connection of `except_user`.
+    void broadcast(const protocol::packet& p, bool ephemeral = false, std::uint64_t except_connection = 0,
+                   std::uint64_t except_user = 0);
     void send_to(const room_member& m, const protocol::packet& p, bool ephemeral = false);
     void deliver(const room_member& m, const shared_packet& packet, bool ephemeral);
     void send_error(const room_member& m, protocol::error_code code, std::uint8_t ref_kind, std::uint64_t ref,
