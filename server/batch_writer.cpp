@@ -36,9 +36,12 @@ void batch_writer::start() { thread_ = std::thread([this] { run(); }); }
 void batch_writer::push(storage_event e) {
     {
         std::lock_guard lock(mutex_);
-        if (!oldest_) oldest_ = opts_.now();
+        const bool first = !oldest_;
+        if (first) oldest_ = opts_.now();
         queue_.push_back(std::move(e));
-        if (queue_.size() < opts_.max_events) return;  // the deadline wake-up will come
+        // Wake the writer to start the delay for a first event, or to commit a
+        // full batch; in between it is already waiting for the deadline.
+        if (!first && queue_.size() < opts_.max_events) return;
     }
     wake_.notify_one();
 }
@@ -144,7 +147,7 @@ void batch_writer::commit_one_by_one(const std::vector<storage_event>& batch) {
 
 void batch_writer::step(statement& s, std::string_view name) {
     statement_use use(s);
-    if (opts_.before_statement) opts_.before_statement(name);
+    if (opts_.before_statement) opts_.before_statement(db_, name);
     use->run();
 }
 

@@ -52,9 +52,10 @@ public:
         /// Time source for the batching delay; tests substitute a manual clock
         /// and call poke() after moving it.
         std::function<clock::time_point()> now = [] { return clock::now(); };
-        /// Called before every statement of a commit; tests throw sqlite_error
-        /// from it to inject faults.
-        std::function<void(std::string_view statement)> before_statement;
+        /// Called before every statement of a commit with the writer's own
+        /// connection; tests use it to inject faults (throw sqlite_error, or
+        /// lower PRAGMA max_page_count for a genuine SQLITE_FULL).
+        std::function<void(database&, std::string_view statement)> before_statement;
     };
 
     using persisted_handler = std::function<void(std::uint32_t room_id, std::uint64_t seq)>;

@@ -53,7 +53,7 @@ constexpr const char* select_messages =
     "FROM messages m JOIN users u ON u.id = m.author_id WHERE m.room_id = ? AND m.seq BETWEEN ? AND ? ORDER BY m.seq";
 constexpr const char* select_reactions =
     "SELECT seq, reaction, user_id FROM reactions WHERE room_id = ? AND seq BETWEEN ? AND ? "
-    "ORDER BY seq, reaction, rowid";
+    "ORDER BY seq, reaction, user_id";
 
 }  // namespace
 

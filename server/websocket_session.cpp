@@ -185,13 +185,14 @@ void websocket_session::handle_send(send_message& m) {
     if (m.resend) {
         // A resend may wait for a disk lookup; hold later packets back so the
         // client's messages keep their order.
+        // No read is pending meanwhile, so this callback is what keeps the
+        // session alive: it holds a strong reference.
         read_paused_ = true;
-        done = [weak = weak_from_this()] {
-            if (auto self = weak.lock())
-                net::post(self->ws_.get_executor(), [self] {
-                    self->read_paused_ = false;
-                    self->do_read();
-                });
+        done = [self = shared_from_this()] {
+            net::post(self->ws_.get_executor(), [self] {
+                self->read_paused_ = false;
+                self->do_read();
+            });
         };
     }
     r->post_message(id_, std::move(m), room::clock::now(), std::move(done));

@@ -32,7 +32,9 @@ server::config test_config(const std::filesystem::path& data_dir) {
     cfg.data_dir = data_dir.string();
     cfg.password_ops = 1;
     cfg.password_mem_kib = 8;
-    cfg.level = server::log_level::warn;
+    // PARLEY_TEST_LOG=debug shows the server's log while debugging a test.
+    const char* level = std::getenv("PARLEY_TEST_LOG");
+    cfg.level = level && std::string_view(level) == "debug" ? server::log_level::debug : server::log_level::warn;
     cfg.message_rate = 1000;
     cfg.message_burst = 1000;
     cfg.reaction_rate = 1000;
