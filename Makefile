@@ -14,7 +14,7 @@ FUZZ_SMOKE_SECONDS ?= 15
 CMAKE         := cmake
 SHELL         := /bin/bash
 
-.PHONY: all deps configure build run test test-protocol fuzz-build fuzz-protocol fuzz-smoke \
+.PHONY: all deps configure build run test test-protocol test-tsan test-asan fuzz-build fuzz-protocol fuzz-smoke \
         bench-protocol clean help
 
 all: build
@@ -34,12 +34,9 @@ configure: deps $(BUILD)/build.ninja
 build: configure
 	$(CMAKE) --build $(BUILD)
 
+# ARGS passes flags to the server, e.g. make run ARGS="--listen 0.0.0.0:8080".
 run: build
-	@if [ -x $(BUILD)/server/parley ]; then \
-	  exec $(BUILD)/server/parley $(ARGS); \
-	else \
-	  echo "The parley server is not built yet: only the protocol library exists so far."; \
-	fi
+	exec $(BUILD)/server/parley $(ARGS)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(CTEST_JOBS)
@@ -47,6 +44,20 @@ test: build
 
 test-protocol: build
 	cd $(BUILD) && ctest --output-on-failure -j$(CTEST_JOBS) -L protocol
+
+# ---- sanitizers --------------------------------------------------------------
+# The server and storage suites under ThreadSanitizer (races) and under
+# AddressSanitizer + UndefinedBehaviorSanitizer.
+test-tsan: deps
+	$(CMAKE) --preset tsan
+	$(CMAKE) --build build-tsan
+	cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  ctest --output-on-failure -j$(CTEST_JOBS) -L "server|storage"
+
+test-asan: deps
+	$(CMAKE) --preset sanitize
+	$(CMAKE) --build build-sanitize
+	cd build-sanitize && ctest --output-on-failure -j$(CTEST_JOBS) -L "protocol|server|storage"
 
 # ---- fuzzing ---------------------------------------------------------------
 # The decoder fuzzer, seeded with the golden vectors. Findings land in
