@@ -100,6 +100,7 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
                                               [&s](std::uint32_t room, std::uint64_t seq) { s.rooms->persisted(room, seq); });
     s.store = std::make_unique<sqlite_store>(path, 2);
     s.accts = std::make_unique<accounts>(path, s.cfg);
+    if (const int purged = s.accts->purge_expired_sessions(); purged > 0) log::info("purged ", purged, " expired sessions");
     s.rooms = std::make_unique<room_registry>(s.io, room_services{s.cfg, s.stats, s.writer.get(), s.store.get()}, max_rooms);
     s.rooms->load(stored);
     s.files = std::make_unique<static_files>(client_mounts(s.cfg));
