@@ -168,7 +168,9 @@ static_files::response static_files::serve(const request& req) {
     }
     auto path = resolve(req.target());
     std::shared_ptr<const entry> file = path ? load(*path) : nullptr;
-    if (!file && path && !path->has_extension()) {
+    // Room names may contain dots (/r/v1.2), so everything under /r/ is a route.
+    const bool client_route = req.target().starts_with("/r/");
+    if (!file && path && (!path->has_extension() || client_route)) {
         // Client-side routes such as /r/lobby load the app, which reads the URL.
         path = resolve("/index.html");
         file = path ? load(*path) : nullptr;
