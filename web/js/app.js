@@ -1,0 +1,444 @@
+// Parley's browser client: start-up, the signed-in session and its views.
+//
+// Start-up loads the WebAssembly protocol module and asks /api/me whether the
+// session cookie is still valid; then it shows either the sign-in form or the
+// chat. A signed-in session owns one Connection, one Outbox and one Chat, and
+// the views that render them; signing out disposes of all of them.
+//
+// The room in view is part of the URL (/r/<room>, or #<room> for links from
+// elsewhere), so reloads, bookmarks and the back button work.
+
+import { loadProtocol, normalizeRoomName } from './protocol.js';
+import { api } from './api.js';
+import { Connection } from './connection.js';
+import { Outbox } from './outbox.js';
+import { Chat } from './chat.js';
+import { $, h } from './ui/dom.js';
+import { applyIcons } from './ui/icons.js';
+import { paintAvatar, typingText } from './ui/format.js';
+import { AuthView } from './ui/auth_view.js';
+import { MessageList } from './ui/message_list.js';
+import { Composer } from './ui/composer.js';
+import { Sidebar } from './ui/sidebar.js';
+import { Members } from './ui/members.js';
+import { ReactionPicker } from './ui/picker.js';
+import { confirmDialog, toast } from './ui/feedback.js';
+
+const NARROW = matchMedia('(max-width: 760px)');
+const NO_MEMBERS_PANEL = matchMedia('(max-width: 1100px)');
+
+let protocol = null;
+let session = null;
+let auth = null;
+let picker = null;
+
+/** The room named by the URL, or null. */
+function roomFromLocation() {
+  const path = location.pathname.match(/^\/r\/([^/]+)\/?$/);
+  if (path) return normalizeRoomName(decodeURIComponent(path[1]));
+  if (location.hash.length > 1) return normalizeRoomName(decodeURIComponent(location.hash.slice(1)));
+  return null;
+}
+
+class Session {
+  constructor(me, outbox) {
+    this.me = me;
+    this.conn = new Connection(protocol, `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+    this.chat = new Chat({ protocol, connection: this.conn, me, outbox });
+    this.outbox = outbox;
+    this.everConnected = false;
+    this.countdown = 0;
+    this.authCheck = 0;
+    this.listeners = [];
+
+    this.messages = new MessageList(this.chat, {
+      onReply: (rec) => this.composer.reply(rec),
+      onEdit: (rec) => this.composer.edit(rec),
+      onDelete: (rec) => this.confirmDelete(rec).then((yes) => yes && this.chat.remove(this.chat.current, rec.seq)),
+      onReact: (rec, anchor) => this.openPicker(rec, anchor),
+      focusComposer: () => this.composer.focus(),
+    });
+    this.composer = new Composer(this.chat, { confirmDelete: (rec) => this.confirmDelete(rec) });
+    this.sidebar = new Sidebar(this.chat, { navigate: (name) => this.navigate(name), leave: (name) => this.leave(name) });
+    this.members = new Members(this.chat);
+    this.wire();
+  }
+
+  /** Adds a listener that dispose() removes again. */
+  listen(target, type, fn) {
+    target.addEventListener(type, fn);
+    this.listeners.push([target, type, fn]);
+  }
+
+  wire() {
+    const c = this.chat;
+    this.listen(c, 'rooms', () => this.renderRooms());
+    this.listen(c, 'messages', (e) => {
+      this.messages.update(e.detail);
+      if (e.detail.room === c.current && e.detail.kind !== 'update') this.members.render(this.room);
+    });
+    this.listen(c, 'presence', (e) => e.detail.room === c.current && this.members.render(this.room));
+    this.listen(c, 'typing', (e) => e.detail.room === c.current && this.renderTyping());
+    this.listen(c, 'notice', (e) => toast(e.detail.text, e.detail.level));
+    this.listen(c, 'outbox', () => this.renderConnection());
+    this.listen(c, 'unauthorized', () => signOut('Your session has ended. Please sign in again.', false));
+    this.listen(this.conn, 'state', (e) => this.onConnectionState(e.detail));
+    this.listen(this.conn, 'opened', () => this.checkSessionSoon());
+    this.listen(window, 'popstate', () => this.open(roomFromLocation() ?? this.chat.current ?? 'lobby', false));
+    this.listen(window, 'pagehide', () => this.chat.savePrefs());
+    this.listen(document, 'visibilitychange', () => this.messages.reportRead());
+    this.listen(document, 'keydown', (e) => this.onGlobalKey(e));
+
+    const on = (id, fn) => this.listen($(id), 'click', fn);
+    on('sign-out', () => this.signOut());
+    on('new-room', () => this.openRoomDialog());
+    on('conn-retry', () => this.conn.retryNow());
+    on('open-sidebar', () => this.toggleSidebar(true));
+    on('close-sidebar', () => this.toggleSidebar(false));
+    on('scrim', () => {
+      this.toggleSidebar(false);
+      this.toggleMembers(false);
+    });
+    on('toggle-members', () => this.toggleMembers());
+    on('close-members', () => this.toggleMembers(false));
+  }
+
+  start() {
+    $('me-name').textContent = this.me.username;
+    paintAvatar($('me-avatar'), this.me.username);
+    const wanted = roomFromLocation();
+    if (!wanted && (location.pathname.startsWith('/r/') || location.hash.length > 1)) {
+      toast('That room name is not valid. Room names use letters, digits, “.”, “_” and “-”.', 'warn');
+    }
+    this.open(wanted ?? this.chat.lastRoom ?? 'lobby', 'replace');
+    this.conn.start();
+    this.renderConnection();
+  }
+
+  dispose() {
+    for (const [target, type, fn] of this.listeners) target.removeEventListener(type, fn);
+    clearInterval(this.countdown);
+    clearTimeout(this.authCheck);
+    this.chat.dispose();
+    this.conn.stop();
+    this.outbox.close();
+  }
+
+  get room() {
+    return this.chat.current ? this.chat.rooms.get(this.chat.current) : null;
+  }
+
+  // ---- rooms and navigation ---------------------------------------------------------
+
+  navigate(name) {
+    this.open(name, true);
+  }
+
+  /** Shows room `name`; `history` is true (push), 'replace' or false (the URL is already right). */
+  open(name, history) {
+    const url = `/r/${encodeURIComponent(name)}`;
+    if (history === 'replace' || (history && location.pathname !== url)) {
+      window.history[history === 'replace' ? 'replaceState' : 'pushState'](null, '', url);
+    }
+    this.toggleSidebar(false);
+    if (this.chat.current === name && this.room) return;
+    const room = this.chat.openRoom(name);
+    $('room-name').textContent = room.name;
+    this.messages.show(room);
+    this.composer.show(room);
+    this.members.render(room);
+    this.renderTyping();
+    this.renderRooms();
+    if (!NARROW.matches) this.composer.focus();
+  }
+
+  async leave(name) {
+    const unsent = this.outbox.forRoom(name).length;
+    const yes = await confirmDialog({
+      title: `Leave #${name}?`,
+      text: unsent
+        ? `You have ${unsent} unsent message${unsent === 1 ? '' : 's'} in #${name}; leaving discards ${unsent === 1 ? 'it' : 'them'}. You can join the room again at any time.`
+        : `The room leaves your list. You can join it again at any time.`,
+      ok: 'Leave',
+    });
+    if (!yes) return;
+    const wasCurrent = this.chat.current === name;
+    this.chat.leaveRoom(name);
+    if (wasCurrent) {
+      const next = this.chat.rooms.keys().next().value;
+      if (next) this.navigate(next);
+      else this.showNoRoom();
+    }
+    this.renderRooms();
+  }
+
+  showNoRoom() {
+    window.history.pushState(null, '', '/');
+    $('room-name').textContent = '';
+    this.messages.show(null);
+    this.members.render(null);
+    this.renderTyping();
+    this.openRoomDialog();
+  }
+
+  async openRoomDialog() {
+    const dialog = $('room-dialog');
+    const input = $('room-input');
+    const error = $('room-error');
+    const list = $('existing-rooms');
+    input.value = '';
+    error.textContent = '';
+    list.replaceChildren(h('li', { class: 'muted', text: 'Loading…' }));
+    dialog.showModal();
+    input.focus();
+
+    const join = (raw) => {
+      const name = normalizeRoomName(raw);
+      if (!name) {
+        error.textContent = 'Room names are 1–64 letters, digits, “.”, “_” or “-”.';
+        input.focus();
+        return;
+      }
+      dialog.close();
+      this.navigate(name);
+    };
+    $('room-form').onsubmit = (e) => {
+      e.preventDefault();
+      join(input.value);
+    };
+    $('room-cancel').onclick = () => dialog.close();
+    input.oninput = () => {
+      error.textContent = '';
+    };
+    try {
+      const { rooms } = await api.rooms();
+      rooms.sort((a, b) => b.online - a.online || b.last_seq - a.last_seq || a.name.localeCompare(b.name));
+      list.replaceChildren(...rooms.map((r) => h('li', {},
+        h('button', { type: 'button', class: 'existing-room', onclick: () => join(r.name) },
+          h('span', { class: 'hash', 'aria-hidden': 'true', text: '#' }),
+          h('span', { class: 'existing-name', text: r.name }),
+          h('span', { class: 'existing-meta', text: `${r.online} online · ${r.last_seq} message${r.last_seq === 1 ? '' : 's'}` }),
+          this.chat.rooms.has(r.name) ? h('span', { class: 'you-tag', text: 'joined' }) : null))));
+      if (!rooms.length) list.replaceChildren(h('li', { class: 'muted', text: 'No rooms yet: name one above to create it.' }));
+    } catch {
+      list.replaceChildren(h('li', { class: 'muted', text: 'The room directory is not reachable right now.' }));
+    }
+  }
+
+  // ---- rendering --------------------------------------------------------------------
+
+  renderRooms() {
+    this.sidebar.render();
+    const total = this.chat.totalUnread;
+    const badge = $('total-unread');
+    badge.hidden = total === 0;
+    badge.textContent = total > 99 ? '99+' : String(total);
+    const room = this.chat.current;
+    document.title = `${total ? `(${total}) ` : ''}${room ? `#${room} · ` : ''}Parley`;
+  }
+
+  renderTyping() {
+    const room = this.room;
+    const names = room ? room.typingNames() : [];
+    const el = $('typing');
+    el.replaceChildren();
+    if (names.length) {
+      el.append(h('span', { class: 'typing-dots', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')), h('span', { text: typingText(names) }));
+    }
+    el.classList.toggle('active', names.length > 0);
+    if (room) this.members.render(room);
+  }
+
+  onConnectionState({ state }) {
+    if (state === 'ready') {
+      this.everConnected = true;
+      clearTimeout(this.authCheck);
+    }
+    this.renderConnection();
+  }
+
+  /** The header pill, the sidebar status and the banner above the timeline. */
+  renderConnection() {
+    const state = this.conn.state;
+    const waiting = this.outbox.size;
+    let pill;
+    let label;
+    let banner = '';
+    if (state === 'ready') {
+      pill = 'connected';
+      label = 'Connected';
+    } else if (state === 'offline') {
+      pill = 'offline';
+      label = 'Offline';
+      banner = 'You are offline. Messages you write are kept and sent when the connection is back.';
+    } else if (state === 'waiting') {
+      pill = 'reconnecting';
+      const s = Math.max(1, Math.ceil((this.conn.retryAt - Date.now()) / 1000));
+      label = `Reconnecting in ${s} s`;
+      banner = `Connection lost. Reconnecting in ${s} s…`;
+    } else {
+      pill = this.everConnected ? 'reconnecting' : 'connecting';
+      label = this.everConnected ? 'Reconnecting…' : 'Connecting…';
+      if (this.everConnected) banner = 'Connection lost. Reconnecting…';
+    }
+    if (banner && waiting) banner += ` ${waiting} message${waiting === 1 ? '' : 's'} waiting to be sent.`;
+
+    const p = $('conn-pill');
+    p.dataset.state = pill;
+    p.textContent = label;
+    const status = $('me-status');
+    status.dataset.state = pill;
+    status.querySelector('.label').textContent = label;
+    const b = $('conn-banner');
+    b.hidden = banner === '';
+    b.dataset.state = pill;
+    $('conn-banner-text').textContent = banner;
+    $('conn-retry').hidden = !(state === 'waiting' || state === 'offline');
+
+    clearInterval(this.countdown);
+    if (state === 'waiting') this.countdown = setInterval(() => this.renderConnection(), 1000);
+  }
+
+  // ---- dialogs, panels, keys ------------------------------------------------------------
+
+  confirmDelete(rec) {
+    return confirmDialog({
+      title: 'Delete this message?',
+      text: 'It is removed for everyone in the room. This cannot be undone.',
+      ok: 'Delete',
+    });
+  }
+
+  openPicker(rec, anchor) {
+    const order = protocol.reactions;
+    const mine = order.filter((_, i) => rec.my_reactions & (1 << i));
+    picker.open(anchor, (name) => this.chat.react(this.chat.current, rec.seq, name), mine);
+  }
+
+  toggleSidebar(open) {
+    const app = $('app');
+    app.classList.toggle('sidebar-open', open);
+    $('open-sidebar').setAttribute('aria-expanded', String(open));
+    $('scrim').hidden = !(open || app.classList.contains('members-open'));
+    if (open) $('room-list').querySelector('a')?.focus();
+  }
+
+  toggleMembers(force) {
+    const app = $('app');
+    let shown;
+    if (NO_MEMBERS_PANEL.matches) {
+      shown = force ?? !app.classList.contains('members-open');
+      app.classList.toggle('members-open', shown);
+      $('scrim').hidden = !(shown || app.classList.contains('sidebar-open'));
+    } else {
+      shown = force ?? app.classList.contains('members-hidden');
+      app.classList.toggle('members-hidden', !shown);
+    }
+    $('toggle-members').setAttribute('aria-expanded', String(shown));
+  }
+
+  onGlobalKey(e) {
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k') {
+      e.preventDefault();
+      this.openRoomDialog();
+    } else if (e.altKey && (e.key === 'ArrowUp' || e.key === 'ArrowDown')) {
+      const names = [...this.chat.rooms.keys()];
+      const i = names.indexOf(this.chat.current);
+      if (names.length < 2) return;
+      e.preventDefault();
+      this.navigate(names[(i + (e.key === 'ArrowUp' ? -1 : 1) + names.length) % names.length]);
+    } else if (e.key === 'Escape') {
+      const app = $('app');
+      if (app.classList.contains('sidebar-open') || app.classList.contains('members-open')) {
+        this.toggleSidebar(false);
+        this.toggleMembers(false);
+      }
+    }
+  }
+
+  /** A socket that opens but is never welcomed usually means the session expired. */
+  checkSessionSoon() {
+    clearTimeout(this.authCheck);
+    this.authCheck = setTimeout(async () => {
+      if (this.conn.ready) return;
+      try {
+        if ((await api.me()) === null) signOut('Your session has ended. Please sign in again.', false);
+      } catch {
+        // the server is unreachable: the connection keeps retrying
+      }
+    }, 4000);
+  }
+
+  async signOut() {
+    const unsent = this.outbox.size;
+    if (unsent) {
+      const yes = await confirmDialog({
+        title: 'Sign out?',
+        text: `${unsent} message${unsent === 1 ? ' has' : 's have'} not reached the server yet. ${unsent === 1 ? 'It is' : 'They are'} kept in this browser and sent the next time you sign in here.`,
+        ok: 'Sign out',
+      });
+      if (!yes) return;
+    }
+    signOut('', true);
+  }
+}
+
+async function startSession(user) {
+  auth.hide();
+  showBoot('Opening your rooms…');
+  const outbox = await Outbox.open(user.id);
+  session = new Session(user, outbox);
+  $('boot').hidden = true;
+  $('app').hidden = false;
+  session.start();
+}
+
+async function signOut(message, callServer) {
+  if (!session) return;
+  const s = session;
+  session = null;
+  s.dispose();
+  $('app').hidden = true;
+  if (callServer) {
+    try {
+      await api.logout();
+    } catch {
+      // the cookie is cleared by the server only; a failed call leaves it to expire
+    }
+  }
+  auth.show(message);
+}
+
+function showBoot(text) {
+  $('boot').hidden = false;
+  $('boot-text').textContent = text;
+}
+
+function bootFailed(text) {
+  showBoot(text);
+  $('boot').classList.add('failed');
+  const retry = h('button', { type: 'button', class: 'primary', onclick: () => location.reload() }, 'Try again');
+  $('boot').append(retry);
+}
+
+async function boot() {
+  applyIcons();
+  auth = new AuthView((user) => startSession(user));
+  let me;
+  try {
+    [protocol, me] = await Promise.all([loadProtocol(), api.me()]);
+  } catch (e) {
+    console.error('parley: start-up failed', e);
+    const what = e?.code === 'network'
+      ? 'The Parley server cannot be reached.'
+      : 'Parley could not start: this browser failed to load its WebAssembly module.';
+    bootFailed(what);
+    return;
+  }
+  picker = new ReactionPicker(protocol.reactions);
+  $('boot').hidden = true;
+  if (me) startSession(me);
+  else auth.show();
+}
+
+boot();

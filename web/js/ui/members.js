@@ -1,0 +1,34 @@
+// Who is online in the room in view.
+
+import { h, $ } from './dom.js';
+import { paintAvatar } from './format.js';
+
+export class Members {
+  constructor(chat) {
+    this.chat = chat;
+    this.list = $('member-list');
+    this.heading = $('members-heading');
+    this.headerCount = $('room-online');
+  }
+
+  render(room) {
+    const online = room ? [...room.online] : [];
+    const me = this.chat.me.id;
+    online.sort(([a, an], [b, bn]) => (b === me) - (a === me) || an.localeCompare(bn));
+    const typing = new Set(room ? [...room.typing.keys()] : []);
+    this.heading.textContent = `Online — ${online.length}`;
+    this.headerCount.textContent = room && room.joined ? `${online.length} online` : '';
+    this.list.replaceChildren(...online.map(([id, name]) => {
+      const avatar = h('span', { class: 'avatar small', 'aria-hidden': 'true' });
+      paintAvatar(avatar, name);
+      return h('li', { class: 'member', dataset: { user: name } },
+        h('span', { class: 'avatar-wrap' }, avatar, h('span', { class: 'presence-dot', 'aria-hidden': 'true' })),
+        h('span', { class: 'member-name', text: name }),
+        id === me ? h('span', { class: 'you-tag', text: 'you' }) : null,
+        typing.has(id) ? h('span', { class: 'member-typing', text: 'typing…' }) : null);
+    }));
+    if (!online.length) {
+      this.list.append(h('li', { class: 'member-empty', text: room?.joined ? 'Nobody else is here.' : 'Not connected.' }));
+    }
+  }
+}
