@@ -34,6 +34,14 @@ std::uint32_t load_le32(const std::uint8_t* in) {
            std::uint32_t{in[3]} << 24;
 }
 
+/// How many leading bytes of a packet its CRC covers: everything before the
+/// trailer, except for a batch, whose payload consists of packets that carry
+/// their own CRCs; its CRC covers its header. (So a sender can wrap shared,
+/// already-encoded packets in a batch without reading them again.)
+std::size_t checksummed_bytes(packet_kind kind, std::size_t header_size, std::size_t payload_size) {
+    return kind == packet_kind::batch ? header_size : header_size + payload_size;
+}
+
 /// Appends header, payload and CRC to `out`.
 std::optional<decode_error> append_frame(bytes& out, packet_kind kind, std::uint8_t flags,
                                          std::span<const std::uint8_t> payload) {
@@ -48,7 +56,7 @@ std::optional<decode_error> append_frame(bytes& out, packet_kind kind, std::uint
     std::uint8_t* p = out.data() + start;
     std::copy_n(header, header_size, p);
     std::copy(payload.begin(), payload.end(), p + header_size);
-    const std::uint32_t crc = crc32_of({p, header_size + payload.size()});
+    const std::uint32_t crc = crc32_of({p, checksummed_bytes(kind, header_size, payload.size())});
     store_le32(p + header_size + payload.size(), crc);
     return std::nullopt;
 }
@@ -65,8 +73,8 @@ result<frame> read_frame(std::span<const std::uint8_t> input) {
     auto header = peek_header(input);
     if (!header) return header.error();
     const std::size_t body_end = header->header_size + header->payload_size;
-    if (load_le32(input.data() + body_end) != crc32_of(input.first(body_end)))
-        return decode_error::bad_checksum;
+    const std::size_t covered = checksummed_bytes(header->kind, header->header_size, header->payload_size);
+    if (load_le32(input.data() + body_end) != crc32_of(input.first(covered))) return decode_error::bad_checksum;
     if (!is_packet_kind(static_cast<std::uint8_t>(header->kind)) && header->kind != packet_kind::batch)
         return decode_error::unknown_kind;
     const bool compressed = (header->flags & flag_compressed) != 0;
@@ -211,9 +219,7 @@ result<batch_envelope> make_batch_envelope(std::span<const std::span<const std::
     env.header_size = write_header(env.header.data(), packet_kind::batch, 0, payload_size);
     if (env.header_size + payload_size + limits::checksum_bytes > limits::max_packet_bytes)
         return decode_error::too_large;
-    std::uint32_t crc = crc32_of(env.header_bytes());
-    for (auto p : packets) crc = crc32_update(crc, p);
-    store_le32(env.trailer.data(), crc);
+    store_le32(env.trailer.data(), crc32_of(env.header_bytes()));
     return env;
 }
 

@@ -13,7 +13,8 @@
 //
 // A WebSocket message holds exactly one packet. A batch (kind 0x7F, never
 // compressed) carries several packets: its payload is their complete
-// encodings, back to back, each with its own header and CRC.
+// encodings, back to back, each with its own header and CRC; the batch's own
+// CRC covers only its header, since its contents are already covered.
 //
 // ALGORITHM
 // encode: serialize the fields into a per-thread scratch buffer; if the
@@ -78,7 +79,7 @@ result<bytes> encode_batch(std::span<const packet> packets, const encode_options
 
 /// Header and CRC trailer that turn already-encoded packets into a batch, so
 /// a sender can gather header, packets and trailer into one write without
-/// copying the packets.
+/// copying the packets, or even reading them: only their sizes matter.
 struct batch_envelope {
     std::array<std::uint8_t, limits::max_header_bytes> header{};
     std::size_t header_size = 0;

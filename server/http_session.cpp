@@ -112,7 +112,7 @@ void http_session::upgrade(http_request req) {
     if (ctx_.stopping) return send(plain(req, http::status::service_unavailable, "text/plain", "shutting down\n"));
     std::string token = token_of(req);
     stream_.expires_never();
-    std::make_shared<websocket_session>(std::move(stream_), ctx_, remote_)->run(std::move(req), std::move(token));
+    std::make_shared<websocket_session>(stream_.release_socket(), ctx_, remote_)->run(std::move(req), std::move(token));
 }
 
 void http_session::send(http_response res) {

@@ -449,7 +449,7 @@ void room::remove_presence(std::uint64_t user_id) {
     auto it = online_.find(user_id);
     if (it == online_.end() || --it->second.connections > 0) return;
     it->second.offline_at = clock::now() + svc_.cfg.presence_grace;
-    schedule_sweep();
+    schedule_sweep(*it->second.offline_at);
 }
 
 void room::set_typing(std::uint64_t connection_id, bool active) {
@@ -458,9 +458,10 @@ void room::set_typing(std::uint64_t connection_id, bool active) {
         if (m == nullptr) return;
         if (!active) return clear_typing(m->user_id, m->username);
         const bool was_typing = typing_.contains(m->user_id);
-        typing_[m->user_id] = clock::now() + svc_.cfg.typing_ttl;
+        const auto expiry = clock::now() + svc_.cfg.typing_ttl;
+        typing_[m->user_id] = expiry;
         if (!was_typing) broadcast(typing_update{id_, {m->user_id, m->username}, true}, true, 0, m->user_id);
-        schedule_sweep();
+        schedule_sweep(expiry);
     });
 }
 
@@ -469,14 +470,10 @@ void room::clear_typing(std::uint64_t user_id, const std::string& username) {
     broadcast(typing_update{id_, {user_id, username}, false}, true, 0, user_id);
 }
 
-void room::schedule_sweep() {
-    std::optional<clock::time_point> next;
-    for (const auto& [user, expiry] : typing_) next = next ? std::min(*next, expiry) : expiry;
-    for (const auto& [user, p] : online_)
-        if (p.offline_at) next = next ? std::min(*next, *p.offline_at) : *p.offline_at;
-    if (!next || (sweep_at_ && *sweep_at_ <= *next)) return;
-    sweep_at_ = next;
-    sweep_timer_.expires_at(*next);
+void room::schedule_sweep(clock::time_point deadline) {
+    if (sweep_at_ && *sweep_at_ <= deadline) return;  // an earlier sweep will see this one too
+    sweep_at_ = deadline;
+    sweep_timer_.expires_at(deadline);
     sweep_timer_.async_wait([this, self = shared_from_this()](boost::system::error_code ec) {
         if (ec) return;  // rescheduled or shutting down
         sweep_at_.reset();
@@ -486,8 +483,11 @@ void room::schedule_sweep() {
 
 void room::sweep() {
     const auto now = clock::now();
+    std::optional<clock::time_point> next;
+    auto later = [&](clock::time_point t) { next = next ? std::min(*next, t) : t; };
     for (auto it = typing_.begin(); it != typing_.end();) {
         if (it->second > now) {
+            later(it->second);
             ++it;
             continue;
         }
@@ -497,6 +497,7 @@ void room::sweep() {
     }
     for (auto it = online_.begin(); it != online_.end();) {
         if (!it->second.offline_at || *it->second.offline_at > now) {
+            if (it->second.offline_at) later(*it->second.offline_at);
             ++it;
             continue;
         }
@@ -504,7 +505,7 @@ void room::sweep() {
         it = online_.erase(it);
         broadcast(presence_update{id_, presence_change::left, {gone}}, true);
     }
-    schedule_sweep();
+    if (next) schedule_sweep(*next);
 }
 
 // ---- sending -------------------------------------------------------------------------

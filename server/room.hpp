@@ -133,7 +133,8 @@ private:
     void add_presence(const room_member& m);
     void remove_presence(std::uint64_t user_id);
     void clear_typing(std::uint64_t user_id, const std::string& username);
-    void schedule_sweep();
+    /// Makes sure the sweep timer fires by `deadline` (O(1); the sweep itself scans).
+    void schedule_sweep(clock::time_point deadline);
     void sweep();
 
     // sending

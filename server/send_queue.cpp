@@ -9,9 +9,10 @@ push_result send_queue::push(shared_packet packet, bool ephemeral) {
         std::lock_guard lock(mutex_);
         if (closed_) return push_result::closed;
         const std::size_t size = packet->size();
-        if (ephemeral && (bytes_ + size > limits_.max_bytes / 2 || packets_.size() + 1 > limits_.max_packets / 2))
+        const std::size_t count = packets_.size() - head_;
+        if (ephemeral && (bytes_ + size > limits_.max_bytes / 2 || count + 1 > limits_.max_packets / 2))
             return push_result::dropped;
-        if (bytes_ + size > limits_.max_bytes || packets_.size() + 1 > limits_.max_packets) {
+        if (bytes_ + size > limits_.max_bytes || count + 1 > limits_.max_packets) {
             closed_ = overflowed_ = true;
             overflow = true;
         } else {
@@ -31,18 +32,26 @@ push_result send_queue::push(shared_packet packet, bool ephemeral) {
 
 bool send_queue::take(std::vector<shared_packet>& out, std::size_t max_bytes) {
     std::lock_guard lock(mutex_);
-    if (packets_.empty()) {
+    if (head_ == packets_.size()) {
         writer_active_ = false;
         return false;
     }
     std::size_t taken = 0;
     do {
-        taken += packets_.front()->size();
-        bytes_ -= packets_.front()->size();
-        out.push_back(std::move(packets_.front()));
-        packets_.pop_front();
-    } while (!packets_.empty() && taken + packets_.front()->size() <= max_bytes &&
+        const std::size_t size = packets_[head_]->size();
+        taken += size;
+        bytes_ -= size;
+        out.push_back(std::move(packets_[head_++]));
+    } while (head_ < packets_.size() && taken + packets_[head_]->size() <= max_bytes &&
              out.size() < protocol::limits::max_batch_packets);
+    if (head_ == packets_.size()) {
+        packets_.clear();
+        head_ = 0;
+        if (packets_.capacity() > 64) packets_.shrink_to_fit();  // a burst is over: give it back
+    } else if (head_ >= 1024 && 2 * head_ >= packets_.size()) {
+        packets_.erase(packets_.begin(), packets_.begin() + static_cast<std::ptrdiff_t>(head_));
+        head_ = 0;
+    }
     writer_active_ = true;
     return true;
 }

@@ -25,7 +25,6 @@
 #include "protocol/codec.hpp"
 
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -74,7 +73,10 @@ private:
     const queue_limits limits_;
     const waker wake_;
     mutable std::mutex mutex_;
-    std::deque<shared_packet> packets_;
+    // FIFO as a vector and a read index: an idle queue holds no memory (a
+    // std::deque allocates a block up front), and draining resets it.
+    std::vector<shared_packet> packets_;
+    std::size_t head_ = 0;
     std::size_t bytes_ = 0;
     bool writer_active_ = false;  // a write is scheduled or in flight
     bool closed_ = false;

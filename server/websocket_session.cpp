@@ -1,5 +1,7 @@
 #include "server/websocket_session.hpp"
 
+#include "server/batch_buffers.hpp"
+
 #include "server/clock.hpp"
 #include "server/log.hpp"
 
@@ -28,8 +30,8 @@ bool is_expected_close(boost::system::error_code ec) {
 
 }  // namespace
 
-websocket_session::websocket_session(beast::tcp_stream&& stream, server_context& ctx, std::string remote)
-    : ws_(std::move(stream)), ctx_(ctx), remote_(std::move(remote)), id_(ctx.next_connection_id++) {}
+websocket_session::websocket_session(net::ip::tcp::socket&& socket, server_context& ctx, std::string remote)
+    : ws_(std::move(socket)), ctx_(ctx), remote_(std::move(remote)), id_(ctx.next_connection_id++) {}
 
 websocket_session::~websocket_session() { end(); }
 
@@ -53,7 +55,6 @@ void websocket_session::run(beast::http::request<beast::http::string_body> req, 
     ws_.read_message_max(limits::max_client_packet_bytes);
     ws_.auto_fragment(false);
     ws_.binary(true);
-    beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
 
     ws_.async_accept(req, [self = shared_from_this(), token = std::move(cookie_token)](boost::system::error_code ec) {
         self->on_accept(ec);
@@ -120,6 +121,7 @@ void websocket_session::on_read(boost::system::error_code ec, std::size_t bytes)
     auto data = buffer_.cdata();
     auto packets = decode_message({static_cast<const std::uint8_t*>(data.data()), data.size()});
     buffer_.consume(buffer_.size());
+    buffer_.shrink_to_fit();  // idle connections keep no read buffer
     if (!packets) {
         send_error(to_error_code(packets.error()), packet_kind{0}, 0);
         count_protocol_error();
@@ -264,6 +266,9 @@ void websocket_session::do_write() {
     if (write_in_flight_ || !accepted_ || close_sent_ || ended_) return;
     writing_.clear();
     if (!queue_->take(writing_, ctx_.cfg.max_batch_bytes)) {
+        // Idle: give back what the last burst needed.
+        writing_.shrink_to_fit();
+        parts_ = {};
         if (close_when_drained_) do_close(*close_when_drained_);
         return;
     }
@@ -271,16 +276,12 @@ void websocket_session::do_write() {
     auto on_done = beast::bind_front_handler(&websocket_session::on_write, shared_from_this());
     if (writing_.size() == 1) return ws_.async_write(net::buffer(*writing_.front()), std::move(on_done));
 
-    // Several packets waited: one batch message, gathered from the shared buffers.
-    std::vector<std::span<const std::uint8_t>> parts;
-    parts.reserve(writing_.size());
-    for (const auto& p : writing_) parts.emplace_back(*p);
-    envelope_ = *make_batch_envelope(parts);  // cannot fail: take() bounds count and bytes
-    gather_.clear();
-    gather_.emplace_back(envelope_.header.data(), envelope_.header_size);
-    for (const auto& p : writing_) gather_.emplace_back(p->data(), p->size());
-    gather_.emplace_back(envelope_.trailer.data(), envelope_.trailer.size());
-    ws_.async_write(gather_, std::move(on_done));
+    // Several packets waited: one batch message, gathered from the shared
+    // buffers. The envelope needs only their sizes.
+    parts_.clear();
+    for (const auto& p : writing_) parts_.emplace_back(*p);
+    envelope_ = *make_batch_envelope(parts_);  // cannot fail: take() bounds count and bytes
+    ws_.async_write(batch_buffers(envelope_, writing_), std::move(on_done));
 }
 
 void websocket_session::on_write(boost::system::error_code ec, std::size_t bytes) {
@@ -300,7 +301,7 @@ void websocket_session::on_overflow() {
     if (write_in_flight_) {
         // The peer is not reading: no close frame would get through either.
         boost::system::error_code ignored;
-        beast::get_lowest_layer(ws_).socket().close(ignored);
+        ws_.next_layer().close(ignored);
         return;
     }
     do_close({websocket::close_code::try_again_later, "slow consumer: reconnect and resync"});
@@ -310,7 +311,7 @@ void websocket_session::shutdown() {
     net::post(ws_.get_executor(), [self = shared_from_this()] {
         if (!self->accepted_) {
             boost::system::error_code ignored;
-            beast::get_lowest_layer(self->ws_).socket().close(ignored);
+            self->ws_.next_layer().close(ignored);
             return;
         }
         self->close_when_drained_ = websocket::close_reason(websocket::close_code::going_away, "server shutting down");

@@ -24,8 +24,8 @@
 #include "server/server_context.hpp"
 #include "server/send_queue.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -40,7 +40,7 @@ namespace parley::server {
 
 class websocket_session : public std::enable_shared_from_this<websocket_session> {
 public:
-    websocket_session(boost::beast::tcp_stream&& stream, server_context& ctx, std::string remote);
+    websocket_session(boost::asio::ip::tcp::socket&& socket, server_context& ctx, std::string remote);
     ~websocket_session();
 
     /// Accepts the upgrade request; `cookie_token` authenticates at once if valid.
@@ -74,7 +74,9 @@ private:
     void do_close(boost::beast::websocket::close_reason reason);
     void end();
 
-    boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+    // A plain socket underneath: the websocket stream has its own timeouts, and
+    // every byte per connection counts when idle connections number thousands.
+    boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
     boost::beast::flat_buffer buffer_;
     server_context& ctx_;
     const std::string remote_;
@@ -87,7 +89,7 @@ private:
     std::size_t rate_violations_ = 0;
 
     std::vector<shared_packet> writing_;  // the packets of the write in flight
-    std::vector<boost::asio::const_buffer> gather_;
+    std::vector<std::span<const std::uint8_t>> parts_;
     protocol::batch_envelope envelope_;
     bool write_in_flight_ = false;
     bool read_paused_ = false;     // waiting for authentication or a resend check

@@ -1,5 +1,7 @@
 #include "protocol/codec.hpp"
 
+#include "protocol/checksum.hpp"
+
 #include "tests/support/frame_builder.hpp"
 #include "tests/support/sample_packets.hpp"
 
@@ -80,6 +82,26 @@ TEST(Batch, CorruptInnerPacketFailsTheWholeMessage) {
     bytes payload = a;
     payload.insert(payload.end(), b.begin(), b.end());
     EXPECT_EQ(decode_message(build_frame(packet_kind::batch, payload)).error(), decode_error::bad_checksum);
+}
+
+TEST(Batch, EverySingleBitFlipIsDetected) {
+    // The batch CRC covers the header; each inner packet's CRC covers it.
+    const auto b = *encode_batch(std::vector<packet>{ping{1}, chat_message{3, sample_record(9, "hello there")}});
+    for (std::size_t i = 0; i < b.size() * 8; ++i) {
+        auto copy = b;
+        copy[i / 8] ^= static_cast<std::uint8_t>(1u << (i % 8));
+        EXPECT_FALSE(decode_message(copy).has_value()) << "bit " << i;
+    }
+}
+
+TEST(Batch, ChecksumCoversTheHeaderOnly) {
+    const auto one = *encode(ping{1});
+    const std::vector<std::span<const std::uint8_t>> parts{one, one};
+    auto env = make_batch_envelope(parts);
+    ASSERT_TRUE(env.has_value());
+    const std::uint32_t crc = crc32_of(env->header_bytes());
+    EXPECT_EQ(env->trailer[0], crc & 0xFF);
+    EXPECT_EQ(env->trailer[3], crc >> 24);
 }
 
 TEST(Batch, PartialInnerPacketIsTruncated) {

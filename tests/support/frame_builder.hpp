@@ -36,12 +36,15 @@ inline void append_text(bytes& out, std::string_view s) {
     out.insert(out.end(), s.begin(), s.end());
 }
 
-/** Header + payload + CRC32 trailer, exactly as the codec lays them out. */
+/** Header + payload + CRC32 trailer, exactly as the codec lays them out (a
+ *  batch's CRC covers its header only). */
 inline bytes build_frame(frame_spec spec, std::span<const std::uint8_t> payload) {
     bytes out{spec.magic, spec.version, spec.kind, spec.flags};
     append_varint(out, payload.size());
+    const std::size_t header_size = out.size();
     out.insert(out.end(), payload.begin(), payload.end());
-    const std::uint32_t crc = protocol::crc32_of(out);
+    const bool batch = spec.kind == static_cast<std::uint8_t>(protocol::packet_kind::batch);
+    const std::uint32_t crc = protocol::crc32_of(std::span(out).first(batch ? header_size : out.size()));
     for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(crc >> (8 * i)));
     return out;
 }
