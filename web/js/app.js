@@ -58,7 +58,10 @@ class Session {
       onReact: (rec, anchor) => this.openPicker(rec, anchor),
       focusComposer: () => this.composer.focus(),
     });
-    this.composer = new Composer(this.chat, { confirmDelete: (rec) => this.confirmDelete(rec) });
+    this.composer = new Composer(this.chat, {
+      confirmDelete: (rec) => this.confirmDelete(rec),
+      keepBottom: (change) => this.messages.keepBottom(change),
+    });
     this.sidebar = new Sidebar(this.chat, { navigate: (name) => this.navigate(name), leave: (name) => this.leave(name) });
     this.members = new Members(this.chat);
     this.wire();
@@ -254,6 +257,7 @@ class Session {
       this.everConnected = true;
       clearTimeout(this.authCheck);
     }
+    this.members.render(this.room);
     this.renderConnection();
   }
 

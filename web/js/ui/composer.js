@@ -12,7 +12,7 @@ import { snippet, utf8Length } from './format.js';
 const COUNTER_FROM = 0.8; // show the counter from 80 % of the limit
 
 export class Composer {
-  /** @param handlers {confirmDelete(rec) -> Promise<bool>} */
+  /** @param handlers {confirmDelete(rec) -> Promise<bool>, keepBottom(fn): runs a resize keeping the timeline's bottom} */
   constructor(chat, handlers) {
     this.chat = chat;
     this.handlers = handlers;
@@ -116,8 +116,10 @@ export class Composer {
   /** Grows the box with its text, updates the counter and the send button. */
   refresh() {
     const text = this.input.value;
-    this.input.style.height = 'auto';
-    this.input.style.height = `${Math.min(this.input.scrollHeight, Math.round(innerHeight * 0.4))}px`;
+    this.handlers.keepBottom(() => {
+      this.input.style.height = 'auto';
+      this.input.style.height = `${Math.min(this.input.scrollHeight, Math.round(innerHeight * 0.4))}px`;
+    });
     const bytes = utf8Length(text);
     const over = bytes > this.limit;
     if (bytes >= this.limit * COUNTER_FROM) {

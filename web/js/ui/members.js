@@ -18,6 +18,8 @@ export class Members {
     const typing = new Set(room ? [...room.typing.keys()] : []);
     this.heading.textContent = `Online — ${online.length}`;
     this.headerCount.textContent = room && room.joined ? `${online.length} online` : '';
+    // While disconnected the list is only the last known state.
+    this.list.classList.toggle('stale', Boolean(room && !room.joined));
     this.list.replaceChildren(...online.map(([id, name]) => {
       const avatar = h('span', { class: 'avatar small', 'aria-hidden': 'true' });
       paintAvatar(avatar, name);

@@ -356,6 +356,17 @@ export class MessageList {
     this.pill.hidden = true;
   }
 
+  /**
+   * Runs a layout change outside the timeline (the composer growing) without
+   * losing the bottom: measuring the composer collapses it for a moment, and
+   * the timeline's scroll position would be clamped on the way.
+   */
+  keepBottom(change) {
+    const was = this.atBottom;
+    change();
+    if (was) this.stickToBottom();
+  }
+
   scrollToBottom(smooth) {
     this.scroller.scrollTo({ top: this.scroller.scrollHeight, behavior: smooth ? 'smooth' : 'auto' });
     this.atBottom = true;
