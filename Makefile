@@ -2,7 +2,8 @@
 #   make run    install what is missing, build, start the server on http://localhost:8080
 #   make test   install what is missing, build, run every test suite
 #
-# Other targets: build, test-protocol, fuzz-protocol, bench-protocol, clean.
+# Other targets: build, test-protocol, test-tsan, test-asan, fuzz-protocol, bench,
+# bench-protocol, clean.
 # Builds are incremental (Ninja + ccache) in build/; sanitizer and fuzz builds
 # live in build-<preset>/.
 
@@ -15,7 +16,7 @@ CMAKE         := cmake
 SHELL         := /bin/bash
 
 .PHONY: all deps configure build run test test-protocol test-tsan test-asan fuzz-build fuzz-protocol fuzz-smoke \
-        bench-protocol clean help
+        bench bench-protocol clean help
 
 all: build
 
@@ -92,6 +93,18 @@ RELEASE := build-release
 
 $(RELEASE)/build.ninja:
 	$(CMAKE) --preset release
+
+# The load-generator matrix against the baselines (see docs/benchmarks.md).
+# BENCH_REPS repetitions (default 3); results in build-release/bench-results/.
+BENCH_REPS ?= 3
+
+bench: deps $(RELEASE)/build.ninja bench/baselines/node_modules
+	$(CMAKE) --build $(RELEASE) --target parley parley-loadgen beast-relay
+	bench/run_matrix.sh $(RELEASE) $(RELEASE)/bench-results $(BENCH_REPS)
+
+bench/baselines/node_modules: bench/baselines/package-lock.json
+	cd bench/baselines && npm ci --no-audit --no-fund
+	@touch $@
 
 bench-protocol: deps $(RELEASE)/build.ninja
 	$(CMAKE) --build $(RELEASE) --target protocol_bench

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The benchmark matrix behind `make bench`: Parley and its baselines (a Node.js
+# `ws` relay, a plain Beast relay) interleaved in the same run, each scenario
+# REPS times, every server started fresh. Raw results go to RESULTS/runs.jsonl;
+# medians and same-run ratios to RESULTS/summary.md (bench/summarize.mjs).
+#
+#   bench/run_matrix.sh BUILD_DIR RESULTS_DIR [REPS]
+set -euo pipefail
+build=$1
+results=$2
+reps=${3:-3}
+here=$(cd "$(dirname "$0")" && pwd)
+loadgen=$build/bench/parley-loadgen
+mkdir -p "$results"
+runs=$results/runs.jsonl
+: > "$runs"
+ulimit -n "$(ulimit -Hn)"
+
+server_pid=""
+server_port=""
+stop_server() {
+  if [[ -n "$server_pid" ]]; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+  fi
+}
+trap stop_server EXIT
+
+wait_port() {  # wait until something listens on $1
+  for _ in $(seq 1 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "server on port $1 did not start" >&2
+  return 1
+}
+
+start_server() {  # start_server NAME
+  server_port=$(( 20000 + RANDOM % 20000 ))
+  case $1 in
+    parley)
+      local data
+      data=$(mktemp -d)
+      "$build/server/parley" --listen "127.0.0.1:$server_port" --data-dir "$data" --password-cost min \
+        --message-rate 1000000/1000000 --auth-rate 1000000/1000000 --threads "${PARLEY_THREADS:-1}" \
+        --log-level warn 2>>"$results/parley.log" &
+      ;;
+    ws)    node "$here/baselines/ws_relay.js" "$server_port" 2>>"$results/ws.log" & ;;
+    beast) "$build/bench/beast-relay" "$server_port" 1 2>>"$results/beast.log" & ;;
+  esac
+  server_pid=$!
+  wait_port "$server_port"
+}
+
+# run SCENARIO SERVER [loadgen flags...]
+run() {
+  local scenario=$1 server=$2
+  shift 2
+  local mode=()
+  [[ $server != parley ]] && mode=(--raw)
+  start_server "$server"
+  echo "== $scenario / $server (rep $rep)" >&2
+  local line
+  if line=$("$loadgen" --url "ws://127.0.0.1:$server_port" "${mode[@]}" --server-pid "$server_pid" \
+              --label "$scenario" "$@" 2> >(tail -1 >&2)); then :; else
+    echo "   (loadgen reported loss, duplicates or disconnects)" >&2
+  fi
+  stop_server
+  [[ -n "$line" ]] && echo "{\"server\":\"$server\",\"rep\":$rep,\"run\":$line}" >> "$runs"
+}
+
+for rep in $(seq 1 "$reps"); do
+  for server in ws beast parley; do
+    run busy-100 "$server" --clients 100 --senders 10 --window 8 --duration 5 --warmup 2
+  done
+  for server in ws beast parley; do
+    run busy-1000 "$server" --clients 1000 --senders 10 --window 16 --duration 5 --warmup 2
+  done
+  for server in ws beast parley; do
+    run rate-50k "$server" --clients 1000 --senders 10 --rate 50 --duration 5 --warmup 2
+  done
+  run many-rooms parley --clients 1000 --rooms 100 --senders 100 --window 4 --duration 5 --warmup 2
+  run history parley --clients 1000 --rooms 10 --senders 10 --rate 200 --history-rate 50 --duration 5 --warmup 2
+  for server in ws beast parley; do
+    run idle-5000 "$server" --clients 5000 --rooms 50 --idle
+  done
+  for server in ws beast parley; do
+    run storm-2000 "$server" --clients 2000 --rooms 20 --storm
+  done
+done
+
+node "$here/summarize.mjs" "$runs" > "$results/summary.md"
+cat "$results/summary.md"

@@ -1,0 +1,107 @@
+// Registering, signing in and out, and a session that survives a reload.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cleanupTemp, Person, screenshot, Server, PASSWORD } from './lib/harness.mjs';
+import { register, signIn, waitConnected, waitRoomLoaded } from './lib/ui.mjs';
+
+let server;
+const people = [];
+
+before(async () => {
+  server = await new Server().start();
+});
+
+after(async () => {
+  for (const p of people) await p.close();
+  await server?.stop();
+  cleanupTemp();
+  for (const p of people) assert.deepEqual(p.errors, [], `page errors of ${p.name}`);
+});
+
+async function person(name) {
+  const p = await new Person(name).launch();
+  people.push(p);
+  return p;
+}
+
+test('a new user registers, and the form explains what is wrong first', async () => {
+  const { page } = await person('ana');
+  await page.goto(server.url);
+  await page.locator('#auth').waitFor();
+  await page.locator('#tab-register').click();
+  await page.locator('#auth-username').fill('ana');
+  await page.locator('#auth-password').fill('short');
+  await page.locator('#auth-submit').click();
+  await assert.doesNotReject(page.locator('#auth-error', { hasText: 'at least 8 characters' }).waitFor());
+  await page.locator('#auth-username').fill('-ana');
+  await page.locator('#auth-password').fill(PASSWORD);
+  await page.locator('#auth-submit').click();
+  await page.locator('#auth-error', { hasText: 'starting with a letter or digit' }).waitFor();
+  await screenshot(page, 'auth-register-error');
+
+  await page.locator('#auth-username').fill('ana');
+  await page.locator('#auth-submit').click();
+  await waitConnected(page);
+  await waitRoomLoaded(page, 'lobby');
+  assert.equal(new URL(page.url()).pathname, '/r/lobby');
+  assert.equal(await page.locator('#me-name').textContent(), 'ana');
+  assert.match(await page.locator('#history-edge').textContent(), /very beginning of #lobby/);
+  assert.equal(await page.title(), '#lobby · Parley');
+  await screenshot(page, 'auth-registered');
+});
+
+test('the session survives a reload, and signing out ends it', async () => {
+  const { page } = people[0];
+  await page.reload();
+  await waitConnected(page);
+  assert.equal(await page.locator('#me-name').textContent(), 'ana');
+  assert.equal(await page.locator('#auth').isHidden(), true);
+
+  await page.locator('#sign-out').click();
+  await page.locator('#auth').waitFor();
+  await page.reload();
+  await page.locator('#auth').waitFor();
+  assert.equal(await page.locator('#app').isHidden(), true);
+  const me = await page.evaluate(() => fetch('/api/me').then((r) => r.status));
+  assert.equal(me, 401);
+});
+
+test('signing in: a wrong password is refused, the right one works', async () => {
+  const { page } = people[0];
+  await signIn(page, 'ana', 'not the password');
+  await page.locator('#auth-error', { hasText: 'Wrong username or password' }).waitFor();
+  await signIn(page, 'ANA', PASSWORD); // names are unique ignoring case
+  await waitConnected(page);
+  assert.equal(await page.locator('#me-name').textContent(), 'ana');
+  await screenshot(page, 'auth-signed-in');
+});
+
+test('a taken username is explained; the second user gets in with another', async () => {
+  const { page } = await person('bo');
+  await page.goto(`${server.url}/r/lobby`);
+  await page.locator('#tab-register').click();
+  await page.locator('#auth-username').fill('Ana');
+  await page.locator('#auth-password').fill(PASSWORD);
+  await page.locator('#auth-submit').click();
+  await page.locator('#auth-error', { hasText: 'taken' }).waitFor();
+  await page.locator('#auth-username').fill('bo');
+  await page.locator('#auth-submit').click();
+  await waitConnected(page);
+  // ana is in the lobby too, so bo sees two people online.
+  await page.locator('#member-list li.member', { hasText: 'ana' }).waitFor();
+  await page.locator('#member-list li.member', { hasText: 'bo' }).waitFor();
+});
+
+test('a room link opens that room after signing in', async () => {
+  const { page } = people[1];
+  await page.locator('#sign-out').click();
+  await page.locator('#auth').waitFor();
+  await page.goto(`${server.url}/r/Design.Review`);
+  await signIn(page, 'bo');
+  await waitConnected(page);
+  await waitRoomLoaded(page, 'design.review');
+  assert.equal(await page.locator('#room-name').textContent(), 'design.review');
+  assert.equal(new URL(page.url()).pathname, '/r/design.review');
+  await page.locator('#room-list a[aria-current="page"]', { hasText: 'design.review' }).waitFor();
+});

@@ -1,0 +1,218 @@
+// Two (and three) people chatting: messages both ways, reactions, typing,
+// presence, edits, deletions, replies, unread counts.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cleanupTemp, Person, screenshot, Server, sleep } from './lib/harness.mjs';
+import { assertNoDuplicates, message, messageAction, messageTexts, openRoom, register, send, waitConnected, waitForMessage, waitRoomLoaded } from './lib/ui.mjs';
+
+const ROOM = 'general';
+let server;
+let ana;
+let bo;
+const people = [];
+
+before(async () => {
+  // A short presence grace keeps the "tab closed" check quick.
+  server = await new Server(['--presence-grace-ms', '400']).start();
+  ana = await new Person('ana').launch();
+  bo = await new Person('bo').launch();
+  people.push(ana, bo);
+  await register(ana.page, server.url, 'ana', { room: ROOM });
+  await register(bo.page, server.url, 'bo', { room: ROOM });
+});
+
+after(async () => {
+  for (const p of people) await p.close();
+  await server?.stop();
+  cleanupTemp();
+  for (const p of people) assert.deepEqual(p.errors, [], `page errors of ${p.name}`);
+});
+
+test('two users chat in real time, both ways', async () => {
+  await send(ana.page, 'Hi Bo! Are you there?');
+  await waitForMessage(bo.page, 'Hi Bo! Are you there?');
+  await send(bo.page, 'Hey Ana, yes: reading the notes at https://example.com/notes.');
+  await waitForMessage(ana.page, 'Hey Ana, yes: reading the notes at https://example.com/notes.');
+  await send(bo.page, 'Markup stays text: <b>not bold</b> <img src=x onerror=alert(1)>');
+  await waitForMessage(ana.page, 'Markup stays text: <b>not bold</b> <img src=x onerror=alert(1)>');
+
+  // Authors, grouping: bo's two messages form one group under one header.
+  const boRows = ana.page.locator('#message-items li.msg[data-author="bo"]');
+  assert.equal(await boRows.count(), 2);
+  assert.equal(await boRows.nth(0).evaluate((e) => e.classList.contains('group-start')), true);
+  assert.equal(await boRows.nth(1).evaluate((e) => e.classList.contains('group-start')), false);
+
+  // Links are anchors that open safely; markup is never parsed.
+  const link = ana.page.locator('#message-items a[href="https://example.com/notes"]');
+  assert.equal(await link.getAttribute('rel'), 'noopener noreferrer nofollow');
+  assert.equal(await link.getAttribute('target'), '_blank');
+  assert.equal(await ana.page.locator('#message-items .text b, #message-items .text img').count(), 0);
+
+  // The author's own tab sees its message once, with a delivery status.
+  await assertNoDuplicates(ana.page);
+  await assertNoDuplicates(bo.page);
+  assert.deepEqual(await messageTexts(bo.page), await messageTexts(ana.page));
+  const status = await message(ana.page, 'Hi Bo! Are you there?').getAttribute('data-status');
+  assert.ok(['sent', 'saved'].includes(status), `status ${status}`);
+  // New messages are announced to screen readers.
+  await bo.page.locator('#announcer p', { hasText: 'ana: Hi Bo! Are you there?' }).waitFor({ state: 'attached' });
+  await screenshot(ana.page, 'chat-ana');
+  await screenshot(bo.page, 'chat-bo');
+});
+
+test('reactions and their counts update live on the other side', async () => {
+  const text = 'Hi Bo! Are you there?';
+  await messageAction(bo.page, text, 'react');
+  await bo.page.locator('#reaction-picker [data-reaction="heart"]').click();
+
+  const heartOnAna = message(ana.page, text).locator('.chip[data-reaction="heart"]');
+  await heartOnAna.locator('.count', { hasText: /^1$/ }).waitFor();
+  assert.equal(await heartOnAna.getAttribute('aria-pressed'), 'false');
+  const heartOnBo = message(bo.page, text).locator('.chip[data-reaction="heart"]');
+  await bo.page.locator('#message-items .chip.mine[data-reaction="heart"]').waitFor();
+
+  await heartOnAna.click(); // ana adds hers: 2, highlighted for her only
+  await heartOnBo.locator('.count', { hasText: /^2$/ }).waitFor();
+  await message(ana.page, text).locator('.chip.mine[data-reaction="heart"] .count', { hasText: /^2$/ }).waitFor();
+
+  await messageAction(ana.page, text, 'react');
+  await ana.page.locator('#reaction-picker [data-reaction="party"]').click();
+  await message(bo.page, text).locator('.chip[data-reaction="party"] .count', { hasText: /^1$/ }).waitFor();
+  await screenshot(bo.page, 'reactions-bo');
+
+  await heartOnBo.click(); // bo takes his back
+  await heartOnAna.locator('.count', { hasText: /^1$/ }).waitFor();
+  assert.equal(await heartOnAna.getAttribute('aria-pressed'), 'true');
+  await message(bo.page, text).locator('.chip[data-reaction="heart"]:not(.mine) .count', { hasText: /^1$/ }).waitFor();
+});
+
+test('the typing indicator appears and disappears', async () => {
+  const input = ana.page.locator('#composer-input');
+  await input.click();
+  await input.pressSequentially('I am writing a long', { delay: 20 });
+  await bo.page.locator('#typing', { hasText: 'ana is typing…' }).waitFor();
+  await bo.page.locator('#member-list li.member[data-user="ana"] .member-typing').waitFor();
+  await screenshot(bo.page, 'typing-bo');
+  assert.equal(await ana.page.locator('#typing').textContent(), '', 'nobody sees themselves typing');
+
+  await input.fill(''); // cleared: stopped
+  await bo.page.locator('#typing.active').waitFor({ state: 'detached' });
+
+  await input.pressSequentially('Sending ends typing', { delay: 20 });
+  await bo.page.locator('#typing', { hasText: 'ana is typing…' }).waitFor();
+  await input.press('Enter');
+  await waitForMessage(bo.page, 'Sending ends typing');
+  await bo.page.locator('#typing.active').waitFor({ state: 'detached' });
+
+  await input.pressSequentially('Leaving the box', { delay: 20 });
+  await bo.page.locator('#typing', { hasText: 'ana is typing…' }).waitFor();
+  await ana.page.locator('#room-name').click(); // blur
+  await bo.page.locator('#typing.active').waitFor({ state: 'detached' });
+  await input.fill('');
+});
+
+test('presence updates when a tab closes', async () => {
+  const boTab2 = await bo.newPage();
+  await openRoom(boTab2, server.url, ROOM);
+  const anaSeesBo = ana.page.locator('#member-list li.member[data-user="bo"]');
+  await anaSeesBo.waitFor();
+  assert.match(await ana.page.locator('#members-heading').textContent(), /Online — 2/);
+
+  await bo.page.close(); // bo still has his second tab open
+  await sleep(1000); // longer than the grace period
+  assert.equal(await anaSeesBo.count(), 1, 'one tab closed: still online');
+
+  await boTab2.close();
+  await anaSeesBo.waitFor({ state: 'detached', timeout: 10000 });
+  assert.match(await ana.page.locator('#members-heading').textContent(), /Online — 1/);
+  await screenshot(ana.page, 'presence-ana-alone');
+
+  bo.page = await bo.newPage();
+  await openRoom(bo.page, server.url, ROOM);
+  await anaSeesBo.waitFor();
+});
+
+test('edit and delete propagate; only the author may do either', async () => {
+  await send(ana.page, 'Meeting at 3pm');
+  await waitForMessage(bo.page, 'Meeting at 3pm');
+  // Up arrow in the empty box edits the last own message.
+  const input = ana.page.locator('#composer-input');
+  await input.press('ArrowUp');
+  await ana.page.locator('#composer-context[data-kind="edit"]').waitFor();
+  assert.equal(await input.inputValue(), 'Meeting at 3pm');
+  await input.press('Escape');
+  await ana.page.locator('#composer-context').waitFor({ state: 'hidden' });
+  assert.equal(await input.inputValue(), '');
+
+  await messageAction(ana.page, 'Meeting at 3pm', 'edit');
+  await input.fill('Meeting at 4pm');
+  await input.press('Enter');
+  const edited = message(bo.page, 'Meeting at 4pm');
+  await edited.locator('.edited').waitFor();
+  assert.equal(await message(bo.page, 'Meeting at 3pm').count(), 0);
+
+  // bo has no edit or delete action on ana's message.
+  await edited.hover();
+  assert.equal(await edited.locator('[data-action="edit"], [data-action="delete"]').count(), 0);
+  await screenshot(bo.page, 'edited-bo');
+
+  await messageAction(ana.page, 'Meeting at 4pm', 'delete');
+  await ana.page.locator('#confirm-dialog[open]').waitFor();
+  await ana.page.locator('#confirm-ok').click();
+  await bo.page.locator('#message-items li.msg.deleted .tombstone', { hasText: 'This message was deleted.' }).waitFor();
+  await ana.page.locator('#message-items li.msg.deleted').waitFor();
+  assert.equal(await message(bo.page, 'Meeting at 4pm').count(), 0);
+  await screenshot(bo.page, 'deleted-bo');
+});
+
+test('replies quote the original, and unread counts show for other rooms', async () => {
+  await messageAction(bo.page, 'Sending ends typing', 'reply');
+  await bo.page.locator('#composer-context[data-kind="reply"]', { hasText: 'Replying to ana' }).waitFor();
+  await send(bo.page, 'Got it, thanks');
+  const reply = message(ana.page, 'Got it, thanks');
+  await reply.locator('.quote', { hasText: 'Sending ends typing' }).waitFor();
+
+  // bo talks in another room; ana, in #general, sees an unread badge there.
+  await openRoom(ana.page, server.url, 'random');
+  await openRoom(ana.page, server.url, ROOM);
+  await openRoom(bo.page, server.url, 'random');
+  await send(bo.page, 'Anyone up for lunch?');
+  await send(bo.page, 'Noodles?');
+  const badge = ana.page.locator('#room-list a[data-room="random"] .badge');
+  await badge.filter({ hasText: /^2$/ }).waitFor();
+  assert.equal(await ana.page.title(), '(2) #general · Parley');
+  await screenshot(ana.page, 'unread-ana');
+  await ana.page.locator('#room-list a[data-room="random"]').click();
+  await waitForMessage(ana.page, 'Noodles?');
+  await badge.waitFor({ state: 'detached' });
+  assert.equal(new URL(ana.page.url()).pathname, '/r/random');
+  await ana.page.goBack();
+  await ana.page.locator('#room-name', { hasText: ROOM }).waitFor();
+});
+
+test('a third person joins: a screenshot of a lively room', async () => {
+  const cy = await new Person('cy').launch();
+  people.push(cy);
+  await register(cy.page, server.url, 'cy', { room: ROOM });
+  await openRoom(bo.page, server.url, ROOM);
+  await send(cy.page, 'Morning! Just joined. What did I miss?');
+  await waitForMessage(ana.page, 'Morning! Just joined. What did I miss?');
+  await send(ana.page, 'Release 0.1 is out. Changelog: https://example.com/parley/releases/0.1');
+  await waitForMessage(cy.page, 'Release 0.1 is out. Changelog: https://example.com/parley/releases/0.1');
+  await messageAction(cy.page, 'Release 0.1 is out. Changelog: https://example.com/parley/releases/0.1', 'react');
+  await cy.page.locator('#reaction-picker [data-reaction="party"]').click();
+  await messageAction(bo.page, 'Release 0.1 is out. Changelog: https://example.com/parley/releases/0.1', 'react');
+  await bo.page.locator('#reaction-picker [data-reaction="party"]').click();
+  await message(ana.page, 'Release 0.1 is out. Changelog: https://example.com/parley/releases/0.1')
+    .locator('.chip[data-reaction="party"] .count', { hasText: /^2$/ }).waitFor();
+  await cy.page.locator('#composer-input').pressSequentially('Nice work', { delay: 15 });
+  await bo.page.locator('#composer-input').pressSequentially('Congrats', { delay: 15 });
+  await ana.page.locator('#typing', { hasText: /bo and cy are typing…|cy and bo are typing…/ }).waitFor();
+  await ana.page.mouse.move(5, 790);
+  await waitConnected(ana.page);
+  await waitRoomLoaded(ana.page, ROOM);
+  await screenshot(ana.page, 'readme');
+  await cy.page.locator('#composer-input').fill('');
+  await bo.page.locator('#composer-input').fill('');
+});

@@ -1,0 +1,102 @@
+// Scrolling back through a long history: 200 messages, loaded page by page
+// as the reader scrolls up, without the view jumping, to the very first.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cleanupTemp, Person, screenshot, Server } from './lib/harness.mjs';
+import { assertNoDuplicates, messageTexts, openRoom, register } from './lib/ui.mjs';
+
+const ROOM = 'archive';
+const COUNT = 200;
+const label = (i) => `History message ${String(i).padStart(3, '0')}`;
+let server;
+const people = [];
+
+before(async () => {
+  // Seeding sends 200 messages at once: lift the per-user message rate.
+  server = await new Server(['--message-rate', '1000/1000']).start();
+});
+
+after(async () => {
+  for (const p of people) await p.close();
+  await server?.stop();
+  cleanupTemp();
+  for (const p of people) assert.deepEqual(p.errors, [], `page errors of ${p.name}`);
+});
+
+/**
+ * Posts `count` messages from the signed-in page over a WebSocket of its own,
+ * speaking the protocol through the same wasm module the client uses.
+ */
+function seed(page, room, count) {
+  return page.evaluate(async ({ room, count }) => {
+    const { loadParley } = await import('/wasm/parley.js');
+    const parley = await loadParley();
+    const ws = new WebSocket(`ws://${location.host}/ws`);
+    ws.binaryType = 'arraybuffer';
+    let acks = 0;
+    let roomId = 0;
+    await new Promise((resolve, reject) => {
+      ws.onerror = () => reject(new Error('seeding socket failed'));
+      ws.onmessage = (ev) => {
+        for (const p of parley.decode(new Uint8Array(ev.data))) {
+          if (p.type === 'welcome') ws.send(parley.encode({ type: 'join_room', room, since_seq: 0 }));
+          if (p.type === 'room_joined') {
+            roomId = p.room_id;
+            for (let i = 1; i <= count; i++) {
+              ws.send(parley.encode({
+                type: 'send_message', room_id: roomId, client_msg_id: 1e12 + i, reply_to: 0,
+                text: `History message ${String(i).padStart(3, '0')}`, resend: false,
+              }));
+            }
+          }
+          if (p.type === 'message_ack' && ++acks === count) resolve();
+          if (p.type === 'error_report') reject(new Error(`seeding refused: ${p.text}`));
+        }
+      };
+    });
+    ws.close();
+    return acks;
+  }, { room, count });
+}
+
+test('history scrolls back to the first of 200 messages', async () => {
+  const ana = await new Person('ana').launch();
+  const bo = await new Person('bo').launch();
+  people.push(ana, bo);
+  await register(ana.page, server.url, 'ana');
+  assert.equal(await seed(ana.page, ROOM, COUNT), COUNT);
+
+  await register(bo.page, server.url, 'bo');
+  await openRoom(bo.page, server.url, ROOM);
+  const rows = bo.page.locator('#message-items li.msg');
+  // A fresh join shows the newest page only.
+  assert.deepEqual(await messageTexts(bo.page), Array.from({ length: 50 }, (_, i) => label(151 + i)));
+  assert.equal(await bo.page.locator('#history-edge').getAttribute('data-state'), 'more');
+
+  // Scrolled to the top, older messages load above without moving what the
+  // reader is looking at: message 151 stays where it was on screen.
+  const m151 = bo.page.locator('#message-items li.msg', { hasText: label(151) });
+  await bo.page.locator('#messages').evaluate((el) => { el.scrollTop = 0; });
+  const before = (await m151.boundingBox()).y;
+  await bo.page.waitForFunction(() => document.querySelectorAll('#message-items li.msg').length >= 100);
+  await bo.page.waitForTimeout(100);
+  const afterLoad = (await m151.boundingBox()).y;
+  assert.ok(Math.abs(afterLoad - before) < 4, `message 151 moved from ${before} to ${afterLoad}`);
+
+  // The rest with the mouse wheel, as a reader would.
+  const box = await bo.page.locator('#messages').boundingBox();
+  await bo.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  for (let i = 0; i < 200; i++) {
+    if (await bo.page.locator('#history-edge[data-state="start"]').count()) break;
+    await bo.page.mouse.wheel(0, -1200);
+    await bo.page.waitForTimeout(60);
+  }
+  await bo.page.locator('#history-edge[data-state="start"]').waitFor({ timeout: 5000 });
+  assert.equal(await rows.count(), COUNT);
+  assert.deepEqual(await messageTexts(bo.page), Array.from({ length: COUNT }, (_, i) => label(i + 1)));
+  await assertNoDuplicates(bo.page);
+  assert.match(await bo.page.locator('#history-edge').textContent(), /very beginning of #archive/);
+  assert.ok(await bo.page.locator('#message-items li.msg', { hasText: label(1) }).isVisible());
+  await screenshot(bo.page, 'history-top');
+});

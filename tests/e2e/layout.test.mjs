@@ -1,0 +1,142 @@
+// The client on a phone, in the dark theme, and from the keyboard alone;
+// plus the composer's limit and the new-messages pill.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cleanupTemp, Person, screenshot, Server } from './lib/harness.mjs';
+import { message, register, send, waitForMessage } from './lib/ui.mjs';
+
+const ROOM = 'mobile';
+let server;
+const people = [];
+
+before(async () => {
+  server = await new Server(['--message-rate', '200/200']).start();
+});
+
+after(async () => {
+  for (const p of people) await p.close();
+  await server?.stop();
+  cleanupTemp();
+  for (const p of people) assert.deepEqual(p.errors, [], `page errors of ${p.name}`);
+});
+
+async function person(name, options) {
+  const p = await new Person(name, options).launch();
+  people.push(p);
+  return p;
+}
+
+test('on a phone the room list slides in and the timeline fills the screen', async () => {
+  const phone = await person('pia', { viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
+  const desk = await person('dev');
+  await register(phone.page, server.url, 'pia', { room: ROOM });
+  await register(desk.page, server.url, 'dev', { room: ROOM });
+  await send(desk.page, 'A long link wraps instead of widening the page: https://example.com/' + 'a'.repeat(120));
+  await send(desk.page, `And so does a long word: ${'Donaudampfschifffahrtsgesellschaft'.repeat(4)}`);
+  await waitForMessage(phone.page, `And so does a long word: ${'Donaudampfschifffahrtsgesellschaft'.repeat(4)}`);
+  await send(phone.page, 'Reading this on my phone');
+  await waitForMessage(desk.page, 'Reading this on my phone');
+
+  const page = phone.page;
+  assert.equal(await page.locator('#sidebar').isVisible(), true); // present but off-screen
+  const sidebarBox = await page.locator('#sidebar').boundingBox();
+  assert.ok(sidebarBox.x + sidebarBox.width <= 1, 'the room list is off-screen');
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `no horizontal scrolling (scrollWidth ${width})`);
+  // Dark theme from the system setting.
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(bg, 'rgb(27, 29, 35)');
+  await screenshot(page, 'phone-dark');
+
+  await page.locator('#open-sidebar').click();
+  await page.waitForFunction(() => document.getElementById('sidebar').getBoundingClientRect().x >= 0);
+  await screenshot(page, 'phone-rooms');
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => document.getElementById('sidebar').getBoundingClientRect().right <= 1);
+});
+
+test('keyboard only: move through messages, act on one, edit and cancel', async () => {
+  const kim = await person('kim');
+  await register(kim.page, server.url, 'kim', { room: ROOM });
+  const page = kim.page;
+  await send(page, 'First from the keyboard');
+  await waitForMessage(page, 'First from the keyboard');
+
+  // From the composer, Shift+Tab reaches the timeline; arrows move between messages.
+  await page.locator('#composer-input').focus();
+  await page.locator('#messages').focus();
+  await page.keyboard.press('ArrowUp');
+  const focused = () => page.evaluate(() => document.activeElement.closest('li.msg')?.querySelector('.text')?.firstChild?.textContent);
+  assert.equal(await focused(), 'First from the keyboard');
+  await page.keyboard.press('ArrowUp');
+  assert.equal(await focused(), 'Reading this on my phone');
+  await page.keyboard.press('ArrowDown');
+  // Tab walks into the focused message's actions: react opens the picker.
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.action), 'react');
+  await page.keyboard.press('Enter');
+  await page.locator('#reaction-picker:not([hidden])').waitFor();
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('Enter'); // the third reaction: heart
+  await message(page, 'First from the keyboard').locator('.chip.mine[data-reaction="heart"]').waitFor();
+  assert.equal(await page.locator('#reaction-picker').isHidden(), true);
+
+  // Escape returns to the composer; Up edits the last message; Escape cancels.
+  await page.locator('#messages').focus();
+  await page.keyboard.press('Escape');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'composer-input');
+  await page.keyboard.press('ArrowUp');
+  assert.equal(await page.locator('#composer-input').inputValue(), 'First from the keyboard');
+  await page.keyboard.press('Escape');
+  assert.equal(await page.locator('#composer-input').inputValue(), '');
+  // Shift+Enter breaks the line; Enter sends both lines as one message.
+  await page.keyboard.type('two');
+  await page.keyboard.press('Shift+Enter');
+  await page.keyboard.type('lines');
+  await page.keyboard.press('Enter');
+  await waitForMessage(page, 'two\nlines');
+  await screenshot(page, 'keyboard');
+});
+
+test('the composer shows the limit near it and refuses text over it', async () => {
+  const page = people.find((p) => p.name === 'kim').page;
+  const input = page.locator('#composer-input');
+  await input.fill('x'.repeat(3000));
+  assert.equal(await page.locator('#composer-counter').textContent(), '');
+  await input.fill('x'.repeat(3990));
+  assert.equal(await page.locator('#composer-counter').textContent(), '10 left');
+  await input.fill('é'.repeat(2001)); // 4002 bytes of UTF-8
+  assert.equal(await page.locator('#composer-counter').textContent(), '2 over the limit');
+  assert.equal(await page.locator('#composer-send').isDisabled(), true);
+  await screenshot(page, 'composer-limit');
+  await input.press('Enter');
+  assert.equal(await input.inputValue(), 'é'.repeat(2001), 'nothing was sent');
+  await input.fill('');
+});
+
+test('away from the bottom, new messages raise a pill instead of scrolling', async () => {
+  const kim = people.find((p) => p.name === 'kim').page;
+  const dev = people.find((p) => p.name === 'dev').page;
+  for (let i = 1; i <= 30; i++) await send(dev, `Filler ${i}`);
+  await waitForMessage(kim, 'Filler 30');
+  await kim.locator('#messages').evaluate((el) => { el.scrollTop = el.scrollHeight - el.clientHeight - 600; });
+  await kim.waitForTimeout(100);
+  const top = await kim.locator('#messages').evaluate((el) => el.scrollTop);
+  await send(dev, 'Did you see this?');
+  await kim.locator('#new-pill:not([hidden])', { hasText: /^ ?1 new message$/ }).waitFor();
+  assert.equal(await kim.locator('#messages').evaluate((el) => el.scrollTop), top, 'the view did not move');
+  await screenshot(kim, 'new-messages-pill');
+  await kim.locator('#new-pill').click();
+  await kim.waitForFunction(() => {
+    const el = document.getElementById('messages');
+    return el.scrollHeight - el.scrollTop - el.clientHeight < 50;
+  });
+  await kim.locator('#new-pill').waitFor({ state: 'hidden' });
+  // At the bottom, new messages scroll into view by themselves.
+  await send(dev, 'And this one?');
+  await waitForMessage(kim, 'And this one?');
+  assert.ok(await message(kim, 'And this one?').isVisible());
+  assert.equal(await kim.locator('#new-pill').isHidden(), true);
+});
