@@ -191,28 +191,46 @@ test('replies quote the original, and unread counts show for other rooms', async
   await ana.page.locator('#room-name', { hasText: ROOM }).waitFor();
 });
 
-test('a third person joins: a screenshot of a lively room', async () => {
+test('three people in a fresh room: the screenshot for the README', async () => {
   const cy = await new Person('cy').launch();
   people.push(cy);
-  await register(cy.page, server.url, 'cy', { room: ROOM });
-  await openRoom(bo.page, server.url, ROOM);
-  await send(cy.page, 'Morning! Just joined. What did I miss?');
-  await waitForMessage(ana.page, 'Morning! Just joined. What did I miss?');
-  await send(ana.page, 'Release 0.1 is out. Changelog: https://example.com/parley/releases/0.1');
-  await waitForMessage(cy.page, 'Release 0.1 is out. Changelog: https://example.com/parley/releases/0.1');
-  await messageAction(cy.page, 'Release 0.1 is out. Changelog: https://example.com/parley/releases/0.1', 'react');
-  await cy.page.locator('#reaction-picker [data-reaction="party"]').click();
-  await messageAction(bo.page, 'Release 0.1 is out. Changelog: https://example.com/parley/releases/0.1', 'react');
-  await bo.page.locator('#reaction-picker [data-reaction="party"]').click();
-  await message(ana.page, 'Release 0.1 is out. Changelog: https://example.com/parley/releases/0.1')
-    .locator('.chip[data-reaction="party"] .count', { hasText: /^2$/ }).waitFor();
-  await cy.page.locator('#composer-input').pressSequentially('Nice work', { delay: 15 });
-  await bo.page.locator('#composer-input').pressSequentially('Congrats', { delay: 15 });
-  await ana.page.locator('#typing', { hasText: /bo and cy are typing…|cy and bo are typing…/ }).waitFor();
-  await ana.page.mouse.move(5, 790);
+  const room = 'release';
+  await register(cy.page, server.url, 'cy', { room });
+  await openRoom(ana.page, server.url, room);
+  await openRoom(bo.page, server.url, room);
+  const say = async (who, text) => {
+    await send(who.page, text);
+    for (const p of [ana, bo, cy]) await waitForMessage(p.page, text);
+  };
+  const react = async (who, text, reaction) => {
+    await messageAction(who.page, text, 'react');
+    await who.page.locator(`#reaction-picker [data-reaction="${reaction}"]`).click();
+  };
+  await say(bo, 'Morning! Is the release build green?');
+  await say(ana, 'All green. Tagging 0.1 now.');
+  await say(cy, 'Changelog draft: https://example.com/parley/changelog');
+  await messageAction(ana.page, 'Changelog draft: https://example.com/parley/changelog', 'reply');
+  await say(ana, 'Looks good, I added the reconnect fixes');
+  await ana.page.locator('#composer-input').press('ArrowUp');
+  await ana.page.locator('#composer-input').fill('Looks good. I added the reconnect fixes.');
+  await ana.page.locator('#composer-input').press('Enter');
+  await message(cy.page, 'Looks good. I added the reconnect fixes.').locator('.edited').waitFor();
+  await say(bo, 'The outbox survived my train tunnel this morning: nothing lost, nothing twice.');
+  await react(bo, 'All green. Tagging 0.1 now.', 'party');
+  await react(cy, 'All green. Tagging 0.1 now.', 'party');
+  await react(cy, 'All green. Tagging 0.1 now.', 'like');
+  await react(ana, 'The outbox survived my train tunnel this morning: nothing lost, nothing twice.', 'heart');
+  await react(cy, 'The outbox survived my train tunnel this morning: nothing lost, nothing twice.', 'laugh');
+  await message(ana.page, 'All green. Tagging 0.1 now.').locator('.chip[data-reaction="party"] .count', { hasText: /^2$/ }).waitFor();
+  await message(ana.page, 'The outbox survived my train tunnel this morning: nothing lost, nothing twice.')
+    .locator('.chip[data-reaction="laugh"]').waitFor();
+  await cy.page.locator('#composer-input').pressSequentially('Shipping it', { delay: 15 });
+  await ana.page.locator('#typing', { hasText: 'cy is typing…' }).waitFor();
+  await ana.page.mouse.move(130, 600); // an empty part of the sidebar: no hover effects
+  await ana.page.locator('#composer-input').focus();
+  await ana.page.waitForTimeout(150);
   await waitConnected(ana.page);
-  await waitRoomLoaded(ana.page, ROOM);
+  await waitRoomLoaded(ana.page, room);
   await screenshot(ana.page, 'readme');
   await cy.page.locator('#composer-input').fill('');
-  await bo.page.locator('#composer-input').fill('');
 });
