@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanupTemp, Person, screenshot, Server, PASSWORD } from './lib/harness.mjs';
-import { register, signIn, waitConnected, waitRoomLoaded } from './lib/ui.mjs';
+import { message, send, signIn, waitConnected, waitForMessage, waitRoomLoaded } from './lib/ui.mjs';
 
 let server;
 const people = [];
@@ -74,6 +74,11 @@ test('signing in: a wrong password is refused, the right one works', async () =>
   await signIn(page, 'ANA', PASSWORD); // names are unique ignoring case
   await waitConnected(page);
   assert.equal(await page.locator('#me-name').textContent(), 'ana');
+  // Signed in again in the same tab: one message is sent once.
+  await send(page, 'Back again');
+  await waitForMessage(page, 'Back again');
+  await page.locator('#message-items li.msg[data-status="saved"], #message-items li.msg[data-status="sent"]').first().waitFor();
+  assert.equal(await message(page, 'Back again').count(), 1);
   await screenshot(page, 'auth-signed-in');
 });
 

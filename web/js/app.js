@@ -25,6 +25,7 @@ import { ReactionPicker } from './ui/picker.js';
 import { confirmDialog, toast } from './ui/feedback.js';
 
 const NARROW = matchMedia('(max-width: 760px)');
+const NOTICE_KEY = 'parley:sign-in-notice';
 const NO_MEMBERS_PANEL = matchMedia('(max-width: 1100px)');
 
 let protocol = null;
@@ -145,6 +146,7 @@ class Session {
     }
     this.toggleSidebar(false);
     if (this.chat.current === name && this.room) return;
+    this.chat.stopTyping();
     const room = this.chat.openRoom(name);
     $('room-name').textContent = room.name;
     this.messages.show(room);
@@ -177,8 +179,9 @@ class Session {
 
   showNoRoom() {
     window.history.pushState(null, '', '/');
-    $('room-name').textContent = '';
+    $('room-name').textContent = 'no room';
     this.messages.show(null);
+    this.composer.show(null);
     this.members.render(null);
     this.renderTyping();
     this.openRoomDialog();
@@ -397,12 +400,18 @@ async function startSession(user) {
   session.start();
 }
 
+/**
+ * Ends the session and starts the page afresh, so nothing of the signed-out
+ * user (views, listeners, timers, the outbox handle) outlives it. The message
+ * for the sign-in form travels through sessionStorage.
+ */
 async function signOut(message, callServer) {
   if (!session) return;
   const s = session;
   session = null;
   s.dispose();
   $('app').hidden = true;
+  showBoot('Signing out…');
   if (callServer) {
     try {
       await api.logout();
@@ -410,7 +419,8 @@ async function signOut(message, callServer) {
       // the cookie is cleared by the server only; a failed call leaves it to expire
     }
   }
-  auth.show(message);
+  if (message) sessionStorage.setItem(NOTICE_KEY, message);
+  location.reload();
 }
 
 function showBoot(text) {
@@ -441,8 +451,10 @@ async function boot() {
   }
   picker = new ReactionPicker(protocol.reactions);
   $('boot').hidden = true;
+  const notice = sessionStorage.getItem(NOTICE_KEY) ?? '';
+  sessionStorage.removeItem(NOTICE_KEY);
   if (me) startSession(me);
-  else auth.show();
+  else auth.show(notice);
 }
 
 boot();

@@ -155,6 +155,11 @@ export class Chat extends EventTarget {
     }
   }
 
+  /** Whether the user is looking at the room now (a hidden tab is not looking). */
+  viewing(name) {
+    return name === this.current && document.visibilityState === 'visible';
+  }
+
   get totalUnread() {
     let n = 0;
     for (const room of this.rooms.values()) n += room.unread;
@@ -300,7 +305,7 @@ export class Chat extends EventTarget {
       this.linkOutbox(room, m);
       if (m.seq > room.serverLast) room.serverLast = m.seq;
     }
-    if (room.name !== this.current) room.countUnread(this.me.id);
+    if (!this.viewing(room.name)) room.countUnread(this.me.id);
     this.emit('messages', { room: room.name, kind, records: msgs });
     this.emit('rooms');
   }
@@ -337,7 +342,7 @@ export class Chat extends EventTarget {
     this.linkOutbox(room, rec);
     const mine = rec.author_id === this.me.id;
     if (!mine && room.typing.delete(rec.author_id)) this.emit('typing', { room: room.name });
-    if (!mine && room.name !== this.current) room.countUnread(this.me.id);
+    if (!mine && !this.viewing(room.name)) room.countUnread(this.me.id);
     this.emit('messages', { room: room.name, kind: 'append', fromOthers: isNew && !mine ? 1 : 0, mine, records: [rec] });
     if (!mine) this.emit('rooms');
   }
@@ -422,7 +427,7 @@ export class Chat extends EventTarget {
     rec.reactions = [];
     rec.my_reactions = 0;
     room.touch(rec);
-    if (room.name !== this.current) room.countUnread(this.me.id);
+    if (!this.viewing(room.name)) room.countUnread(this.me.id);
     this.emit('messages', { room: room.name, kind: 'update', records: [rec] });
     this.emit('rooms');
   }

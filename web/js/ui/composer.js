@@ -38,12 +38,14 @@ export class Composer {
     $('composer-context-cancel').addEventListener('click', () => this.cancelMode(true));
   }
 
+  /** Shows the composer of `room`; null (no room joined) disables it. */
   show(room) {
     if (this.room && this.mode?.kind !== 'edit') this.drafts.set(this.room.name, this.input.value);
     this.cancelMode(false);
     this.room = room;
-    this.input.value = this.drafts.get(room.name) ?? '';
-    this.input.placeholder = `Message #${room.name}`;
+    this.input.disabled = !room;
+    this.input.value = room ? this.drafts.get(room.name) ?? '' : '';
+    this.input.placeholder = room ? `Message #${room.name}` : 'Join a room to start chatting';
     this.refresh();
   }
 
@@ -110,6 +112,7 @@ export class Composer {
 
   onInput() {
     this.refresh();
+    if (!this.room) return;
     if (this.mode?.kind !== 'edit') this.chat.typing(this.room.name, this.input.value.trim() !== '');
   }
 
@@ -147,6 +150,7 @@ export class Composer {
   // ---- sending ------------------------------------------------------------------------
 
   async submit() {
+    if (!this.room) return undefined;
     const text = this.input.value;
     if (text.trim() === '') {
       if (this.mode?.kind === 'edit') return this.deleteFromEdit();
