@@ -107,28 +107,44 @@ void websocket_session::on_authenticated(std::optional<user_identity> user) {
 void websocket_session::do_read() {
     if (reading_ || read_paused_ || close_sent_ || ended_) return;
     reading_ = true;
+    ws_.async_read_some(net::buffer(probe_), beast::bind_front_handler(&websocket_session::on_probe, shared_from_this()));
+}
+
+void websocket_session::on_probe(boost::system::error_code ec, std::size_t bytes) {
+    if (ec) return on_read(ec, bytes);
+    if (ws_.is_message_done()) {
+        reading_ = false;
+        ctx_.stats.bytes_in.fetch_add(bytes, std::memory_order_relaxed);
+        handle_message({probe_.data(), bytes});
+        return do_read();
+    }
+    // Longer than the probe: keep its start and read the rest of the message.
+    buffer_.commit(net::buffer_copy(buffer_.prepare(bytes), net::buffer(probe_.data(), bytes)));
     ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
 }
 
-void websocket_session::on_read(boost::system::error_code ec, std::size_t bytes) {
+void websocket_session::on_read(boost::system::error_code ec, std::size_t) {
     reading_ = false;
     if (ec) {
         if (ec == websocket::error::message_too_big) ctx_.stats.count_error(static_cast<std::uint16_t>(decode_error::too_large));
         if (!is_expected_close(ec)) log::debug("ws ", remote_, ": read: ", ec.message());
         return end();
     }
-    ctx_.stats.bytes_in.fetch_add(bytes, std::memory_order_relaxed);
     auto data = buffer_.cdata();
-    auto packets = decode_message({static_cast<const std::uint8_t*>(data.data()), data.size()});
+    ctx_.stats.bytes_in.fetch_add(data.size(), std::memory_order_relaxed);
+    handle_message({static_cast<const std::uint8_t*>(data.data()), data.size()});
     buffer_.consume(buffer_.size());
-    buffer_.shrink_to_fit();  // idle connections keep no read buffer
+    buffer_.shrink_to_fit();
+    do_read();
+}
+
+void websocket_session::handle_message(std::span<const std::uint8_t> message) {
+    auto packets = decode_message(message);
     if (!packets) {
         send_error(to_error_code(packets.error()), packet_kind{0}, 0);
-        count_protocol_error();
-    } else {
-        for (auto& p : *packets) handle(p);
+        return count_protocol_error();
     }
-    do_read();
+    for (auto& p : *packets) handle(p);
 }
 
 void websocket_session::handle(packet& p) {

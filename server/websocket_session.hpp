@@ -30,6 +30,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,7 +54,9 @@ private:
     void authenticate(std::string token);
     void on_authenticated(std::optional<user_identity> user);
     void do_read();
+    void on_probe(boost::system::error_code ec, std::size_t bytes);
     void on_read(boost::system::error_code ec, std::size_t bytes);
+    void handle_message(std::span<const std::uint8_t> message);
     void handle(protocol::packet& p);
     void handle_join(const protocol::join_room& p);
     void handle_leave(const protocol::leave_room& p);
@@ -77,6 +80,11 @@ private:
     // A plain socket underneath: the websocket stream has its own timeouts, and
     // every byte per connection counts when idle connections number thousands.
     boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
+    // Reading: an idle connection waits on a small read into probe_ (Beast's
+    // whole-message read would hold a 1.5 KiB buffer per idle connection);
+    // a message longer than the probe is finished into buffer_, which is
+    // released again afterwards.
+    std::array<std::uint8_t, 128> probe_;
     boost::beast::flat_buffer buffer_;
     server_context& ctx_;
     const std::string remote_;
