@@ -375,9 +375,11 @@ export class MessageList {
     this.reportRead();
   }
 
+  /** The first message at least partly in view. Separators are no anchors: they move when messages go in above them. */
   findAnchor() {
     const top = this.scroller.scrollTop;
     for (const child of this.list.children) {
+      if (!child.classList.contains('msg')) continue;
       if (child.offsetTop + child.offsetHeight > top) return { key: child.dataset.key, offset: child.offsetTop - top };
     }
     return null;
