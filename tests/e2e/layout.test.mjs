@@ -140,3 +140,41 @@ test('away from the bottom, new messages raise a pill instead of scrolling', asy
   assert.ok(await message(kim, 'And this one?').isVisible());
   assert.equal(await kim.locator('#new-pill').isHidden(), true);
 });
+
+test('rooms: create one from the dialog, pick an existing one, leave one', async () => {
+  const kim = people.find((p) => p.name === 'kim').page;
+  const dev = people.find((p) => p.name === 'dev').page;
+
+  await kim.locator('#new-room').click();
+  await kim.locator('#room-dialog[open]').waitFor();
+  // The directory lists the server's rooms with who is online.
+  await kim.locator('#existing-rooms .existing-room', { hasText: 'mobile' }).waitFor();
+  await kim.locator('#room-input').fill('not a room!');
+  await kim.locator('#room-input').press('Enter');
+  await kim.locator('#room-error', { hasText: 'Room names are' }).waitFor();
+  await kim.locator('#room-input').fill('Design-Crit');
+  await kim.locator('#room-input').press('Enter');
+  await kim.locator('#room-name', { hasText: 'design-crit' }).waitFor();
+  await kim.locator('#history-edge[data-room="design-crit"][data-state="start"]').waitFor();
+  assert.equal(new URL(kim.url()).pathname, '/r/design-crit');
+  await send(kim, 'First in a brand new room');
+  await waitForMessage(kim, 'First in a brand new room');
+
+  // dev picks it from the directory.
+  await dev.keyboard.press('Control+K');
+  await dev.locator('#room-dialog[open]').waitFor();
+  await dev.locator('#existing-rooms .existing-room', { hasText: 'design-crit' }).click();
+  await waitForMessage(dev, 'First in a brand new room');
+  await dev.locator('#member-list li.member[data-user="kim"]').waitFor();
+  await screenshot(dev, 'room-picked');
+
+  // kim leaves it: back in another room, and gone from dev's member list.
+  const item = kim.locator('#room-list li.room-item', { hasText: 'design-crit' });
+  await item.hover();
+  await item.locator('button.leave').click();
+  await kim.locator('#confirm-dialog[open]', { hasText: 'Leave #design-crit?' }).waitFor();
+  await kim.locator('#confirm-ok').click();
+  await item.waitFor({ state: 'detached' });
+  assert.notEqual(await kim.locator('#room-name').textContent(), 'design-crit');
+  await dev.locator('#member-list li.member[data-user="kim"]').waitFor({ state: 'detached', timeout: 10000 });
+});
