@@ -509,14 +509,18 @@ export class Chat extends EventTarget {
       case ERR.shutting_down:
         return; // sent again once the room is joined again
       default:
-        entry.state = 'failed';
-        entry.errorCode = p.code;
-        entry.error = p.code === ERR.no_such_message
+        this.failEntry(entry, p.code, p.code === ERR.no_such_message
           ? 'The message it replied to no longer exists.'
-          : p.text || `Refused by the server (error ${p.code}).`;
-        this.outbox.put(entry);
-        this.emit('messages', { room: entry.room, kind: 'update', mine: true });
+          : p.text || `Refused by the server (error ${p.code}).`);
     }
+  }
+
+  failEntry(entry, code, why) {
+    entry.state = 'failed';
+    entry.errorCode = code;
+    entry.error = why;
+    this.outbox.put(entry);
+    this.emit('messages', { room: entry.room, kind: 'update', mine: true });
   }
 
   onJoinError(p) {
@@ -582,10 +586,17 @@ export class Chat extends EventTarget {
       if (e.state === 'failed' || e.state === 'saved' || e.epoch === this.epoch) continue;
       const wait = Math.max((e.notBefore ?? 0) - Date.now(), this.takeToken());
       if (wait > 0) return this.scheduleFlush(roomName, wait);
-      const sent = this.conn.send({
-        type: 'send_message', room_id: room.id, client_msg_id: e.client_msg_id,
-        reply_to: e.reply_to, text: e.text, resend: e.attempts > 0 || Boolean(e.fromDisk),
-      });
+      let sent;
+      try {
+        sent = this.conn.send({
+          type: 'send_message', room_id: room.id, client_msg_id: e.client_msg_id,
+          reply_to: e.reply_to, text: e.text, resend: e.attempts > 0 || Boolean(e.fromDisk),
+        });
+      } catch (err) {
+        // The codec refuses it (e.g. an entry written by an older client): it can never be sent.
+        this.failEntry(e, 0, `It cannot be encoded: ${err.message}`);
+        continue;
+      }
       if (!sent) return undefined;
       e.attempts++;
       e.epoch = this.epoch;
@@ -641,7 +652,12 @@ export class Chat extends EventTarget {
       this.notice('You are offline. Try again once the connection is back.', 'warn');
       return false;
     }
-    return this.conn.send({ ...packet, room_id: room.id });
+    try {
+      return this.conn.send({ ...packet, room_id: room.id });
+    } catch (e) {
+      this.notice(`That cannot be sent: ${e.message}`, 'error');
+      return false;
+    }
   }
 
   edit(roomName, seq, text) {

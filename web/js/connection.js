@@ -4,7 +4,10 @@
 //   connecting   a socket is being opened (first attempt or a retry)
 //   ready        the server sent `welcome`: packets may flow
 //   waiting      the socket closed; the next attempt is at `retryAt`
-//   offline      the browser says it has no network; we wait for `online`
+//   offline      like waiting, while the browser says it has no network; the
+//                `online` event retries at once (attempts go on regardless:
+//                navigator.onLine can be false on a machine that reaches its
+//                server over loopback only)
 //   stopped      stop() was called (signed out)
 //
 // Reconnecting uses exponential back-off with full jitter between half and all
@@ -98,7 +101,6 @@ export class Connection extends EventTarget {
   // ---- opening and closing ---------------------------------------------------
 
   open() {
-    if (!navigator.onLine) return this.setState('offline');
     this.setState('connecting');
     let ws;
     try {
@@ -145,14 +147,13 @@ export class Connection extends EventTarget {
   }
 
   scheduleRetry(minDelay = 0) {
-    if (!navigator.onLine) return this.setState('offline');
     const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** this.attempt);
     const delay = Math.max(minDelay, ceiling / 2 + Math.random() * (ceiling / 2));
     this.attempt = Math.min(this.attempt + 1, 10);
     this.retryAt = Date.now() + delay;
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.open(), delay);
-    this.setState('waiting');
+    this.setState(navigator.onLine ? 'waiting' : 'offline');
   }
 
   /** A silent connection is considered dead: drop it and reconnect. */
@@ -180,15 +181,14 @@ export class Connection extends EventTarget {
     }
     for (const p of packets) {
       this.stats.packetsIn++;
-      if (p.type === 'welcome') this.onWelcome(p);
+      if (p.type === 'welcome') this.onWelcome();
       if (p.type === 'pong') continue;
       this.dispatchEvent(new CustomEvent('packet', { detail: p }));
     }
   }
 
-  onWelcome(p) {
+  onWelcome() {
     this.readySince = Date.now();
-    this.serverSkew = p.server_time - Date.now();
     this.setState('ready');
   }
 
@@ -220,7 +220,7 @@ export class Connection extends EventTarget {
     if (state === 'ready') this.armPing();
     const changed = state !== this.state;
     this.state = state;
-    if (changed || state === 'waiting') {
+    if (changed || state === 'waiting' || state === 'offline') {
       this.dispatchEvent(new CustomEvent('state', { detail: { state, retryAt: this.retryAt, attempt: this.attempt } }));
     }
   }
