@@ -108,6 +108,7 @@ class Session {
   }
 
   start() {
+    $('toggle-members').setAttribute('aria-expanded', String(!NO_MEMBERS_PANEL.matches));
     $('me-name').textContent = this.me.username;
     paintAvatar($('me-avatar'), this.me.username);
     const wanted = roomFromLocation();
