@@ -12,6 +12,7 @@
 #include "protocol/compression.hpp"
 #include "tests/support/frame_builder.hpp"
 #include "tests/support/packet_json.hpp"
+#include "tests/support/sample_packets.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -24,6 +25,8 @@ using namespace parley::protocol;
 using parley::testing::append_text;
 using parley::testing::append_varint;
 using parley::testing::build_frame;
+using parley::testing::sample_history;
+using parley::testing::sample_record;
 using json = nlohmann::ordered_json;
 
 std::string to_hex(std::span<const std::uint8_t> b) {
@@ -36,35 +39,10 @@ std::string to_hex(std::span<const std::uint8_t> b) {
     return s;
 }
 
-const std::string fifty_bytes = "Hello everyone, the release is out! Grab it today.";  // 50 bytes
-
-message_record sample_record(std::uint64_t seq, std::string text) {
-    message_record m;
-    m.seq = seq;
-    m.author_id = 7;
-    m.author = "ana";
-    m.client_msg_id = 0x1F2E3D4C5B6A7ULL + seq;
-    m.sent_at = 1'790'000'000'000ULL + seq * 1000;
-    m.text = std::move(text);
-    return m;
-}
-
-history_page sample_history(std::size_t n) {
-    history_page page{.room_id = 3, .mode = history_mode::older, .has_more = true, .messages = {}};
-    for (std::size_t i = 0; i < n; ++i) {
-        auto m = sample_record(1000 + i, "message number " + std::to_string(i) + " in a long scroll-back of the lobby");
-        if (i % 7 == 0) m.reactions = {{reaction_kind::like, 3}, {reaction_kind::heart, 1}};
-        if (i % 11 == 0) m.edited_at = m.sent_at + 5000;
-        if (i % 13 == 0) { m.deleted = true; m.text.clear(); }
-        page.messages.push_back(std::move(m));
-    }
-    return page;
-}
+const std::string& fifty_bytes = parley::testing::fifty_byte_text;
 
 std::vector<std::pair<std::string, std::vector<packet>>> good_vectors() {
-    std::string long_text;
-    while (long_text.size() < 2000) long_text += "The quick brown fox jumps over the lazy dog. ";
-    long_text.resize(2000);
+    const std::string long_text = parley::testing::sample_long_text(2000);
     auto with_reactions = sample_record(42, "reacted \xF0\x9F\x8E\x89 message");
     with_reactions.reactions = {{reaction_kind::like, 2}, {reaction_kind::star, 1}};
     with_reactions.my_reactions = 0b1001;
