@@ -102,4 +102,13 @@ test('history scrolls back to the first of 200 messages', async () => {
   assert.match(await bo.page.locator('#history-edge').textContent(), /very beginning of #archive/);
   assert.ok(await bo.page.locator('#message-items li.msg', { hasText: label(1) }).isVisible());
   await screenshot(bo.page, 'history-top');
+
+  // Far from the newest messages, a pill leads back to them.
+  await bo.page.locator('#new-pill:not([hidden])', { hasText: 'Jump to latest' }).click();
+  await bo.page.waitForFunction(() => {
+    const el = document.getElementById('messages');
+    return el.scrollHeight - el.scrollTop - el.clientHeight < 50;
+  });
+  assert.ok(await bo.page.locator('#message-items li.msg', { hasText: label(COUNT) }).isVisible());
+  await bo.page.locator('#new-pill').waitFor({ state: 'hidden' });
 });

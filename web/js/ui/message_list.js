@@ -387,10 +387,8 @@ export class MessageList {
 
   onScroll() {
     this.atBottom = this.isAtBottom();
-    if (this.atBottom && this.newCount) {
-      this.newCount = 0;
-      this.pill.hidden = true;
-    }
+    if (this.atBottom && this.newCount) this.newCount = 0;
+    this.showPill();
     this.maybeLoadOlder();
     this.reportRead();
   }
@@ -402,9 +400,15 @@ export class MessageList {
     if (this.chat.loadOlder(room.name)) this.renderEdge();
   }
 
+  /** "3 new messages" while away from the bottom; "Jump to latest" when far up without news. */
   showPill() {
-    this.pill.replaceChildren(icon('arrowDown'), ` ${this.newCount} new message${this.newCount === 1 ? '' : 's'}`);
-    this.pill.hidden = false;
+    const s = this.scroller;
+    const farUp = s.scrollHeight - s.scrollTop - s.clientHeight > 2 * s.clientHeight;
+    const text = this.newCount ? `${this.newCount} new message${this.newCount === 1 ? '' : 's'}` : farUp ? 'Jump to latest' : '';
+    this.pill.hidden = this.atBottom || !text;
+    if (this.pill.hidden || this.pill.dataset.text === text) return;
+    this.pill.dataset.text = text;
+    this.pill.replaceChildren(icon('arrowDown'), ` ${text}`);
   }
 
   reportRead() {
