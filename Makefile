@@ -2,8 +2,8 @@
 #   make run    install what is missing, build, start the server on http://localhost:8080
 #   make test   install what is missing, build, run every test suite
 #
-# Other targets: build, test-protocol, test-tsan, test-asan, fuzz-protocol, bench,
-# bench-protocol, clean.
+# Other targets: build, wasm, test-protocol, test-tsan, test-asan, fuzz-protocol, bench,
+# bench-protocol, bench-wasm, clean.
 # Builds are incremental (Ninja + ccache) in build/; sanitizer and fuzz builds
 # live in build-<preset>/.
 
@@ -15,8 +15,8 @@ FUZZ_SMOKE_SECONDS ?= 15
 CMAKE         := cmake
 SHELL         := /bin/bash
 
-.PHONY: all deps configure build run test test-protocol test-tsan test-asan fuzz-build fuzz-protocol fuzz-smoke \
-        bench bench-protocol clean help
+.PHONY: all deps configure build wasm run test test-protocol test-tsan test-asan fuzz-build fuzz-protocol fuzz-smoke \
+        bench bench-protocol bench-wasm clean help
 
 all: build
 
@@ -35,15 +35,20 @@ configure: deps $(BUILD)/build.ninja
 build: configure
 	$(CMAKE) --build $(BUILD)
 
+# protocol/ compiled to WebAssembly for the browser: build/wasm/, served at
+# /wasm/. Incremental; the first run fetches lz4 and zlib sources from Debian.
+wasm: deps
+	wasm/build.sh
+
 # ARGS passes flags to the server, e.g. make run ARGS="--listen 0.0.0.0:8080".
-run: build
+run: build wasm
 	exec $(BUILD)/server/parley $(ARGS)
 
-test: build
+test: build wasm
 	cd $(BUILD) && ctest --output-on-failure -j$(CTEST_JOBS)
 	$(MAKE) --no-print-directory fuzz-smoke
 
-test-protocol: build
+test-protocol: build wasm
 	cd $(BUILD) && ctest --output-on-failure -j$(CTEST_JOBS) -L protocol
 
 # ---- sanitizers --------------------------------------------------------------
@@ -55,7 +60,7 @@ test-tsan: deps
 	cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	  ctest --output-on-failure -j$(CTEST_JOBS) -L "server|storage"
 
-test-asan: deps
+test-asan: deps wasm
 	$(CMAKE) --preset sanitize
 	$(CMAKE) --build build-sanitize
 	cd build-sanitize && ctest --output-on-failure -j$(CTEST_JOBS) -L "protocol|server|storage"
@@ -110,6 +115,10 @@ bench-protocol: deps $(RELEASE)/build.ninja
 	$(CMAKE) --build $(RELEASE) --target protocol_bench
 	$(RELEASE)/bench/protocol_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
 	  --benchmark_min_time=0.2 $(BENCH_ARGS)
+
+# The wasm codec beside JSON.stringify/JSON.parse in node (see docs/benchmarks.md).
+bench-wasm: wasm
+	node bench/wasm_bench.mjs $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_DIR) $(RELEASE) build-sanitize build-tsan
