@@ -191,6 +191,53 @@ test('replies quote the original, and unread counts show for other rooms', async
   await ana.page.locator('#room-name', { hasText: ROOM }).waitFor();
 });
 
+test('a dropped connection: what was missed comes back, what was written meanwhile goes out', async () => {
+  // dee's WebSocket runs through a switch: the test cuts it (as a tunnel
+  // would, or a server closing a slow consumer with 1013) and refuses new
+  // connections until the "network" is back. ana stays connected throughout.
+  const dee = await new Person('dee').launch();
+  people.push(dee);
+  let down = false;
+  let link = null;
+  await dee.page.routeWebSocket(/\/ws$/, (ws) => {
+    if (down) return ws.close({ code: 4000, reason: 'network down' });
+    link = { page: ws, server: ws.connectToServer() };
+    return undefined;
+  });
+  const room = 'field';
+  await register(dee.page, server.url, 'dee', { room });
+  await openRoom(ana.page, server.url, room);
+  await send(ana.page, 'Before the tunnel');
+  await waitForMessage(dee.page, 'Before the tunnel');
+
+  down = true;
+  await link.server.close();
+  await link.page.close({ code: 1013, reason: 'slow consumer: reconnect and resync' });
+  await dee.page.locator('#conn-pill[data-state="reconnecting"]').waitFor();
+  await dee.page.locator('#conn-banner:not([hidden])', { hasText: 'Connection lost' }).waitFor();
+  await ana.page.locator('#member-list li.member[data-user="dee"]').waitFor({ state: 'detached', timeout: 10000 });
+  await send(dee.page, 'Written in the tunnel');
+  await message(dee.page, 'Written in the tunnel').and(dee.page.locator('[data-status="pending"]')).waitFor();
+  await dee.page.locator('#conn-banner', { hasText: '1 message waiting to be sent' }).waitFor();
+  await send(ana.page, 'Sent while dee was away');
+  await send(ana.page, 'And one more');
+  await screenshot(dee.page, 'dropped-dee');
+
+  down = false;
+  await dee.page.locator('#conn-retry').click(); // or wait for the back-off
+  await waitConnected(dee.page);
+  await waitForMessage(dee.page, 'And one more');
+  await waitForMessage(ana.page, 'Written in the tunnel');
+  await ana.page.locator('#member-list li.member[data-user="dee"]').waitFor();
+  const order = ['Before the tunnel', 'Sent while dee was away', 'And one more', 'Written in the tunnel'];
+  for (const page of [ana.page, dee.page]) {
+    const texts = await messageTexts(page);
+    assert.deepEqual([...texts].sort(), [...order].sort());
+    await assertNoDuplicates(page);
+  }
+  assert.deepEqual(await messageTexts(dee.page), await messageTexts(ana.page));
+});
+
 test('three people in a fresh room: the screenshot for the README', async () => {
   const cy = await new Person('cy').launch();
   people.push(cy);

@@ -183,3 +183,31 @@ test('rooms: create one from the dialog, pick an existing one, leave one', async
   assert.notEqual(await kim.locator('#room-name').textContent(), 'design-crit');
   await dev.locator('#member-list li.member[data-user="kim"]').waitFor({ state: 'detached', timeout: 10000 });
 });
+
+test('message text: only http(s) links become anchors; typing sentences', async () => {
+  const page = people.find((p) => p.name === 'kim').page;
+  const result = await page.evaluate(async () => {
+    const { renderText, typingText } = await import('/js/ui/format.js');
+    const render = (text) => {
+      const div = document.createElement('div');
+      div.append(renderText(text));
+      return { text: div.textContent, links: [...div.querySelectorAll('a')].map((a) => [a.textContent, a.href]), html: div.innerHTML };
+    };
+    return {
+      parens: render('(see https://en.wikipedia.org/wiki/Chat_(software)) and http://example.com/a.'),
+      www: render('www.example.org, then'),
+      unsafe: render('javascript:alert(1) data:text/html,<b>x</b> <a href="https://x.test">x</a>'),
+      typing: [typingText([]), typingText(['Ana']), typingText(['Ana', 'Bo']), typingText(['Ana', 'Bo', 'Cy'])],
+    };
+  });
+  assert.deepEqual(result.parens.links, [
+    ['https://en.wikipedia.org/wiki/Chat_(software)', 'https://en.wikipedia.org/wiki/Chat_(software)'],
+    ['http://example.com/a', 'http://example.com/a'],
+  ]);
+  assert.equal(result.parens.text, '(see https://en.wikipedia.org/wiki/Chat_(software)) and http://example.com/a.');
+  assert.deepEqual(result.www.links, [['www.example.org', 'https://www.example.org/']]);
+  // Only the one real URL inside the markup-looking text is linked; the markup stays text.
+  assert.deepEqual(result.unsafe.links, [['https://x.test', 'https://x.test/']]);
+  assert.equal(result.unsafe.text, 'javascript:alert(1) data:text/html,<b>x</b> <a href="https://x.test">x</a>');
+  assert.deepEqual(result.typing, ['', 'Ana is typing…', 'Ana and Bo are typing…', 'Several people are typing…']);
+});
