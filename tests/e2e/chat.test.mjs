@@ -219,23 +219,38 @@ test('a dropped connection: what was missed comes back, what was written meanwhi
   await send(dee.page, 'Written in the tunnel');
   await message(dee.page, 'Written in the tunnel').and(dee.page.locator('[data-status="pending"]')).waitFor();
   await dee.page.locator('#conn-banner', { hasText: '1 message waiting to be sent' }).waitFor();
+  // Enter, and the tab reloads at once: the message must outlive the page.
+  await send(dee.page, 'Typed just before a reload');
+  await dee.page.reload();
+  await message(dee.page, 'Typed just before a reload').and(dee.page.locator('[data-status="pending"]')).waitFor();
+  await dee.page.locator('#conn-banner', { hasText: '2 messages waiting to be sent' }).waitFor();
   await send(ana.page, 'Sent while dee was away');
   await send(ana.page, 'And one more');
+  await openRoom(ana.page, server.url, 'lobby'); // dee's other joined room
+  await send(ana.page, 'Lobby news while dee was away');
+  await waitForMessage(ana.page, 'Lobby news while dee was away');
+  await openRoom(ana.page, server.url, room);
   await screenshot(dee.page, 'dropped-dee');
 
   down = false;
-  await dee.page.locator('#conn-retry').click(); // or wait for the back-off
+  // "Retry now" skips the back-off wait (the connection may also win the race).
+  await dee.page.locator('#conn-retry').click({ timeout: 5000 }).catch(() => {});
   await waitConnected(dee.page);
   await waitForMessage(dee.page, 'And one more');
   await waitForMessage(ana.page, 'Written in the tunnel');
+  await waitForMessage(ana.page, 'Typed just before a reload');
   await ana.page.locator('#member-list li.member[data-user="dee"]').waitFor();
-  const order = ['Before the tunnel', 'Sent while dee was away', 'And one more', 'Written in the tunnel'];
+  const order = ['Before the tunnel', 'Sent while dee was away', 'And one more', 'Written in the tunnel', 'Typed just before a reload'];
   for (const page of [ana.page, dee.page]) {
     const texts = await messageTexts(page);
     assert.deepEqual([...texts].sort(), [...order].sort());
     await assertNoDuplicates(page);
   }
   assert.deepEqual(await messageTexts(dee.page), await messageTexts(ana.page));
+  // Every joined room is caught up, not only the one in view.
+  await dee.page.locator('#room-list a[data-room="lobby"] .badge', { hasText: /^1$/ }).waitFor();
+  await dee.page.locator('#room-list a[data-room="lobby"]').click();
+  await waitForMessage(dee.page, 'Lobby news while dee was away');
 });
 
 test('three people in a fresh room: the screenshot for the README', async () => {

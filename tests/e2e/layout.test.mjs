@@ -211,3 +211,37 @@ test('message text: only http(s) links become anchors; typing sentences', async 
   assert.equal(result.unsafe.text, 'javascript:alert(1) data:text/html,<b>x</b> <a href="https://x.test">x</a>');
   assert.deepEqual(result.typing, ['', 'Ana is typing…', 'Ana and Bo are typing…', 'Several people are typing…']);
 });
+
+test('the outbox is durable the moment a message is written', async () => {
+  const page = people.find((p) => p.name === 'kim').page;
+  const result = await page.evaluate(async () => {
+    const { Outbox } = await import('/js/outbox.js');
+    const user = 424242; // a user of its own: the page's outbox is not touched
+    const key = `parley:outbox-journal:${user}`;
+    const entry = (id, text) => ({
+      client_msg_id: id, user_id: user, room: 'r', text, reply_to: 0, created_at: id,
+      state: 'pending', seq: 0, sent_at: 0, attempts: 0, error: null, errorCode: 0,
+    });
+    const box = await Outbox.open(user);
+    const written = box.put(entry(1, 'one'));
+    const journalledAtOnce = Object.keys(JSON.parse(localStorage.getItem(key) ?? '{}'));
+    await written;
+    const journalAfterCommit = localStorage.getItem(key);
+    box.close();
+
+    // A tab that died before its database write: only the journal has "two".
+    localStorage.setItem(key, JSON.stringify({ 2: entry(2, 'two') }));
+    const reopened = await Outbox.open(user);
+    const texts = [...reopened.entries.values()].map((e) => e.text);
+    await reopened.queue;
+    const journalAfterReplay = localStorage.getItem(key);
+    await Promise.all([reopened.remove(1), reopened.remove(2)]);
+    const third = await Outbox.open(user);
+    return { journalledAtOnce, journalAfterCommit, texts, journalAfterReplay, left: third.size };
+  });
+  assert.deepEqual(result.journalledAtOnce, ['1'], 'in the journal before any await');
+  assert.equal(result.journalAfterCommit, null, 'journal emptied once IndexedDB has it');
+  assert.deepEqual(result.texts, ['one', 'two'], 'the journal is replayed on open');
+  assert.equal(result.journalAfterReplay, null, 'and moved into IndexedDB');
+  assert.equal(result.left, 0);
+});

@@ -301,7 +301,8 @@ class Session {
     b.hidden = banner === '';
     b.dataset.state = pill;
     $('conn-banner-text').textContent = banner;
-    $('conn-retry').hidden = !(state === 'waiting' || state === 'offline');
+    // Always offered with the banner (a retry while connecting changes nothing), so it never jumps away.
+    $('conn-retry').hidden = banner === '';
 
     clearInterval(this.countdown);
     if (state === 'waiting') this.countdown = setInterval(() => this.renderConnection(), 1000);

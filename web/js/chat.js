@@ -538,16 +538,15 @@ export class Chat extends EventTarget {
   // ---- outgoing: messages --------------------------------------------------------------
 
   /** Queues a new message in the outbox and sends it when the room is joined. */
-  async sendMessage(roomName, text, replyTo = 0) {
+  sendMessage(roomName, text, replyTo = 0) {
     const entry = {
       client_msg_id: newClientMsgId(), user_id: this.me.id, room: roomName, text, reply_to: replyTo,
       created_at: Date.now(), state: 'pending', seq: 0, sent_at: 0, attempts: 0, error: null,
     };
     if (this.typingRoom === roomName) this.stopTyping();
-    const durable = this.outbox.put(entry);
+    this.outbox.put(entry); // durable on return (the outbox's journal): a reload cannot lose it
     this.emit('messages', { room: roomName, kind: 'append', mine: true });
     this.emit('outbox');
-    await durable; // on disk before it leaves: a reload cannot lose it
     this.flush(roomName);
     return entry;
   }
@@ -562,7 +561,8 @@ export class Chat extends EventTarget {
     entry.errorCode = 0;
     entry.epoch = null;
     entry.notBefore = 0;
-    this.outbox.put(entry).then(() => this.flush(entry.room));
+    this.outbox.put(entry);
+    this.flush(entry.room);
     this.emit('messages', { room: entry.room, kind: 'update', mine: true });
   }
 

@@ -11,10 +11,17 @@
 // with the same client_msg_id and resend=true; the server acknowledges a
 // duplicate with its original seq instead of posting it twice.
 //
+// Durability. IndexedDB writes are asynchronous: a tab that navigates or
+// closes a few milliseconds after Enter aborts the transaction, and the
+// message would be gone. So every write first goes, synchronously, into a
+// small journal in localStorage, and leaves it once its IndexedDB transaction
+// has committed. Opening the outbox replays the journal into IndexedDB. A
+// message is therefore durable the moment put() returns, and can be sent at
+// once, without waiting for the database.
+//
 // The entries are mirrored in memory (`entries`, insertion ordered), so the
-// UI never waits for IndexedDB; writes are queued in order behind each other.
-// When IndexedDB is unavailable (some private modes) the outbox works in
-// memory only and says so through `durable`.
+// UI never waits for storage; database writes are queued behind each other.
+// Without IndexedDB (some private modes) the journal alone keeps them.
 
 const DB_NAME = 'parley';
 const DB_VERSION = 1;
@@ -53,31 +60,91 @@ function storable(entry) {
   return out;
 }
 
+/**
+ * Writes not yet committed to IndexedDB, by client_msg_id: an entry to put,
+ * or null for a removal. Kept in localStorage, whose writes are synchronous.
+ */
+class Journal {
+  constructor(userId) {
+    this.key = `parley:outbox-journal:${userId}`;
+    this.pending = new Map(); // client_msg_id -> number of uncommitted writes
+  }
+
+  read() {
+    try {
+      return JSON.parse(localStorage.getItem(this.key) ?? '{}');
+    } catch {
+      return {};
+    }
+  }
+
+  write(map) {
+    try {
+      if (Object.keys(map).length) localStorage.setItem(this.key, JSON.stringify(map));
+      else localStorage.removeItem(this.key);
+    } catch (e) {
+      console.warn('parley: the outbox journal cannot be written', e);
+    }
+  }
+
+  /** Records a write (entry, or null for a removal) before it goes to the database. */
+  record(id, entry) {
+    const map = this.read();
+    map[id] = entry;
+    this.write(map);
+    this.pending.set(id, (this.pending.get(id) ?? 0) + 1);
+  }
+
+  /** The database has the write: forget it unless a later one is still in flight. */
+  committed(id) {
+    const left = (this.pending.get(id) ?? 1) - 1;
+    if (left > 0) return this.pending.set(id, left);
+    this.pending.delete(id);
+    const map = this.read();
+    delete map[id];
+    this.write(map);
+    return undefined;
+  }
+}
+
 export class Outbox {
   constructor(userId, db) {
     this.userId = userId;
     this.db = db;
-    this.durable = db !== null;
+    this.journal = new Journal(userId);
     /** client_msg_id -> entry, in the order the messages were written */
     this.entries = new Map();
     this.queue = Promise.resolve();
   }
 
-  /** Opens the outbox of `userId` and loads its entries (oldest first). */
+  /** Opens the outbox of `userId`: the database's entries, then the journal replayed over them. */
   static async open(userId) {
     let db = null;
     try {
       db = await openDatabase();
     } catch (e) {
-      console.warn('parley: IndexedDB unavailable, the outbox will not survive a reload', e);
+      console.warn('parley: IndexedDB unavailable, only the journal keeps unsent messages', e);
     }
     const box = new Outbox(userId, db);
+    const loaded = new Map();
     if (db) {
       const tx = db.transaction(STORE, 'readonly');
       const req = tx.objectStore(STORE).index('by_user').getAll(userId);
       await done(tx);
-      const loaded = req.result.sort((a, b) => a.created_at - b.created_at);
-      for (const e of loaded) box.entries.set(e.client_msg_id, { ...e, fromDisk: true });
+      for (const e of req.result) loaded.set(e.client_msg_id, e);
+    }
+    const journal = box.journal.read();
+    for (const [id, e] of Object.entries(journal)) {
+      if (e) loaded.set(Number(id), e);
+      else loaded.delete(Number(id));
+    }
+    for (const e of [...loaded.values()].sort((a, b) => a.created_at - b.created_at)) {
+      box.entries.set(e.client_msg_id, { ...e, fromDisk: true });
+    }
+    // Move the journal into the database (or keep it, when there is none).
+    for (const [id, e] of Object.entries(journal)) {
+      if (e) box.put(box.entries.get(Number(id)));
+      else box.remove(Number(id), true);
     }
     return box;
   }
@@ -95,27 +162,35 @@ export class Outbox {
     return this.entries.size;
   }
 
-  /** Adds or updates an entry; resolves once it is durable. */
+  /** Adds or updates an entry. Durable when it returns; resolves once it is in the database. */
   put(entry) {
     this.entries.set(entry.client_msg_id, entry);
-    return this.write((store) => store.put(storable(entry)));
+    const row = storable(entry);
+    return this.write(entry.client_msg_id, row, (store) => store.put(row));
   }
 
   /** Removes an entry (saved on the server, or discarded by the user). */
-  remove(clientMsgId) {
-    if (!this.entries.delete(clientMsgId)) return Promise.resolve();
-    return this.write((store) => store.delete(clientMsgId));
+  remove(clientMsgId, force = false) {
+    if (!this.entries.delete(clientMsgId) && !force) return Promise.resolve();
+    return this.write(clientMsgId, null, (store) => store.delete(clientMsgId));
   }
 
-  write(op) {
-    if (!this.db) return Promise.resolve();
+  write(id, row, op) {
+    if (!this.db) {
+      // The journal is the only store: it holds entries, not removals.
+      if (row) this.journal.record(id, row);
+      else this.journal.committed(id);
+      return Promise.resolve();
+    }
+    this.journal.record(id, row);
     this.queue = this.queue.then(async () => {
       try {
         const tx = this.db.transaction(STORE, 'readwrite', { durability: 'strict' });
         op(tx.objectStore(STORE));
         await done(tx);
+        this.journal.committed(id);
       } catch (e) {
-        console.error('parley: outbox write failed', e);
+        console.error('parley: outbox write failed; the journal keeps it', e);
       }
     });
     return this.queue;

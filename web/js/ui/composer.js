@@ -171,7 +171,7 @@ export class Composer {
     this.cancelMode(false);
     this.refresh();
     this.focus();
-    await this.chat.sendMessage(this.room.name, text, mode?.kind === 'reply' ? mode.rec.seq : 0);
+    this.chat.sendMessage(this.room.name, text, mode?.kind === 'reply' ? mode.rec.seq : 0);
     return undefined;
   }
 
