@@ -164,9 +164,9 @@ std::optional<decode_error> encode_append(bytes& out, const packet& p, const enc
     std::span<const std::uint8_t> body = payload;
     std::uint8_t flags = 0;
     if (payload.size() >= options.compress_threshold) {
-        compress_frame(payload, packed);
-        if (!packed.empty() && packed.size() < payload.size()) {
-            body = packed;
+        const std::size_t packed_size = compress_frame(payload, packed);
+        if (packed_size != 0 && packed_size < payload.size()) {
+            body = std::span<const std::uint8_t>(packed).first(packed_size);
             flags = flag_compressed;
         }
     }

@@ -37,12 +37,13 @@ LZ4F_preferences_t frame_preferences() {
 
 }  // namespace
 
-void compress_frame(std::span<const std::uint8_t> input, std::vector<std::uint8_t>& out) {
+std::size_t compress_frame(std::span<const std::uint8_t> input, std::vector<std::uint8_t>& out) {
     const LZ4F_preferences_t prefs = frame_preferences();
-    out.resize(LZ4F_compressFrameBound(input.size(), &prefs));
+    const std::size_t bound = LZ4F_compressFrameBound(input.size(), &prefs);
+    if (out.size() < bound) out.resize(bound);
     const std::size_t n = LZ4F_compressFrame(out.data(), out.size(), input.data(), input.size(), &prefs);
     // With a bound-sized destination the only failure is a bug in lz4 usage.
-    out.resize(LZ4F_isError(n) ? 0 : n);
+    return LZ4F_isError(n) ? 0 : n;
 }
 
 std::optional<decode_error> decompress_frame(std::span<const std::uint8_t> input,

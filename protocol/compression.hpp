@@ -17,8 +17,10 @@
 
 namespace parley::protocol {
 
-/** Compresses `input` into one LZ4 frame, replacing the contents of `out`. */
-void compress_frame(std::span<const std::uint8_t> input, std::vector<std::uint8_t>& out);
+/** Compresses `input` into one LZ4 frame at the start of `out`, which grows
+ *  as needed and is never shrunk (so a reused buffer is not zero-filled again).
+ *  @return the frame's size in bytes (0 only if lz4 failed) */
+std::size_t compress_frame(std::span<const std::uint8_t> input, std::vector<std::uint8_t>& out);
 
 /** Decompresses exactly one LZ4 frame that must fill `input` entirely.
  *  @param limit largest acceptable output, in bytes

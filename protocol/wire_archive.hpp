@@ -93,7 +93,8 @@ public:
         if (s.size() > max) return fail(decode_error::field_too_long);
         if (!is_valid_utf8(s)) return fail(decode_error::bad_utf8);
         put_varint(s.size());
-        out_.insert(out_.end(), s.begin(), s.end());
+        const auto* bytes = reinterpret_cast<const std::uint8_t*>(s.data());
+        out_.insert(out_.end(), bytes, bytes + s.size());  // one memcpy, not a char-by-char conversion
     }
 
     template <class T>

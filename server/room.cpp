@@ -135,7 +135,7 @@ void room::finish_join(room_member m, history_mode mode, std::vector<message_sta
         }
     }
     if (!snapshot.users.empty() || snapshot.change == presence_change::snapshot) send_to(added, snapshot);
-    const bool has_more = mode == history_mode::latest && !states.empty() && states.front().record.seq > 1;
+    const bool has_more = !states.empty() && states.front().record.seq > 1;
     if (mode == history_mode::latest || !states.empty()) send_pages(added, mode, has_more, states);
     for (const auto& [user_id, expiry] : typing_)
         if (user_id != added.user_id) send_to(added, typing_update{id_, {user_id, online_[user_id].username}, true}, true);

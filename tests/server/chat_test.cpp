@@ -361,6 +361,7 @@ TEST(Chat, RejoinReplaysExactlyTheMissedMessages) {
     bob->wait_for<room_joined>();
     const auto page = bob->wait_for<history_page>();
     EXPECT_EQ(page.mode, history_mode::replay);
+    EXPECT_TRUE(page.has_more);  // messages 1-6 exist before this page
     ASSERT_EQ(page.messages.size(), 4u);
     EXPECT_EQ(page.messages.front().seq, 7u);
     EXPECT_EQ(page.messages.back().seq, 10u);
