@@ -27,17 +27,26 @@ stop_server() {
 }
 trap stop_server EXIT
 
-wait_port() {  # wait until something listens on $1
+wait_port() {  # wait until something listens on $1 (or the server died)
   for _ in $(seq 1 200); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    kill -0 "$server_pid" 2>/dev/null || return 1
     sleep 0.05
   done
-  echo "server on port $1 did not start" >&2
   return 1
 }
 
-start_server() {  # start_server NAME
-  server_port=$(( 20000 + RANDOM % 20000 ))
+start_server() {  # start_server NAME: on a free port below the ephemeral range
+  for _ in 1 2 3 4 5; do
+    launch_server "$1" && return 0
+    stop_server
+  done
+  echo "$1 did not start" >&2
+  return 1
+}
+
+launch_server() {
+  server_port=$(( 10000 + RANDOM % 20000 ))
   case $1 in
     parley)
       local data
