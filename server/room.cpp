@@ -227,7 +227,9 @@ void room::accept_message(const room_member& m, send_message msg, clock::time_po
     last_seq_published_.store(last_seq_, std::memory_order_relaxed);
 
     broadcast(chat_message{id_, r});  // broadcast first: latency is not bound to disk
-    ack(m, r.client_msg_id, r.seq, static_cast<std::int64_t>(r.sent_at));
+    svc_.stats.broadcast_latency.observe(clock::now() - received_at);
+    svc_.stats.messages_total.fetch_add(1, std::memory_order_relaxed);
+    ack(m, r.client_msg_id, r.seq, static_cast<std::int64_t>(r.sent_at));  // counted before the sender hears of it
     if (svc_.sink != nullptr)
         svc_.sink->push(events::message_posted{id_, r.seq, r.author_id, r.client_msg_id, r.text,
                                                static_cast<std::int64_t>(r.sent_at), r.reply_to});
@@ -235,8 +237,6 @@ void room::accept_message(const room_member& m, send_message msg, clock::time_po
     if (typing_.contains(m.user_id)) clear_typing(m.user_id, m.username);
     cache_.push_back(std::move(state));
     trim_cache();
-    svc_.stats.messages_total.fetch_add(1, std::memory_order_relaxed);
-    svc_.stats.broadcast_latency.observe(clock::now() - received_at);
 }
 
 void room::ack(const room_member& m, std::uint64_t client_msg_id, std::uint64_t seq, std::int64_t sent_at) {
