@@ -74,11 +74,13 @@ TEST(Persistence, HistoryScrollsBackAcrossCacheAndDiskWithoutGapsOrDuplicates) {
     ana->send(edit_message{room, 58, "m58 (edited)"});
     // Changes to messages out of the cache wait for a disk read, so they may
     // overtake or trail the others: wait for both, in any order.
-    bool edited = false, reacted = false;
-    while (!(edited && reacted)) {
+    std::set<std::uint64_t> edited;
+    bool deleted = false, reacted = false;
+    while (edited.size() < 2 || !deleted || !reacted) {
         auto p = bob->next(5s);
-        ASSERT_TRUE(p.has_value()) << "edit or reaction never arrived";
-        if (auto* e = std::get_if<message_edited>(&*p)) edited |= e->seq == 58;
+        ASSERT_TRUE(p.has_value()) << "a change never arrived";
+        if (auto* e = std::get_if<message_edited>(&*p)) edited.insert(e->seq);
+        if (auto* d = std::get_if<message_deleted>(&*p)) deleted |= d->seq == 7;
         if (auto* r = std::get_if<reaction_update>(&*p)) reacted |= r->count == 2;
     }
 
