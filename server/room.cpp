@@ -137,8 +137,8 @@ void room::finish_join(room_member m, history_mode mode, std::vector<message_sta
     if (!snapshot.users.empty() || snapshot.change == presence_change::snapshot) send_to(added, snapshot);
     const bool has_more = !states.empty() && states.front().record.seq > 1;
     if (mode == history_mode::latest || !states.empty()) send_pages(added, mode, has_more, states);
-    for (const auto& [user_id, expiry] : typing_)
-        if (user_id != added.user_id) send_to(added, typing_update{id_, {user_id, online_[user_id].username}, true}, true);
+    for (const auto& [user_id, t] : typing_)
+        if (user_id != added.user_id) send_to(added, typing_update{id_, {user_id, t.username}, true}, true);
     for (auto& op : deferred) op();
 }
 
@@ -459,7 +459,7 @@ void room::set_typing(std::uint64_t connection_id, bool active) {
         if (!active) return clear_typing(m->user_id, m->username);
         const bool was_typing = typing_.contains(m->user_id);
         const auto expiry = clock::now() + svc_.cfg.typing_ttl;
-        typing_[m->user_id] = expiry;
+        typing_.insert_or_assign(m->user_id, typing_entry{expiry, m->username});
         if (!was_typing) broadcast(typing_update{id_, {m->user_id, m->username}, true}, true, 0, m->user_id);
         schedule_sweep(expiry);
     });
@@ -486,14 +486,14 @@ void room::sweep() {
     std::optional<clock::time_point> next;
     auto later = [&](clock::time_point t) { next = next ? std::min(*next, t) : t; };
     for (auto it = typing_.begin(); it != typing_.end();) {
-        if (it->second > now) {
-            later(it->second);
+        if (it->second.expiry > now) {
+            later(it->second.expiry);
             ++it;
             continue;
         }
-        const std::uint64_t user = it->first;
+        const user_ref stopped{it->first, std::move(it->second.username)};
         it = typing_.erase(it);
-        broadcast(typing_update{id_, {user, online_[user].username}, false}, true, 0, user);
+        broadcast(typing_update{id_, stopped, false}, true, 0, stopped.id);
     }
     for (auto it = online_.begin(); it != online_.end();) {
         if (!it->second.offline_at || *it->second.offline_at > now) {

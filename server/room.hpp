@@ -164,7 +164,11 @@ private:
     std::unordered_map<std::uint64_t, room_member> members_;     // by connection id
     std::unordered_map<std::uint64_t, std::vector<std::function<void()>>> joining_;  // deferred requests
     std::unordered_map<std::uint64_t, presence_entry> online_;   // by user id
-    std::unordered_map<std::uint64_t, clock::time_point> typing_;  // user id -> expiry
+    struct typing_entry {
+        clock::time_point expiry;
+        std::string username;
+    };
+    std::unordered_map<std::uint64_t, typing_entry> typing_;       // by user id
     std::deque<message_state> cache_;                            // ascending
     std::uint64_t cache_first_ = 1;                              // the cache covers [cache_first_, last_seq_]
     std::map<std::uint64_t, message_state> pinned_;              // older than the cache, recently changed
