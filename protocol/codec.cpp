@@ -209,10 +209,14 @@ result<bytes> encode_batch(std::span<const packet> packets, const encode_options
 }
 
 result<batch_envelope> make_batch_envelope(std::span<const std::span<const std::uint8_t>> packets) {
-    if (packets.empty()) return decode_error::empty_batch;
-    if (packets.size() > limits::max_batch_packets) return decode_error::too_many_items;
     std::size_t payload_size = 0;
     for (auto p : packets) payload_size += p.size();
+    return make_batch_envelope(packets.size(), payload_size);
+}
+
+result<batch_envelope> make_batch_envelope(std::size_t packet_count, std::size_t payload_size) {
+    if (packet_count == 0) return decode_error::empty_batch;
+    if (packet_count > limits::max_batch_packets) return decode_error::too_many_items;
     if (payload_size > limits::max_packet_bytes) return decode_error::too_large;
 
     batch_envelope env;

@@ -93,6 +93,9 @@ struct batch_envelope {
  *  or too_large. */
 result<batch_envelope> make_batch_envelope(std::span<const std::span<const std::uint8_t>> packets);
 
+/** The same from the packets' count and total size alone. */
+result<batch_envelope> make_batch_envelope(std::size_t packet_count, std::size_t payload_size);
+
 /// What the fixed part of a header says, for routing and metrics before (or
 /// without) a full decode.
 struct header_view {

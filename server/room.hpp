@@ -40,8 +40,6 @@
 
 namespace parley::server {
 
-struct user_identity;
-
 /// What a room needs to reach one connection.
 struct room_member {
     std::uint64_t connection_id = 0;

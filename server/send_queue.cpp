@@ -66,9 +66,5 @@ bool send_queue::overflowed() const {
     return overflowed_;
 }
 
-std::size_t send_queue::queued_bytes() const {
-    std::lock_guard lock(mutex_);
-    return bytes_;
-}
 
 }  // namespace parley::server

@@ -67,7 +67,6 @@ public:
     void close();
 
     bool overflowed() const;
-    std::size_t queued_bytes() const;
 
 private:
     const queue_limits limits_;

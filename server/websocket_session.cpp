@@ -284,7 +284,6 @@ void websocket_session::do_write() {
     if (!queue_->take(writing_, ctx_.cfg.max_batch_bytes)) {
         // Idle: give back what the last burst needed.
         writing_.shrink_to_fit();
-        parts_ = {};
         if (close_when_drained_) do_close(*close_when_drained_);
         return;
     }
@@ -294,9 +293,9 @@ void websocket_session::do_write() {
 
     // Several packets waited: one batch message, gathered from the shared
     // buffers. The envelope needs only their sizes.
-    parts_.clear();
-    for (const auto& p : writing_) parts_.emplace_back(*p);
-    envelope_ = *make_batch_envelope(parts_);  // cannot fail: take() bounds count and bytes
+    std::size_t payload_size = 0;
+    for (const auto& p : writing_) payload_size += p->size();
+    envelope_ = *make_batch_envelope(writing_.size(), payload_size);  // cannot fail: take() bounds both
     ws_.async_write(batch_buffers(envelope_, writing_), std::move(on_done));
 }
 

@@ -97,7 +97,6 @@ private:
     std::size_t rate_violations_ = 0;
 
     std::vector<shared_packet> writing_;  // the packets of the write in flight
-    std::vector<std::span<const std::uint8_t>> parts_;
     protocol::batch_envelope envelope_;
     bool write_in_flight_ = false;
     bool read_paused_ = false;     // waiting for authentication or a resend check
