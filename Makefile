@@ -73,7 +73,7 @@ FUZZ_DIR := build-fuzz
 $(FUZZ_DIR)/build.ninja:
 	$(CMAKE) --preset fuzz
 
-FUZZERS  := decode payload
+FUZZERS  := decode payload stateful
 
 fuzz-build: deps build $(FUZZ_DIR)/build.ninja
 	$(CMAKE) --build $(FUZZ_DIR) --target $(addprefix fuzz_,$(FUZZERS))

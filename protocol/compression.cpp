@@ -8,20 +8,22 @@
 namespace parley::protocol {
 namespace {
 
+// A decompression context holds state of the frame it last read (the declared
+// content size, the stage, checksums), and lz4's reset does not clear all of
+// it: a context that read a frame with a content size keeps counting it down
+// on the next frame. So every frame gets a context of its own, created here
+// and freed on every path out; decoding never depends on an earlier input.
+// The cost is a small allocation plus lz4's block buffers, paid only by
+// compressed packets (payloads of 256 bytes and more).
 struct dctx_deleter {
     void operator()(LZ4F_dctx* ctx) const noexcept { LZ4F_freeDecompressionContext(ctx); }
 };
+using unique_dctx = std::unique_ptr<LZ4F_dctx, dctx_deleter>;
 
-// One decompression context per thread, reset before each frame: creating a
-// context costs allocations (state plus up to 128 KiB of block buffers) on
-// every packet otherwise.
-LZ4F_dctx* thread_dctx() {
-    thread_local std::unique_ptr<LZ4F_dctx, dctx_deleter> ctx = [] {
-        LZ4F_dctx* raw = nullptr;
-        if (LZ4F_isError(LZ4F_createDecompressionContext(&raw, LZ4F_VERSION))) raw = nullptr;
-        return std::unique_ptr<LZ4F_dctx, dctx_deleter>(raw);
-    }();
-    return ctx.get();
+unique_dctx make_dctx() {
+    LZ4F_dctx* raw = nullptr;
+    if (LZ4F_isError(LZ4F_createDecompressionContext(&raw, LZ4F_VERSION))) return nullptr;
+    return unique_dctx(raw);
 }
 
 LZ4F_preferences_t frame_preferences() {
@@ -49,9 +51,9 @@ std::size_t compress_frame(std::span<const std::uint8_t> input, std::vector<std:
 std::optional<decode_error> decompress_frame(std::span<const std::uint8_t> input,
                                              std::vector<std::uint8_t>& out,
                                              std::size_t limit) {
-    LZ4F_dctx* ctx = thread_dctx();
+    const unique_dctx owned = make_dctx();
+    LZ4F_dctx* ctx = owned.get();
     if (ctx == nullptr) return decode_error::decompression_failed;
-    LZ4F_resetDecompressionContext(ctx);
 
     // One byte of headroom past the limit tells "exactly at the limit" from
     // "would exceed it" without a second pass.

@@ -1,5 +1,7 @@
 #include "protocol/compression.hpp"
 
+#include "tests/support/lz4_frames.hpp"
+
 #include <lz4frame.h>
 
 #include <gtest/gtest.h>
@@ -111,6 +113,34 @@ TEST(Compression, RandomGarbageNeverSucceedsOrOverflows) {
         EXPECT_LE(back.size(), 4097u);
     }
     EXPECT_GT(failures, 1990);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Compression, NoInputChangesHowLaterInputsDecode) {
+    // Every kind of earlier input, good or bad, must leave a valid frame
+    // decoding exactly as it does alone (decompression contexts carry state).
+    const auto input = text_bytes(1000);
+    std::vector<std::uint8_t> plain, back;
+    plain.resize(compress_frame(input, plain));
+    const std::vector<std::vector<std::uint8_t>> before{
+        parley::testing::frame_declaring(input, input.size()),       // valid, with its content size
+        parley::testing::frame_declaring(input, input.size() + 77),  // declares more than it holds
+        parley::testing::frame_declaring(input, input.size() - 77),  // declares less
+        std::vector<std::uint8_t>(plain.begin(), plain.begin() + 20),  // cut short
+    };
+    ASSERT_EQ(decompress_frame(before[0], back, 1 << 20), std::nullopt);
+    EXPECT_EQ(back, input);
+    for (std::size_t i = 1; i < before.size(); ++i)
+        EXPECT_EQ(decompress_frame(before[i], back, 1 << 20), decode_error::decompression_failed) << i;
+    for (std::size_t i = 0; i < before.size(); ++i) {
+        for (int repeat = 0; repeat < 10; ++repeat) (void)decompress_frame(before[i], back, 1 << 20);
+        ASSERT_EQ(decompress_frame(plain, back, 1 << 20), std::nullopt) << "after input " << i;
+        EXPECT_EQ(back, input);
+        ASSERT_EQ(decompress_frame(before[0], back, 1 << 20), std::nullopt) << "after input " << i;
+    }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "protocol/codec.hpp"
 #include "protocol/compression.hpp"
 #include "tests/support/frame_builder.hpp"
+#include "tests/support/lz4_frames.hpp"
 #include "tests/support/packet_json.hpp"
 #include "tests/support/sample_packets.hpp"
 
@@ -164,24 +165,30 @@ bool write_file(const std::filesystem::path& path, std::span<const std::uint8_t>
     return static_cast<bool>(out);
 }
 
+// Messages no Parley encoder writes but every decoder must handle: LZ4 frames
+// that declare their content size, truly and falsely.
+std::vector<std::pair<std::string, bytes>> foreign_messages() {
+    const send_message long_message{3, 5, 0, parley::testing::sample_long_text(1500)};
+    return {{"lz4-content-size", parley::testing::compressed_declaring_size(long_message)},
+            {"lz4-lying-content-size", parley::testing::compressed_declaring_size(long_message, -1)}};
+}
+
 // Writes each vector (good and bad) as one binary file: the seed corpus of
-// fuzz_decode in DIR/decode, and of fuzz_payload (kind, flags, payload) in
-// DIR/payload.
+// fuzz_decode in DIR/decode, and of fuzz_payload and fuzz_stateful (kind,
+// flags, payload) in DIR/payload and DIR/stateful.
 int write_corpus(const json& doc, const std::filesystem::path& dir) {
-    std::filesystem::create_directories(dir / "decode");
-    std::filesystem::create_directories(dir / "payload");
-    for (const char* section : {"vectors", "errors"}) {
-        for (const auto& v : doc[section]) {
-            const std::string name = std::string(section) + "-" + v["name"].get<std::string>();
-            const bytes b = from_hex(v["hex"]);
-            if (!write_file(dir / "decode" / name, b)) return 1;
-            auto h = peek_header(b);
-            if (!h) continue;
-            bytes seed{b[2], b[3]};
-            seed.insert(seed.end(), b.begin() + static_cast<std::ptrdiff_t>(h->header_size),
-                        b.begin() + static_cast<std::ptrdiff_t>(h->header_size + h->payload_size));
-            if (!write_file(dir / "payload" / name, seed)) return 1;
-        }
+    for (const char* target : {"decode", "payload", "stateful"}) std::filesystem::create_directories(dir / target);
+    std::vector<std::pair<std::string, bytes>> seeds = foreign_messages();
+    for (const char* section : {"vectors", "errors"})
+        for (const auto& v : doc[section]) seeds.emplace_back(std::string(section) + "-" + v["name"].get<std::string>(), from_hex(v["hex"]));
+    for (const auto& [name, b] : seeds) {
+        if (!write_file(dir / "decode" / name, b)) return 1;
+        auto h = peek_header(b);
+        if (!h) continue;
+        bytes seed{b[2], b[3]};
+        seed.insert(seed.end(), b.begin() + static_cast<std::ptrdiff_t>(h->header_size),
+                    b.begin() + static_cast<std::ptrdiff_t>(h->header_size + h->payload_size));
+        if (!write_file(dir / "payload" / name, seed) || !write_file(dir / "stateful" / name, seed)) return 1;
     }
     return 0;
 }
