@@ -59,7 +59,7 @@ void websocket_session::run(beast::http::request<beast::http::string_body> req, 
     ws_.async_accept(req, [self = shared_from_this(), token = std::move(cookie_token)](boost::system::error_code ec) {
         self->on_accept(ec);
         if (!ec && !token.empty()) self->authenticate(token);
-        else if (!ec) self->do_read();
+        else if (!ec) self->resume();
     });
 }
 
@@ -99,13 +99,13 @@ void websocket_session::on_authenticated(std::optional<user_identity> user) {
         count_protocol_error();
     }
     read_paused_ = false;
-    do_read();
+    resume();
 }
 
 // ---- reading ----------------------------------------------------------------------
 
 void websocket_session::do_read() {
-    if (reading_ || read_paused_ || close_sent_ || ended_) return;
+    if (reading_ || read_paused_ || !pending_.empty() || close_sent_ || ended_) return;
     reading_ = true;
     ws_.async_read_some(net::buffer(probe_), beast::bind_front_handler(&websocket_session::on_probe, shared_from_this()));
 }
@@ -116,7 +116,7 @@ void websocket_session::on_probe(boost::system::error_code ec, std::size_t bytes
         reading_ = false;
         ctx_.stats.bytes_in.fetch_add(bytes, std::memory_order_relaxed);
         handle_message({probe_.data(), bytes});
-        return do_read();
+        return resume();
     }
     // Longer than the probe: keep its start and read the rest of the message.
     buffer_.commit(net::buffer_copy(buffer_.prepare(bytes), net::buffer(probe_.data(), bytes)));
@@ -135,7 +135,7 @@ void websocket_session::on_read(boost::system::error_code ec, std::size_t) {
     handle_message({static_cast<const std::uint8_t*>(data.data()), data.size()});
     buffer_.consume(buffer_.size());
     buffer_.shrink_to_fit();
-    do_read();
+    resume();
 }
 
 void websocket_session::handle_message(std::span<const std::uint8_t> message) {
@@ -144,7 +144,21 @@ void websocket_session::handle_message(std::span<const std::uint8_t> message) {
         send_error(to_error_code(packets.error()), packet_kind{0}, 0);
         return count_protocol_error();
     }
-    for (auto& p : *packets) handle(p);
+    pending_.assign(std::make_move_iterator(packets->begin()), std::make_move_iterator(packets->end()));
+}
+
+// The packets of one message are handled one at a time, in order, exactly as
+// if each had come alone: a packet that must wait (authentication, a resend's
+// disk check) holds back the rest of its batch as well as the next read.
+// Nothing new is read while packets are pending, so at most one message's
+// packets (max_batch_packets) wait here.
+void websocket_session::resume() {
+    while (!pending_.empty() && !read_paused_ && !ended_) {
+        protocol::packet p = std::move(pending_.front());
+        pending_.pop_front();
+        handle(p);
+    }
+    if (pending_.empty()) do_read();
 }
 
 void websocket_session::handle(packet& p) {
@@ -209,7 +223,7 @@ void websocket_session::handle_send(send_message& m) {
         done = [self = shared_from_this()] {
             net::post(self->ws_.get_executor(), [self] {
                 self->read_paused_ = false;
-                self->do_read();
+                self->resume();
             });
         };
     }

@@ -31,6 +31,7 @@
 #include <boost/beast/websocket/stream.hpp>
 
 #include <array>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +58,7 @@ private:
     void on_probe(boost::system::error_code ec, std::size_t bytes);
     void on_read(boost::system::error_code ec, std::size_t bytes);
     void handle_message(std::span<const std::uint8_t> message);
+    void resume();
     void handle(protocol::packet& p);
     void handle_join(const protocol::join_room& p);
     void handle_leave(const protocol::leave_room& p);
@@ -91,6 +93,7 @@ private:
     const std::uint64_t id_;
     std::shared_ptr<send_queue> queue_;
 
+    std::deque<protocol::packet> pending_;  // decoded, not yet handled (one message's packets)
     std::optional<user_identity> user_;
     std::unordered_map<std::uint32_t, std::shared_ptr<room>> rooms_;
     std::size_t protocol_errors_ = 0;
