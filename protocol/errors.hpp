@@ -50,6 +50,7 @@ enum class error_code : std::uint16_t {
     too_many_rooms = 111,    ///< the connection joined too many rooms
     internal_error = 112,    ///< a bug or resource failure in the server
     shutting_down = 113,     ///< the server is stopping; reconnect later
+    room_quota = 114,        ///< the user (or the server) created as many rooms as allowed
 };
 
 constexpr error_code to_error_code(decode_error e) noexcept {

@@ -48,7 +48,7 @@ struct error_entry {
     std::string_view description;
 };
 
-constexpr std::array<error_entry, 31> error_table{{
+constexpr std::array<error_entry, 32> error_table{{
     {1, "truncated", "the packet ends before its header, payload or checksum does"},
     {2, "bad_magic", "the packet does not start with the magic byte 0x50"},
     {3, "bad_version", "the packet uses a protocol version this peer does not speak"},
@@ -80,6 +80,7 @@ constexpr std::array<error_entry, 31> error_table{{
     {111, "too_many_rooms", "this connection has joined too many rooms"},
     {112, "internal_error", "the server failed to handle the request"},
     {113, "shutting_down", "the server is shutting down; reconnect later"},
+    {114, "room_quota", "no more rooms can be created by this user or on this server"},
 }};
 
 template <class E, std::size_t N>

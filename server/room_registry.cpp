@@ -20,8 +20,8 @@ std::optional<std::string> normalize_room_name(std::string_view name) {
     return out;
 }
 
-room_registry::room_registry(boost::asio::io_context& io, room_services services, std::size_t max_rooms)
-    : io_(io), svc_(services), max_rooms_(max_rooms) {}
+room_registry::room_registry(boost::asio::io_context& io, room_services services, room_quotas quotas)
+    : io_(io), svc_(services), quotas_(quotas) {}
 
 void room_registry::load(const std::vector<stored_room>& rooms) {
     std::lock_guard lock(mutex_);
@@ -29,24 +29,31 @@ void room_registry::load(const std::vector<stored_room>& rooms) {
         auto created = std::make_shared<room>(io_, svc_, r.id, r.name, r.last_seq);
         by_name_[r.name] = created;
         by_id_[r.id] = created;
+        if (r.created_by != 0) ++created_by_[r.created_by];
         next_id_ = std::max(next_id_, r.id + 1);
     }
     svc_.stats.rooms_open = static_cast<std::int64_t>(by_id_.size());
 }
 
-std::variant<std::shared_ptr<room>, protocol::error_code> room_registry::open(std::string_view name,
-                                                                              std::uint64_t creator) {
-    auto normalized = normalize_room_name(name);
-    if (!normalized) return protocol::error_code::bad_room_name;
+std::shared_ptr<room> room_registry::find(std::string_view name) const {
     std::lock_guard lock(mutex_);
-    if (auto it = by_name_.find(*normalized); it != by_name_.end()) return it->second;
-    if (by_id_.size() >= max_rooms_) return protocol::error_code::too_many_rooms;
+    auto it = by_name_.find(name);
+    return it == by_name_.end() ? nullptr : it->second;
+}
+
+std::variant<std::shared_ptr<room>, protocol::error_code> room_registry::create(const std::string& name,
+                                                                                std::uint64_t creator) {
+    std::lock_guard lock(mutex_);
+    if (auto it = by_name_.find(name); it != by_name_.end()) return it->second;  // created meanwhile
+    std::size_t& mine = created_by_[creator];
+    if (by_id_.size() >= quotas_.max_rooms || mine >= quotas_.max_rooms_per_user) return protocol::error_code::room_quota;
     const std::uint32_t id = next_id_++;
-    auto created = std::make_shared<room>(io_, svc_, id, *normalized, 0);
-    by_name_[*normalized] = created;
+    auto created = std::make_shared<room>(io_, svc_, id, name, 0);
+    by_name_[name] = created;
     by_id_[id] = created;
+    ++mine;
     svc_.stats.rooms_open = static_cast<std::int64_t>(by_id_.size());
-    if (svc_.sink != nullptr) svc_.sink->push(events::room_created{id, *normalized, creator, now_ms()});
+    if (svc_.sink != nullptr) svc_.sink->push(events::room_created{id, name, creator, now_ms()});
     return created;
 }
 

@@ -24,7 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::size_t max_rooms = 10000;
 constexpr auto drain_timeout = std::chrono::seconds(5);
 
 fs::path executable_dir() {
@@ -101,7 +100,8 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
     s.store = std::make_unique<sqlite_store>(path, 2);
     s.accts = std::make_unique<accounts>(path, s.cfg);
     if (const int purged = s.accts->purge_expired_sessions(); purged > 0) log::info("purged ", purged, " expired sessions");
-    s.rooms = std::make_unique<room_registry>(s.io, room_services{s.cfg, s.stats, s.writer.get(), s.store.get()}, max_rooms);
+    s.rooms = std::make_unique<room_registry>(s.io, room_services{s.cfg, s.stats, s.writer.get(), s.store.get()},
+                                             room_quotas{s.cfg.max_rooms, s.cfg.max_rooms_per_user});
     s.rooms->load(stored);
     s.files = std::make_unique<static_files>(client_mounts(s.cfg));
     s.ctx = std::make_unique<server_context>(s.cfg, s.stats, *s.accts, *s.rooms, *s.files, s.blocking);

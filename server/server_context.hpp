@@ -41,7 +41,8 @@ struct server_context {
           message_limits(c.message_rate, c.message_burst),
           reaction_limits(c.reaction_rate, c.reaction_burst),
           typing_limits(c.typing_rate, c.typing_burst),
-          auth_limits(c.auth_rate, c.auth_burst) {}
+          auth_limits(c.auth_rate, c.auth_burst),
+          room_create_limits(c.room_create_rate, c.room_create_burst) {}
 
     const config& cfg;
     metrics& stats;
@@ -54,6 +55,7 @@ struct server_context {
     rate_limiter reaction_limits;  ///< per user
     rate_limiter typing_limits;    ///< per user
     rate_limiter auth_limits;      ///< per client address
+    rate_limiter room_create_limits;  ///< per user: every new room is stored for good
     rate_limiter history_limits{20, 40};  ///< per user: history reads touch the disk
 
     connection_registry connections;

@@ -9,10 +9,10 @@ namespace parley::server {
 std::vector<stored_room> load_rooms(database& db) {
     std::vector<stored_room> rooms;
     statement s = db.prepare(
-        "SELECT id, name, COALESCE((SELECT MAX(seq) FROM messages WHERE messages.room_id = rooms.id), 0) "
-        "FROM rooms ORDER BY id");
+        "SELECT id, name, COALESCE((SELECT MAX(seq) FROM messages WHERE messages.room_id = rooms.id), 0), "
+        "COALESCE(created_by, 0) FROM rooms ORDER BY id");
     while (s.step())
-        rooms.push_back({static_cast<std::uint32_t>(s.column_int(0)), s.column_text(1), s.column_u64(2)});
+        rooms.push_back({static_cast<std::uint32_t>(s.column_int(0)), s.column_text(1), s.column_u64(2), s.column_u64(3)});
     return rooms;
 }
 

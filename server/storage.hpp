@@ -20,6 +20,7 @@ struct stored_room {
     std::uint32_t id = 0;
     std::string name;
     std::uint64_t last_seq = 0;
+    std::uint64_t created_by = 0;  ///< 0: nobody (created by the server)
 };
 
 /// Every room with its highest stored sequence (start-up: sequences continue from there).

@@ -193,12 +193,21 @@ void websocket_session::handle(packet& p) {
                p);
 }
 
+// Every check that can refuse the join runs before anything is created: the
+// name, this connection's room count, then (for a new room) the creator's
+// rate limit and the quotas, which the registry checks as it creates.
 void websocket_session::handle_join(const join_room& j) {
-    auto opened = ctx_.rooms.open(j.room, user_->id);
-    if (auto* code = std::get_if<error_code>(&opened)) return send_error(*code, packet_kind::join_room, 0);
-    auto r = std::get<std::shared_ptr<room>>(std::move(opened));
-    if (!rooms_.contains(r->id()) && rooms_.size() >= ctx_.cfg.max_rooms_per_connection)
-        return send_error(error_code::too_many_rooms, packet_kind::join_room, r->id());
+    const auto name = normalize_room_name(j.room);
+    if (!name) return send_error(error_code::bad_room_name, packet_kind::join_room, 0);
+    auto r = ctx_.rooms.find(*name);
+    if (!(r && rooms_.contains(r->id())) && rooms_.size() >= ctx_.cfg.max_rooms_per_connection)
+        return send_error(error_code::too_many_rooms, packet_kind::join_room, 0);
+    if (!r) {
+        if (!allow(ctx_.room_create_limits, packet_kind::join_room, 0)) return;
+        auto created = ctx_.rooms.create(*name, user_->id);
+        if (auto* code = std::get_if<error_code>(&created)) return send_error(*code, packet_kind::join_room, 0);
+        r = std::get<std::shared_ptr<room>>(std::move(created));
+    }
     r->join(room_member{id_, user_->id, user_->username, queue_}, j.since_seq);
     rooms_[r->id()] = std::move(r);
 }
@@ -298,7 +307,7 @@ void websocket_session::do_write() {
     if (!queue_->take(writing_, ctx_.cfg.max_batch_bytes)) {
         // Idle: give back what the last burst needed.
         writing_.shrink_to_fit();
-        if (close_when_drained_) do_close(*close_when_drained_);
+        if (close_when_drained_) send_close(*close_when_drained_);
         return;
     }
     write_in_flight_ = true;
@@ -333,7 +342,9 @@ void websocket_session::on_overflow() {
         ws_.next_layer().close(ignored);
         return;
     }
-    do_close({websocket::close_code::try_again_later, "slow consumer: reconnect and resync"});
+    // What is queued is what the peer could not keep up with: close at once.
+    queue_->close();
+    send_close({websocket::close_code::try_again_later, "slow consumer: reconnect and resync"});
 }
 
 void websocket_session::shutdown() {
@@ -349,13 +360,18 @@ void websocket_session::shutdown() {
     });
 }
 
+// Closing for a reason of ours: what is queued (the error reports that say
+// why, above all) is written first, then the close frame. The queue takes
+// nothing new meanwhile, so the flush is bounded.
 void websocket_session::do_close(websocket::close_reason reason) {
+    if (close_sent_ || ended_ || close_when_drained_) return;
+    close_when_drained_ = reason;
+    queue_->close();
+    do_write();  // writes what waits (after the write in flight), then sends the close
+}
+
+void websocket_session::send_close(websocket::close_reason reason) {
     if (close_sent_ || ended_) return;
-    if (write_in_flight_) {
-        close_when_drained_ = reason;  // one write at a time: close after this one
-        queue_->close();
-        return;
-    }
     close_sent_ = true;
     queue_->close();
     ws_.async_close(reason, [self = shared_from_this()](boost::system::error_code) {

@@ -77,6 +77,7 @@ private:
     void do_write();
     void on_write(boost::system::error_code ec, std::size_t bytes);
     void do_close(boost::beast::websocket::close_reason reason);
+    void send_close(boost::beast::websocket::close_reason reason);
     void end();
 
     // A plain socket underneath: the websocket stream has its own timeouts, and

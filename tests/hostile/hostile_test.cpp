@@ -8,7 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
+#include <csignal>
 
 namespace {
 
@@ -52,6 +55,91 @@ TEST(Hostile, LyingLz4ContentSizesDoNotBreakDecodingForOthers) {
         ana->send_raw(*bytes);
         EXPECT_EQ(ana->wait_for<message_ack>().client_msg_id, m.client_msg_id);
     }
+}
+
+// ---- rooms: a refused join creates nothing -----------------------------------------------------
+
+std::size_t rooms_on_server(live_server& srv, const std::string& as) {
+    const auto r = http_call(srv.port(), "GET", "/api/rooms", "", {{"Cookie", "parley_session=" + srv.token(as)}});
+    EXPECT_EQ(r.status, 200);
+    return nlohmann::json::parse(r.body)["rooms"].size();
+}
+
+/// Sends `n` joins of fresh room names in batches; counts the answers.
+struct join_flood {
+    std::size_t joined = 0, rate_limited = 0, too_many = 0, quota = 0, other = 0;
+};
+join_flood flood_joins(ws_client& c, const std::string& prefix, std::size_t n) {
+    join_flood f;
+    for (std::size_t sent = 0; sent < n;) {
+        std::vector<packet> batch;
+        for (; batch.size() < 200 && sent < n; ++sent) batch.push_back(join_room{prefix + std::to_string(sent), 0});
+        c.send_raw(*encode_batch(batch));
+    }
+    for (std::size_t answers = 0; answers < n; ++answers) {
+        auto p = c.next(5s);
+        if (!p) break;  // closed for abuse: the rest were never answered
+        if (std::holds_alternative<room_joined>(*p)) ++f.joined;
+        else if (auto* e = std::get_if<error_report>(&*p)) {
+            if (e->code == code_of(error_code::rate_limited)) ++f.rate_limited;
+            else if (e->code == code_of(error_code::too_many_rooms)) ++f.too_many;
+            else if (e->code == code_of(error_code::room_quota)) ++f.quota;
+            else ++f.other;
+        } else {
+            --answers;  // presence and history pages of the joined rooms
+        }
+    }
+    return f;
+}
+
+// Defect: 10,100 joins with new names created 10,100 rooms although all but
+// 64 were refused, filling the server's cap for good.
+TEST(Hostile, AJoinFloodCreatesOnlyTheRoomsItWasGranted) {
+    live_server srv;  // default limits: 10 new rooms at once per user, then one per 10 s
+    {
+        auto attacker = srv.connect("mallory");
+        const auto f = flood_joins(*attacker, "spam-", 1000);
+        // Closed for abuse after 50 refusals; the refusals that explain it
+        // arrive first. Joins the rooms answer later may be cut off by the close.
+        EXPECT_LE(f.joined, 10u);
+        EXPECT_EQ(f.other + f.quota + f.too_many, 0u);
+        EXPECT_GE(f.rate_limited, 50u);
+        EXPECT_EQ(attacker->wait_closed(), 1008);
+    }
+    EXPECT_EQ(rooms_on_server(srv, "ana"), 10u);
+    auto ana = srv.connect("ana");
+    EXPECT_GT(join(*ana, "team"), 0u);  // everybody else still creates rooms
+    EXPECT_EQ(rooms_on_server(srv, "ana"), 11u);
+}
+
+TEST(Hostile, JoinsOverTheConnectionCapCreateNothing) {
+    live_server srv({"--max-rooms", "3", "--room-create-rate", "1000/1000"});
+    auto c = srv.connect("ana");
+    const auto f = flood_joins(*c, "r", 20);
+    EXPECT_EQ(f.joined, 3u);
+    EXPECT_EQ(f.too_many, 17u);
+    EXPECT_EQ(rooms_on_server(srv, "ana"), 3u);
+}
+
+TEST(Hostile, RoomQuotaPerUserHoldsAcrossConnectionsAndRestarts) {
+    live_server srv({"--max-rooms-per-user", "3", "--room-create-rate", "1000/1000", "--batch-delay-ms", "20"});
+    for (int i = 0; i < 3; ++i) {
+        auto c = srv.connect("ana");
+        join(*c, "mine-" + std::to_string(i));
+    }
+    auto ana = srv.connect("ana");
+    ana->send(join_room{"mine-3", 0});
+    EXPECT_EQ(ana->wait_for<error_report>().code, code_of(error_code::room_quota));
+    ana.reset();
+    EXPECT_EQ(srv.stop(SIGTERM), 0);
+    srv.restart();
+    ana = srv.connect("ana");
+    ana->send(join_room{"mine-4", 0});
+    EXPECT_EQ(ana->wait_for<error_report>().code, code_of(error_code::room_quota));
+    EXPECT_GT(join(*ana, "mine-1"), 0u);  // joining existing rooms is not creating
+    auto bo = srv.connect("bo");
+    EXPECT_GT(join(*bo, "bos-room"), 0u);
+    EXPECT_EQ(rooms_on_server(srv, "bo"), 4u);
 }
 
 // ---- batches are handled as if each packet came alone ---------------------------------------

@@ -42,6 +42,7 @@ export const ERR = Object.freeze({
   too_many_rooms: 111,
   internal_error: 112,
   shutting_down: 113,
+  room_quota: 114,
 });
 
 /**
