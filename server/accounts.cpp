@@ -26,12 +26,33 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-std::string random_token() {
+std::string to_base64url(const unsigned char* data, std::size_t n);
+
+std::string random_token(std::size_t bytes = 32) {
+    unsigned char raw[32];
+    randombytes_buf(raw, bytes);
+    return to_base64url(raw, bytes);
+}
+
+std::string to_base64url(const unsigned char* data, std::size_t n) {
+    std::string text(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+    sodium_bin2base64(text.data(), text.size(), data, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    text.resize(text.size() - 1);  // the terminating NUL
+    return text;
+}
+
+// A 32-byte secret kept in the database: created once, the same after restarts.
+std::string load_or_create_secret(database& db, std::string_view name) {
+    statement find = db.prepare("SELECT value FROM server_secrets WHERE name = ?");
+    find.bind_all(name);
+    if (find.step()) return find.column_blob(0);
     unsigned char raw[32];
     randombytes_buf(raw, sizeof raw);
-    char text[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-    sodium_bin2base64(text, sizeof text, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    return text;
+    statement insert = db.prepare("INSERT INTO server_secrets(name, value) VALUES(?, ?)");
+    insert.bind(1, name);
+    insert.bind_blob(2, raw, sizeof raw);
+    insert.run();
+    return std::string(reinterpret_cast<const char*>(raw), sizeof raw);
 }
 
 }  // namespace
@@ -73,6 +94,7 @@ accounts::accounts(const std::string& db_path, const config& cfg)
     if (crypto_pwhash_str(hash, dummy.data(), dummy.size(), cfg_.password_ops, cfg_.password_mem_kib * 1024) != 0)
         throw std::runtime_error("password hashing failed (out of memory?)");
     dummy_hash_ = hash;
+    device_key_ = load_or_create_secret(db_, "device_key");
 }
 
 std::variant<issued_session, account_error> accounts::register_user(std::string_view username,
@@ -128,12 +150,18 @@ issued_session accounts::create_session(const user_identity& user) {
 }
 
 std::optional<user_identity> accounts::find_session(std::string_view token) {
+    auto info = find_session_info(token);
+    if (!info) return std::nullopt;
+    return std::move(info->user);
+}
+
+std::optional<session_info> accounts::find_session_info(std::string_view token) {
     if (token.empty() || token.size() > 128) return std::nullopt;
     const std::string h = hash_token(token);
     const std::int64_t now = now_ms();
     std::lock_guard lock(mutex_);
     if (auto it = cache_.find(h); it != cache_.end()) {
-        if (it->second.expires_at_ms > now) return it->second.user;
+        if (it->second.expires_at_ms > now) return session_info{it->second.user, h, it->second.expires_at_ms};
         cache_.erase(it);
         return std::nullopt;
     }
@@ -141,19 +169,52 @@ std::optional<user_identity> accounts::find_session(std::string_view token) {
     find->bind_blob(1, h.data(), h.size());
     find->bind(2, now);
     if (!find->step()) return std::nullopt;
-    user_identity user{find->column_u64(0), find->column_text(1)};
+    session_info info{{find->column_u64(0), find->column_text(1)}, h, find->column_int(2)};
     if (cache_.size() >= max_cached_sessions) cache_.clear();
-    cache_[h] = {user, find->column_int(2)};
-    return user;
+    cache_[h] = {info.user, info.expires_at_ms};
+    return info;
 }
 
-void accounts::revoke_session(std::string_view token) {
+std::string accounts::revoke_session(std::string_view token) {
     const std::string h = hash_token(token);
     std::lock_guard lock(mutex_);
     cache_.erase(h);
     statement_use del(delete_session_);
     del->bind_blob(1, h.data(), h.size());
     del->run();
+    return h;
+}
+
+std::string accounts::account_key(std::string_view username) { return lower(username); }
+
+std::string accounts::sign_device(std::string_view account, std::string_view device) const {
+    const std::string message = std::string(account) + "." + std::string(device);
+    unsigned char mac[crypto_generichash_BYTES];
+    crypto_generichash(mac, sizeof mac, reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                       reinterpret_cast<const unsigned char*>(device_key_.data()), device_key_.size());
+    return to_base64url(mac, sizeof mac);
+}
+
+std::string accounts::issue_device_cookie(std::string_view username) {
+    const std::string account = lower(username);
+    const std::string device = random_token(16);
+    return account + "." + device + "." + sign_device(account, device);
+}
+
+// The value is split from the right: the device id and the signature are
+// base64url (no dots); the account may contain dots.
+std::optional<known_device> accounts::verify_device_cookie(std::string_view value) const {
+    if (value.size() > 200) return std::nullopt;
+    const auto last = value.rfind('.');
+    if (last == std::string_view::npos || last == 0) return std::nullopt;
+    const auto middle = value.rfind('.', last - 1);
+    if (middle == std::string_view::npos || middle == 0) return std::nullopt;
+    known_device d{std::string(value.substr(0, middle)), std::string(value.substr(middle + 1, last - middle - 1))};
+    const std::string expected = sign_device(d.account, d.id);
+    const std::string_view given = value.substr(last + 1);
+    if (given.size() != expected.size() || sodium_memcmp(given.data(), expected.data(), expected.size()) != 0)
+        return std::nullopt;
+    return d;
 }
 
 int accounts::purge_expired_sessions() {

@@ -27,6 +27,19 @@ struct user_identity {
     std::string username;
 };
 
+/// A signed-in connection's session: who, and which token (its hash), until when.
+struct session_info {
+    user_identity user;
+    std::string token_hash;
+    std::int64_t expires_at_ms = 0;
+};
+
+/// A browser that signed in to `account` before (login_guard trusts it).
+struct known_device {
+    std::string account;  ///< lower-case username
+    std::string id;       ///< random, names the device in the guard's counters
+};
+
 struct issued_session {
     user_identity user;
     std::string token;  ///< base64url, 43 characters
@@ -53,7 +66,17 @@ public:
     std::variant<issued_session, account_error> login(std::string_view username, std::string_view password);
     /// The user behind a token, if it is known and not expired.
     std::optional<user_identity> find_session(std::string_view token);
-    void revoke_session(std::string_view token);
+    /// The same with the token's hash and expiry, for connections that must end with it.
+    std::optional<session_info> find_session_info(std::string_view token);
+    /// Deletes the session; @return its token hash (what live connections know it by)
+    std::string revoke_session(std::string_view token);
+
+    /// A device cookie value for `username`: `<account>.<device id>.<signature>`.
+    std::string issue_device_cookie(std::string_view username);
+    /// The device a cookie value names, if the server signed it.
+    std::optional<known_device> verify_device_cookie(std::string_view value) const;
+    /// Lower-case form of a username (the account key).
+    static std::string account_key(std::string_view username);
     /// Deletes expired sessions; returns how many.
     int purge_expired_sessions();
 
@@ -66,6 +89,8 @@ private:
     database db_;
     statement insert_user_, find_user_, insert_session_, find_session_, delete_session_, purge_sessions_;
     std::string dummy_hash_;  // verified against for unknown users, so timing does not reveal them
+    std::string device_key_;  // signs device cookies; kept in server_secrets
+    std::string sign_device(std::string_view account, std::string_view device) const;
 
     struct cached_session {
         user_identity user;

@@ -62,24 +62,71 @@ std::string_view code_of(account_error e) {
     return "error";
 }
 
-// Register and login share everything but the account call.
-template <class F>
-http_response credentials_endpoint(const http_request& req, const std::string& client, server_context& ctx,
-                                   http::status success, F&& call) {
-    if (auto wait = ctx.auth_limits.acquire(client)) {
-        auto res = make_error(req, http::status::too_many_requests, "rate_limited", "too many attempts; retry later");
-        res.set(http::field::retry_after, std::to_string((wait->count() + 999) / 1000));
-        return res;
-    }
+http_response too_many(const http_request& req, std::chrono::milliseconds wait) {
+    auto res = make_error(req, http::status::too_many_requests, "rate_limited", "too many attempts; retry later");
+    res.set(http::field::retry_after, std::to_string((wait.count() + 999) / 1000));
+    return res;
+}
+
+struct credentials {
+    std::string username, password;
+};
+
+/// The JSON body {"username": ..., "password": ...}, or the response refusing it.
+std::variant<credentials, http_response> read_credentials(const http_request& req) {
     if (req[http::field::content_type].find("application/json") == std::string_view::npos)
         return make_error(req, http::status::unsupported_media_type, "bad_request", "send application/json");
     const json body = json::parse(req.body(), nullptr, false);
     if (!body.is_object() || !body.contains("username") || !body.contains("password") ||
         !body["username"].is_string() || !body["password"].is_string())
         return make_error(req, http::status::bad_request, "bad_request", R"(expected {"username": ..., "password": ...})");
-    auto result = call(body["username"].get<std::string>(), body["password"].get<std::string>());
+    return credentials{body["username"].get<std::string>(), body["password"].get<std::string>()};
+}
+
+/// A signed-in answer: the session, plus a device cookie that lets this
+/// browser past the guessing limits of later logins to the same account.
+http_response signed_in(const http_request& req, http::status status, const issued_session& s, server_context& ctx) {
+    auto res = session_response(req, status, s, ctx.cfg);
+    std::string device = std::string(device_cookie_name) + "=" + ctx.accts.issue_device_cookie(s.user.username) +
+                         "; Path=/api/; HttpOnly; SameSite=Strict; Max-Age=31536000";
+    if (ctx.cfg.secure_cookies) device += "; Secure";
+    res.insert(http::field::set_cookie, device);
+    return res;
+}
+
+http_response register_endpoint(const http_request& req, const std::string& client, server_context& ctx) {
+    if (auto wait = ctx.auth_limits.acquire(client)) return too_many(req, *wait);
+    auto body = read_credentials(req);
+    if (auto* refused = std::get_if<http_response>(&body)) return std::move(*refused);
+    const auto& c = std::get<credentials>(body);
+    auto result = ctx.accts.register_user(c.username, c.password);
     if (auto* err = std::get_if<account_error>(&result)) return make_error(req, status_of(*err), code_of(*err), describe(*err));
-    return session_response(req, success, std::get<issued_session>(result), ctx.cfg);
+    return signed_in(req, http::status::created, std::get<issued_session>(result), ctx);
+}
+
+// Logins go through the login guard: per-account and per-address failure
+// limits, which a device cookie for the same account skips (login_guard.hpp).
+// Untrusted attempts also count against the address's request rate, which
+// bounds the password-hashing work one address can cause.
+http_response login_endpoint(const http_request& req, const std::string& client, server_context& ctx) {
+    auto body = read_credentials(req);
+    if (auto* refused = std::get_if<http_response>(&body)) return std::move(*refused);
+    const auto& c = std::get<credentials>(body);
+    const std::string account = accounts::account_key(c.username);
+    const auto device = ctx.accts.verify_device_cookie(cookie_of(req, device_cookie_name));
+    const std::string device_id = device && device->account == account ? device->id : std::string();
+    const login_guard::attempt attempt{client, account, device_id};
+    const auto now = login_guard::clock::now();
+    if (const auto wait = ctx.logins.check(attempt, now); wait.count() > 0) return too_many(req, wait);
+    if (device_id.empty())
+        if (auto wait = ctx.auth_limits.acquire(client)) return too_many(req, *wait);
+    auto result = ctx.accts.login(c.username, c.password);
+    if (auto* err = std::get_if<account_error>(&result)) {
+        if (*err == account_error::wrong_credentials) ctx.logins.failed(attempt, now);
+        return make_error(req, status_of(*err), code_of(*err), describe(*err));
+    }
+    ctx.logins.succeeded(attempt, now);
+    return signed_in(req, http::status::ok, std::get<issued_session>(result), ctx);
 }
 
 http_response method_not_allowed(const http_request& req, std::string_view allow) {
@@ -95,17 +142,17 @@ http_response route(const http_request& req, const std::string& client, server_c
 
     if (path == "/api/register") {
         if (!post) return method_not_allowed(req, "POST");
-        return credentials_endpoint(req, client, ctx, http::status::created,
-                                    [&](const std::string& u, const std::string& p) { return ctx.accts.register_user(u, p); });
+        return register_endpoint(req, client, ctx);
     }
     if (path == "/api/login") {
         if (!post) return method_not_allowed(req, "POST");
-        return credentials_endpoint(req, client, ctx, http::status::ok,
-                                    [&](const std::string& u, const std::string& p) { return ctx.accts.login(u, p); });
+        return login_endpoint(req, client, ctx);
     }
     if (path == "/api/logout") {
         if (!post) return method_not_allowed(req, "POST");
-        if (const std::string token = token_of(req); !token.empty()) ctx.accts.revoke_session(token);
+        // The session ends everywhere at once: its open WebSockets are closed too.
+        if (const std::string token = token_of(req); !token.empty())
+            ctx.connections.end_session(ctx.accts.revoke_session(token));
         http_response res{http::status::no_content, req.version()};
         res.keep_alive(req.keep_alive());
         res.set(http::field::set_cookie, session_cookie(ctx.cfg, "", 0));
@@ -126,7 +173,7 @@ http_response route(const http_request& req, const std::string& client, server_c
 
 }  // namespace
 
-std::string token_of(const http_request& req) {
+std::string cookie_of(const http_request& req, std::string_view name) {
     const std::string_view cookies = req[http::field::cookie];
     std::size_t pos = 0;
     while (pos < cookies.size()) {
@@ -134,11 +181,15 @@ std::string token_of(const http_request& req) {
         if (end == std::string_view::npos) end = cookies.size();
         std::string_view part = cookies.substr(pos, end - pos);
         while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-        if (part.starts_with(session_cookie_name) && part.size() > session_cookie_name.size() &&
-            part[session_cookie_name.size()] == '=')
-            return std::string(part.substr(session_cookie_name.size() + 1));
+        if (part.starts_with(name) && part.size() > name.size() && part[name.size()] == '=')
+            return std::string(part.substr(name.size() + 1));
         pos = end + 1;
     }
+    return {};
+}
+
+std::string token_of(const http_request& req) {
+    if (std::string token = cookie_of(req, session_cookie_name); !token.empty()) return token;
     const std::string_view auth = req[http::field::authorization];
     if (auth.starts_with("Bearer ")) return std::string(auth.substr(7));
     return {};

@@ -56,7 +56,9 @@ struct config {
     double message_rate = 10, message_burst = 20;    ///< per user
     double reaction_rate = 10, reaction_burst = 30;  ///< per user
     double typing_rate = 2, typing_burst = 5;        ///< per user
-    double auth_rate = 1, auth_burst = 10;           ///< per IP, login and register
+    double auth_rate = 1, auth_burst = 10;           ///< per IP: registrations and logins without a device cookie
+    std::size_t login_failures_per_account = 5;      ///< then each attempt waits, doubling (login_guard)
+    std::size_t login_failures_per_address = 20;     ///< then the address waits (one forgiven per minute)
     std::size_t max_rate_violations = 50;            ///< rejected packets before disconnect
 
     // ---- storage

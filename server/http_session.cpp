@@ -35,13 +35,34 @@ http_response plain(const http_request& req, http::status status, std::string_vi
 
 }  // namespace
 
-bool origin_allowed(std::string_view origin, std::string_view host, const std::vector<std::string>& allowed) {
+namespace {
+
+// scheme://host[:port] in lower case, without the scheme's default port, so
+// that "http://Chat.Example:80" and "http://chat.example" compare equal.
+std::string canonical_origin(std::string_view scheme, std::string_view authority) {
+    std::string out;
+    for (char c : std::string(scheme) + "://" + std::string(authority))
+        out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    const std::string_view default_port = scheme == "https" ? ":443" : ":80";
+    if (out.ends_with(default_port)) out.resize(out.size() - default_port.size());
+    return out;
+}
+
+}  // namespace
+
+bool origin_allowed(std::string_view origin, std::string_view host, std::string_view scheme,
+                    const std::vector<std::string>& allowed) {
     if (origin.empty()) return true;  // not a browser: nothing to hijack
-    for (const auto& a : allowed)
-        if (a == "*" || a == origin) return true;
-    // Same origin: scheme://HOST where HOST equals the Host header.
     const auto sep = origin.find("://");
-    return sep != std::string_view::npos && origin.substr(sep + 3) == host;
+    if (sep == std::string_view::npos) return false;  // "null" (sandboxed pages, files) and other opaque origins
+    const std::string given = canonical_origin(origin.substr(0, sep), origin.substr(sep + 3));
+    for (const auto& a : allowed) {
+        if (a == "*") return true;
+        const auto a_sep = a.find("://");
+        if (a_sep != std::string::npos && canonical_origin(a.substr(0, a_sep), a.substr(a_sep + 3)) == given) return true;
+    }
+    // Same origin: the scheme this server speaks and the Host it was asked for.
+    return given == canonical_origin(scheme, host);
 }
 
 http_session::http_session(net::ip::tcp::socket&& socket, server_context& ctx)
@@ -103,7 +124,7 @@ void http_session::route(http_request req) {
 void http_session::upgrade(http_request req) {
     const std::string_view path = req.target().substr(0, req.target().find('?'));
     if (path != "/ws") return send(plain(req, http::status::not_found, "text/plain", "WebSocket endpoint is /ws\n"));
-    if (!origin_allowed(req[http::field::origin], req[http::field::host], ctx_.cfg.allowed_origins)) {
+    if (!origin_allowed(req[http::field::origin], req[http::field::host], "http", ctx_.cfg.allowed_origins)) {
         log::info("refused WebSocket from ", remote_, " with origin ", req[http::field::origin]);
         auto res = plain(req, http::status::forbidden, "text/plain", "origin not allowed\n");
         res.keep_alive(false);

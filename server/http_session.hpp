@@ -41,7 +41,10 @@ private:
     std::shared_ptr<http_response> response_;  // alive until its write completes
 };
 
-/// True when `origin` may open a WebSocket on a server reached as `host`.
-bool origin_allowed(std::string_view origin, std::string_view host, const std::vector<std::string>& allowed);
+/// True when `origin` may open a WebSocket on a server reached as
+/// `scheme://host`: the same origin (scheme included, case and default port
+/// ignored) or one of `allowed` ("*" allows any).
+bool origin_allowed(std::string_view origin, std::string_view host, std::string_view scheme,
+                    const std::vector<std::string>& allowed);
 
 }  // namespace parley::server

@@ -1,6 +1,7 @@
 #include "server/server.hpp"
 
 #include "server/accounts.hpp"
+#include "server/clock.hpp"
 #include "server/batch_writer.hpp"
 #include "server/listener.hpp"
 #include "server/log.hpp"
@@ -12,6 +13,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <condition_variable>
 #include <filesystem>
@@ -73,13 +75,26 @@ struct server::impl {
     net::thread_pool blocking{2};
     std::unique_ptr<server_context> ctx;
     std::shared_ptr<listener> acceptor;
+    std::optional<net::steady_timer> session_sweep;
     std::vector<std::thread> threads;
     std::thread stopper;
     std::once_flag stop_once;
     bool started = false;
 
     void shutdown_in_order();
+    void sweep_sessions();
 };
+
+// Once a minute, connections whose session expired are signed out, as a
+// logout would: a token's lifetime bounds its open sockets too.
+void server::impl::sweep_sessions() {
+    session_sweep->expires_after(std::chrono::seconds(60));
+    session_sweep->async_wait([this](boost::system::error_code ec) {
+        if (ec) return;
+        ctx->connections.end_expired(now_ms());
+        sweep_sessions();
+    });
+}
 
 server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
     impl& s = *impl_;
@@ -127,6 +142,8 @@ void server::start() {
     s.writer->start();
     s.acceptor->run();
     s.work.emplace(s.io.get_executor());
+    s.session_sweep.emplace(s.io);
+    s.sweep_sessions();
     for (unsigned i = 0; i < s.thread_count(); ++i) s.threads.emplace_back([&s] { s.io.run(); });
     log::info("listening on http://", s.cfg.listen_host, ":", s.acceptor->port(), " with ", s.thread_count(),
               " I/O threads");
@@ -141,6 +158,7 @@ void server::impl::shutdown_in_order() {
     log::info("shutting down: no new connections, closing WebSockets");
     ctx->stopping = true;
     acceptor->stop();
+    net::post(io, [this] { session_sweep->cancel(); });
     ctx->connections.shutdown_all();
     const auto deadline = std::chrono::steady_clock::now() + drain_timeout;
     while (ctx->connections.size() > 0 && std::chrono::steady_clock::now() < deadline)

@@ -80,19 +80,21 @@ void websocket_session::on_accept(boost::system::error_code ec) {
 void websocket_session::authenticate(std::string token) {
     read_paused_ = true;  // packets after this one wait for the answer
     net::post(ctx_.blocking, [self = shared_from_this(), token = std::move(token)] {
-        std::optional<user_identity> user;
+        std::optional<session_info> session;
         try {
-            user = self->ctx_.accts.find_session(token);
+            session = self->ctx_.accts.find_session_info(token);
         } catch (const std::exception& e) {
             log::error("session lookup failed: ", e.what());
         }
-        net::post(self->ws_.get_executor(), [self, user = std::move(user)] { self->on_authenticated(user); });
+        net::post(self->ws_.get_executor(), [self, session = std::move(session)] { self->on_authenticated(session); });
     });
 }
 
-void websocket_session::on_authenticated(std::optional<user_identity> user) {
-    if (user) {
-        user_ = std::move(user);
+void websocket_session::on_authenticated(std::optional<session_info> session) {
+    if (session) {
+        user_ = std::move(session->user);
+        // From now on a logout or the expiry of this session ends the connection.
+        ctx_.connections.bind(id_, std::move(session->token_hash), session->expires_at_ms);
         send(welcome{user_->id, user_->username, "parley/" PARLEY_VERSION, static_cast<std::uint64_t>(now_ms())});
     } else {
         send_error(error_code::auth_failed, packet_kind::authenticate, 0);
@@ -112,6 +114,7 @@ void websocket_session::do_read() {
 
 void websocket_session::on_probe(boost::system::error_code ec, std::size_t bytes) {
     if (ec) return on_read(ec, bytes);
+    if (ws_.got_text()) return refuse_text();
     if (ws_.is_message_done()) {
         reading_ = false;
         ctx_.stats.bytes_in.fetch_add(bytes, std::memory_order_relaxed);
@@ -136,6 +139,14 @@ void websocket_session::on_read(boost::system::error_code ec, std::size_t) {
     buffer_.consume(buffer_.size());
     buffer_.shrink_to_fit();
     resume();
+}
+
+// The protocol is binary only (docs/protocol.md, section 2): a text frame is
+// answered with close code 1003, "unsupported data", without reading it.
+void websocket_session::refuse_text() {
+    reading_ = false;
+    ctx_.stats.count_error(static_cast<std::uint16_t>(error_code::unexpected_kind));
+    do_close({websocket::close_code::unknown_data, "binary frames only"});
 }
 
 void websocket_session::handle_message(std::span<const std::uint8_t> message) {
@@ -347,6 +358,14 @@ void websocket_session::on_overflow() {
     send_close({websocket::close_code::try_again_later, "slow consumer: reconnect and resync"});
 }
 
+void websocket_session::sign_out() {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+        if (!self->user_ || self->ended_) return;
+        self->send_error(error_code::auth_failed, packet_kind{0}, 0);
+        self->do_close({websocket::close_code::policy_error, "signed out"});
+    });
+}
+
 void websocket_session::shutdown() {
     net::post(ws_.get_executor(), [self = shared_from_this()] {
         if (!self->accepted_) {
@@ -395,7 +414,35 @@ void websocket_session::end() {
 
 void connection_registry::add(std::uint64_t id, std::weak_ptr<websocket_session> s) {
     std::lock_guard lock(mutex_);
-    sessions_[id] = std::move(s);
+    sessions_[id] = entry{std::move(s), {}, 0};
+}
+
+void connection_registry::bind(std::uint64_t id, std::string token_hash, std::int64_t expires_at_ms) {
+    std::lock_guard lock(mutex_);
+    if (auto it = sessions_.find(id); it != sessions_.end()) {
+        it->second.token_hash = std::move(token_hash);
+        it->second.expires_at_ms = expires_at_ms;
+    }
+}
+
+template <class Pred>
+void connection_registry::sign_out_if(Pred pred) {
+    std::vector<std::shared_ptr<websocket_session>> ending;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [id, e] : sessions_)
+            if (!e.token_hash.empty() && pred(e))
+                if (auto s = e.session.lock()) ending.push_back(std::move(s));
+    }
+    for (auto& s : ending) s->sign_out();
+}
+
+void connection_registry::end_session(const std::string& token_hash) {
+    sign_out_if([&](const entry& e) { return e.token_hash == token_hash; });
+}
+
+void connection_registry::end_expired(std::int64_t now) {
+    sign_out_if([&](const entry& e) { return e.expires_at_ms <= now; });
 }
 
 void connection_registry::remove(std::uint64_t id) {
@@ -412,8 +459,8 @@ void connection_registry::shutdown_all() {
     std::vector<std::shared_ptr<websocket_session>> live;
     {
         std::lock_guard lock(mutex_);
-        for (auto& [id, weak] : sessions_)
-            if (auto s = weak.lock()) live.push_back(std::move(s));
+        for (auto& [id, e] : sessions_)
+            if (auto s = e.session.lock()) live.push_back(std::move(s));
     }
     for (auto& s : live) s->shutdown();
 }

@@ -49,16 +49,19 @@ public:
     void run(boost::beast::http::request<boost::beast::http::string_body> req, std::string cookie_token);
     /// Closes with "going away" after flushing what is queued. Any thread.
     void shutdown();
+    /// The session was signed out or expired: says so (auth_failed) and closes. Any thread.
+    void sign_out();
 
 private:
     void on_accept(boost::system::error_code ec);
     void authenticate(std::string token);
-    void on_authenticated(std::optional<user_identity> user);
+    void on_authenticated(std::optional<session_info> session);
     void do_read();
     void on_probe(boost::system::error_code ec, std::size_t bytes);
     void on_read(boost::system::error_code ec, std::size_t bytes);
     void handle_message(std::span<const std::uint8_t> message);
     void resume();
+    void refuse_text();
     void handle(protocol::packet& p);
     void handle_join(const protocol::join_room& p);
     void handle_leave(const protocol::leave_room& p);

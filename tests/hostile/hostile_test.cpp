@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <sstream>
 
 namespace {
 
@@ -140,6 +141,107 @@ TEST(Hostile, RoomQuotaPerUserHoldsAcrossConnectionsAndRestarts) {
     auto bo = srv.connect("bo");
     EXPECT_GT(join(*bo, "bos-room"), 0u);
     EXPECT_EQ(rooms_on_server(srv, "bo"), 4u);
+}
+
+// ---- sessions, frames, origins, password guessing ------------------------------------------
+
+// Defect: a WebSocket opened with a session kept working after /api/logout
+// revoked it (a stolen token's open socket survived its revocation).
+TEST(Hostile, LogoutEndsTheSessionsOpenSockets) {
+    live_server srv;
+    auto doomed = srv.connect("ana");
+    ws_client other({.port = srv.port(), .headers = {{"Cookie", "parley_session=" + sign_up(srv.port(), "ana")}}});
+    other.wait_for<welcome>();
+    const auto r = http_call(srv.port(), "POST", "/api/logout", "", {{"Cookie", "parley_session=" + srv.token("ana")}});
+    EXPECT_EQ(r.status, 204);
+    EXPECT_EQ(doomed->wait_for<error_report>().code, code_of(error_code::auth_failed));
+    EXPECT_EQ(doomed->wait_closed(), 1008);
+    other.send(ping{3});  // another session of the same user is not affected
+    EXPECT_EQ(other.wait_for<pong>().nonce, 3u);
+    // And the revoked token no longer opens anything.
+    ws_client again({.port = srv.port()});
+    again.send(authenticate{srv.token("ana")});
+    EXPECT_EQ(again.wait_for<error_report>().code, code_of(error_code::auth_failed));
+}
+
+TEST(Hostile, TextFramesAreRefusedWithUnsupportedData) {
+    live_server srv;
+    auto c = srv.connect("ana");
+    c->send_text("{\"type\": \"join_room\", \"room\": \"lobby\"}");
+    EXPECT_EQ(c->wait_closed(), 1003);
+}
+
+TEST(Hostile, TheOriginCheckComparesSchemeHostAndPort) {
+    live_server srv;
+    const std::string hostport = "127.0.0.1:" + std::to_string(srv.port());
+    auto status_for = [&](const std::string& origin) {
+        try {
+            ws_client c({.port = srv.port(), .headers = {{"Origin", origin}}});
+            return 101;
+        } catch (const ws_error& e) {
+            return e.http_status;
+        }
+    };
+    EXPECT_EQ(status_for("http://" + hostport), 101);
+    EXPECT_EQ(status_for("HTTP://" + hostport), 101);
+    EXPECT_EQ(status_for("https://" + hostport), 403);  // another origin, though the host matches
+    EXPECT_EQ(status_for("http://127.0.0.1"), 403);     // another port
+    EXPECT_EQ(status_for("null"), 403);
+    EXPECT_EQ(status_for("http://" + hostport + ".evil.example"), 403);
+}
+
+struct login_result {
+    int status = 0;
+    std::string device_cookie;  // "parley_device=..." if one was set
+};
+
+login_result try_login(live_server& srv, const std::string& user, const std::string& password, const std::string& from,
+                       const std::string& device_cookie = {}) {
+    std::map<std::string, std::string> headers;
+    if (!device_cookie.empty()) headers["Cookie"] = device_cookie;
+    const auto r = http_call(srv.port(), "POST", "/api/login",
+                             nlohmann::json{{"username", user}, {"password", password}}.dump(), headers, from);
+    login_result out{r.status, {}};
+    if (auto it = r.headers.find("set-cookie"); it != r.headers.end()) {
+        std::istringstream lines(it->second);
+        for (std::string line; std::getline(lines, line);)
+            if (line.starts_with("parley_device=")) out.device_cookie = line.substr(0, line.find(';'));
+    }
+    return out;
+}
+
+// Defect: guessing was limited per address only, so one account could be
+// guessed at from many addresses.
+TEST(Hostile, GuessingOneAccountFromManyAddressesIsSlowedDown) {
+    live_server srv({"--auth-rate", "1000/1000"});
+    sign_up(srv.port(), "bob", "bobs real password");
+    const auto bobs_browser = try_login(srv, "bob", "bobs real password", "127.0.0.2");
+    ASSERT_EQ(bobs_browser.status, 200);
+    ASSERT_FALSE(bobs_browser.device_cookie.empty());
+    int refused = 0;
+    for (int i = 0; i < 30; ++i) {
+        const auto r = try_login(srv, "bob", "guess " + std::to_string(i), "127.0.1." + std::to_string(i + 1));
+        if (r.status == 429) ++refused;
+        else EXPECT_EQ(r.status, 401);
+    }
+    EXPECT_GE(refused, 24);  // five free failures, then waits that double
+    // Even the right password from a new browser must wait now...
+    EXPECT_EQ(try_login(srv, "bob", "bobs real password", "127.0.2.1").status, 429);
+    // ...but bob's own browser, which signed in before, is not locked out.
+    EXPECT_EQ(try_login(srv, "bob", "bobs real password", "127.0.0.2", bobs_browser.device_cookie).status, 200);
+}
+
+// Defect: a real user behind the guesser's address was locked out meanwhile.
+TEST(Hostile, ARealUserBehindTheGuessersAddressStillSignsIn) {
+    live_server srv({"--auth-rate", "1000/1000"});
+    sign_up(srv.port(), "ana", "anas real password");
+    const auto anas_browser = try_login(srv, "ana", "anas real password", "127.0.3.7");
+    ASSERT_EQ(anas_browser.status, 200);
+    for (int i = 0; i < 40; ++i) try_login(srv, "user" + std::to_string(i), "guess", "127.0.3.7");
+    EXPECT_EQ(try_login(srv, "someone", "guess", "127.0.3.7").status, 429);  // the address is stopped
+    EXPECT_EQ(try_login(srv, "ana", "anas real password", "127.0.3.7", anas_browser.device_cookie).status, 200);
+    // A forged or foreign device cookie buys nothing.
+    EXPECT_EQ(try_login(srv, "ana", "anas real password", "127.0.3.7", "parley_device=ana.abc.def").status, 429);
 }
 
 // ---- batches are handled as if each packet came alone ---------------------------------------

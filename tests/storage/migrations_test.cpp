@@ -46,11 +46,13 @@ TEST(Migrations, FromEachEarlierVersionKeepingData) {
         statement s = db.prepare("SELECT COUNT(*) FROM messages");
         s.step();
         EXPECT_EQ(s.column_int(0), 2);
-        // Version 2 back-fills the room's activity from its messages.
-        statement r = db.prepare("SELECT last_seq, last_message_at FROM rooms WHERE id = 1");
-        ASSERT_TRUE(r.step());
-        EXPECT_EQ(r.column_int(0), 2);
-        EXPECT_EQ(r.column_int(1), 200);
+        // Version 2 back-fills the room's activity from messages written before it.
+        if (from < 2) {
+            statement r = db.prepare("SELECT last_seq, last_message_at FROM rooms WHERE id = 1");
+            ASSERT_TRUE(r.step());
+            EXPECT_EQ(r.column_int(0), 2);
+            EXPECT_EQ(r.column_int(1), 200);
+        }
     }
 }
 

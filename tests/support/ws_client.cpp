@@ -189,12 +189,15 @@ std::string ws_client::close_note() {
 // ---- HTTP ---------------------------------------------------------------------------
 
 http_result http_call(std::uint16_t port, const std::string& method, const std::string& target, const std::string& body,
-                      std::map<std::string, std::string> headers) {
+                      std::map<std::string, std::string> headers, const std::string& from) {
     net::io_context io;
     beast::tcp_stream stream(io);
     stream.expires_after(10s);
-    tcp::resolver resolver(io);
-    stream.connect(resolver.resolve("127.0.0.1", std::to_string(port)));
+    if (!from.empty()) {
+        stream.socket().open(tcp::v4());
+        stream.socket().bind({net::ip::make_address(from), 0});
+    }
+    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
     http::request<http::string_body> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
     if (!body.empty()) req.set(http::field::content_type, "application/json");

@@ -118,9 +118,11 @@ struct http_result {
     std::map<std::string, std::string> headers;  ///< lower-case names; repeated ones joined by "\n"
 };
 
-/** One HTTP/1.1 request on a fresh connection. */
+/** One HTTP/1.1 request on a fresh connection, from loopback address `from`
+ *  (any of 127.0.0.0/8; empty: the kernel's choice). */
 http_result http_call(std::uint16_t port, const std::string& method, const std::string& target,
-                      const std::string& body = {}, std::map<std::string, std::string> headers = {});
+                      const std::string& body = {}, std::map<std::string, std::string> headers = {},
+                      const std::string& from = {});
 
 /** Registers (or, if taken, logs in) a user with a fixed password; returns its session token. */
 std::string sign_up(std::uint16_t port, const std::string& username, const std::string& password = "correct horse");
