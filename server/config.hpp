@@ -59,7 +59,11 @@ struct config {
     double auth_rate = 1, auth_burst = 10;           ///< per IP: registrations and logins without a device cookie
     std::size_t login_failures_per_account = 5;      ///< then each attempt waits, doubling (login_guard)
     std::size_t login_failures_per_address = 20;     ///< then the address waits (one forgiven per minute)
-    std::size_t max_rate_violations = 50;            ///< rejected packets before disconnect
+    /// Requests repeated before the wait a refusal announced, before the
+    /// connection is closed; one is forgiven per rate_violation_forgiven_after.
+    /// A client that honours retry_after_ms never commits one.
+    std::size_t max_rate_violations = 50;
+    std::chrono::milliseconds rate_violation_forgiven_after{10000};
 
     // ---- storage
     std::size_t batch_max_events = 10;               ///< commit when this many events wait...

@@ -31,4 +31,20 @@ void rate_limiter::prune(clock::time_point now) {
     });
 }
 
+double retry_discipline::violations(clock::time_point now) {
+    const double forgiven = std::chrono::duration<double>(now - updated_) / std::chrono::duration<double>(forgive_every_);
+    violations_ = std::max(0.0, violations_ - std::max(0.0, forgiven));
+    updated_ = std::max(updated_, now);
+    return violations_;
+}
+
+bool retry_discipline::refused(limit which, clock::time_point now, std::chrono::milliseconds wait) {
+    auto& retry_at = retry_at_[static_cast<std::size_t>(which)];
+    const bool ignored_a_wait = now < retry_at;
+    retry_at = std::max(retry_at, now + wait);
+    violations(now);
+    if (ignored_a_wait) violations_ += 1;
+    return violations_ > static_cast<double>(max_);
+}
+
 }  // namespace parley::server

@@ -6,6 +6,7 @@
 // tracks active keys only.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -40,6 +41,36 @@ private:
     std::mutex mutex_;
     std::unordered_map<std::string, bucket> buckets_;
     clock::time_point last_prune_{};
+};
+
+/// Judges whether one connection honours the waits its refusals announced.
+///
+/// A refusal is only a violation when the client was already told to wait
+/// for that limit and asks again before the wait is over; a client that
+/// follows `retry_after_ms` exactly never commits one, however many
+/// refusals it meets (another tab of the same user may have taken the token).
+/// Violations are forgiven one per `forgive_every`, so only a sustained
+/// disregard reaches the limit. Clock-free: callers pass the time.
+class retry_discipline {
+public:
+    using clock = std::chrono::steady_clock;
+    /// The limits a connection can meet (one slot each).
+    enum class limit : std::uint8_t { messages, reactions, history, rooms, count_ };
+
+    retry_discipline(std::size_t max_violations, std::chrono::milliseconds forgive_every)
+        : max_(max_violations), forgive_every_(forgive_every) {}
+
+    /** A request was refused at `now` and told to wait `wait`.
+     *  @return true when the client has now ignored too many waits (close it) */
+    bool refused(limit which, clock::time_point now, std::chrono::milliseconds wait);
+    double violations(clock::time_point now);
+
+private:
+    const std::size_t max_;
+    const std::chrono::milliseconds forgive_every_;
+    std::array<clock::time_point, static_cast<std::size_t>(limit::count_)> retry_at_{};
+    double violations_ = 0;
+    clock::time_point updated_{};
 };
 
 }  // namespace parley::server

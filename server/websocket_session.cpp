@@ -31,7 +31,11 @@ bool is_expected_close(boost::system::error_code ec) {
 }  // namespace
 
 websocket_session::websocket_session(net::ip::tcp::socket&& socket, server_context& ctx, std::string remote)
-    : ws_(std::move(socket)), ctx_(ctx), remote_(std::move(remote)), id_(ctx.next_connection_id++) {}
+    : ws_(std::move(socket)),
+      ctx_(ctx),
+      remote_(std::move(remote)),
+      id_(ctx.next_connection_id++),
+      discipline_(ctx.cfg.max_rate_violations, ctx.cfg.rate_violation_forgiven_after) {}
 
 websocket_session::~websocket_session() { end(); }
 
@@ -214,7 +218,7 @@ void websocket_session::handle_join(const join_room& j) {
     if (!(r && rooms_.contains(r->id())) && rooms_.size() >= ctx_.cfg.max_rooms_per_connection)
         return send_error(error_code::too_many_rooms, packet_kind::join_room, 0);
     if (!r) {
-        if (!allow(ctx_.room_create_limits, packet_kind::join_room, 0)) return;
+        if (!allow(ctx_.room_create_limits, retry_discipline::limit::rooms, packet_kind::join_room, 0)) return;
         auto created = ctx_.rooms.create(*name, user_->id);
         if (auto* code = std::get_if<error_code>(&created)) return send_error(*code, packet_kind::join_room, 0);
         r = std::get<std::shared_ptr<room>>(std::move(created));
@@ -232,7 +236,8 @@ void websocket_session::handle_leave(const leave_room& l) {
 
 void websocket_session::handle_send(send_message& m) {
     auto r = joined_room(m.room_id, packet_kind::send_message);
-    if (!r || !allow(ctx_.message_limits, packet_kind::send_message, m.client_msg_id)) return;
+    if (!r || !allow(ctx_.message_limits, retry_discipline::limit::messages, packet_kind::send_message, m.client_msg_id))
+        return;
     std::function<void()> done;
     if (m.resend) {
         // A resend may wait for a disk lookup; hold later packets back so the
@@ -255,16 +260,16 @@ void websocket_session::handle_room_request(packet& p, std::uint32_t room_id) {
     auto r = joined_room(room_id, kind);
     if (!r) return;
     if (auto* e = std::get_if<edit_message>(&p)) {
-        if (allow(ctx_.message_limits, kind, e->seq)) r->edit_message(id_, std::move(*e));
+        if (allow(ctx_.message_limits, retry_discipline::limit::messages, kind, e->seq)) r->edit_message(id_, std::move(*e));
     } else if (auto* d = std::get_if<delete_message>(&p)) {
-        if (allow(ctx_.message_limits, kind, d->seq)) r->delete_message(id_, *d);
+        if (allow(ctx_.message_limits, retry_discipline::limit::messages, kind, d->seq)) r->delete_message(id_, *d);
     } else if (auto* t = std::get_if<toggle_reaction>(&p)) {
-        if (allow(ctx_.reaction_limits, kind, t->seq)) r->toggle_reaction(id_, *t);
+        if (allow(ctx_.reaction_limits, retry_discipline::limit::reactions, kind, t->seq)) r->toggle_reaction(id_, *t);
     } else if (auto* s = std::get_if<set_typing>(&p)) {
         // Typing refreshes over the limit are dropped without an error packet.
         if (!s->active || !ctx_.typing_limits.acquire(user_->id)) r->set_typing(id_, s->active);
     } else if (auto* h = std::get_if<request_history>(&p)) {
-        if (allow(ctx_.history_limits, kind, h->before_seq)) r->request_history(id_, *h);
+        if (allow(ctx_.history_limits, retry_discipline::limit::history, kind, h->before_seq)) r->request_history(id_, *h);
     }
 }
 
@@ -275,18 +280,15 @@ std::shared_ptr<room> websocket_session::joined_room(std::uint32_t room_id, pack
     return nullptr;
 }
 
-bool websocket_session::allow(rate_limiter& limiter, packet_kind kind, std::uint64_t ref) {
-    const auto wait = limiter.acquire(user_->id);
+bool websocket_session::allow(rate_limiter& limiter, retry_discipline::limit which, packet_kind kind,
+                              std::uint64_t ref) {
+    const auto now = rate_limiter::clock::now();
+    const auto wait = limiter.acquire(user_->id, now);
     if (!wait) return true;
     ctx_.stats.rate_limited.fetch_add(1, std::memory_order_relaxed);
     send_error(error_code::rate_limited, kind, ref, static_cast<std::uint32_t>(wait->count()));
-    count_violation();
+    if (discipline_.refused(which, now, *wait)) do_close({websocket::close_code::policy_error, "too many requests"});
     return false;
-}
-
-void websocket_session::count_violation() {
-    if (++rate_violations_ > ctx_.cfg.max_rate_violations)
-        do_close({websocket::close_code::policy_error, "too many requests"});
 }
 
 void websocket_session::count_protocol_error() {

@@ -68,12 +68,11 @@ private:
     void handle_send(protocol::send_message& p);
     void handle_room_request(protocol::packet& p, std::uint32_t room_id);
     std::shared_ptr<room> joined_room(std::uint32_t room_id, protocol::packet_kind kind);
-    bool allow(rate_limiter& limiter, protocol::packet_kind kind, std::uint64_t ref);
+    bool allow(rate_limiter& limiter, retry_discipline::limit which, protocol::packet_kind kind, std::uint64_t ref);
 
     void send(const protocol::packet& p);
     void send_error(protocol::error_code code, protocol::packet_kind kind, std::uint64_t ref,
                     std::uint32_t retry_after_ms = 0);
-    void count_violation();
     void count_protocol_error();
     void wake(bool overflow);
     void on_overflow();
@@ -101,7 +100,7 @@ private:
     std::optional<user_identity> user_;
     std::unordered_map<std::uint32_t, std::shared_ptr<room>> rooms_;
     std::size_t protocol_errors_ = 0;
-    std::size_t rate_violations_ = 0;
+    retry_discipline discipline_;
 
     std::vector<shared_packet> writing_;  // the packets of the write in flight
     protocol::batch_envelope envelope_;

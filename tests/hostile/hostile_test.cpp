@@ -13,6 +13,7 @@
 #include <atomic>
 #include <csignal>
 #include <sstream>
+#include <thread>
 
 namespace {
 
@@ -141,6 +142,46 @@ TEST(Hostile, RoomQuotaPerUserHoldsAcrossConnectionsAndRestarts) {
     auto bo = srv.connect("bo");
     EXPECT_GT(join(*bo, "bos-room"), 0u);
     EXPECT_EQ(rooms_on_server(srv, "bo"), 4u);
+}
+
+// ---- rate limits ---------------------------------------------------------------------------
+
+// Defect: refusals were counted forever, so a client that followed
+// retry_after_ms exactly was still closed after 50 of them in a long session.
+TEST(Hostile, AClientThatHonoursRetryAfterIsNeverDisconnected) {
+    live_server srv({"--message-rate", "50/1"});
+    auto ana = srv.connect("ana");
+    const std::uint32_t room = join(*ana, "lobby");
+    int refusals = 0;
+    std::uint64_t pending = 0;  // the refused message, sent again after the wait
+    while (refusals < 80) {
+        // Two at once: the second finds the bucket empty.
+        for (int i = 0; i < 2; ++i) {
+            const std::uint64_t id = pending ? std::exchange(pending, 0) : ids++;
+            ana->send(send_message{room, id, 0, "polite " + std::to_string(id), false});
+        }
+        for (int answers = 0; answers < 2;) {
+            auto p = ana->next(3s);
+            ASSERT_TRUE(p) << "closed after " << refusals << " refusals";
+            if (std::holds_alternative<message_ack>(*p)) ++answers;
+            if (auto* e = std::get_if<error_report>(&*p)) {
+                ASSERT_EQ(e->code, code_of(error_code::rate_limited));
+                ++answers;
+                ++refusals;
+                pending = e->ref;
+                std::this_thread::sleep_for(std::chrono::milliseconds(e->retry_after_ms));  // as told
+            }
+        }
+    }
+    EXPECT_TRUE(ana->is_open());
+}
+
+TEST(Hostile, AClientThatIgnoresRetryAfterIsDisconnected) {
+    live_server srv({"--message-rate", "5/5"});
+    auto ana = srv.connect("ana");
+    const std::uint32_t room = join(*ana, "lobby");
+    for (int i = 0; i < 200 && ana->is_open(); ++i) ana->send(send_message{room, ids++, 0, "spam", false});
+    EXPECT_EQ(ana->wait_closed(), 1008);
 }
 
 // ---- sessions, frames, origins, password guessing ------------------------------------------
