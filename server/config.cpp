@@ -186,9 +186,12 @@ parse_outcome parse_config(int argc, const char* const* argv, const char* (*envi
         }
         for (int i = 1; i < argc; ++i) {
             std::string_view arg = argv[i];
+            current.clear();  // a bad argument is named by itself, not by the last option read
             if (arg == "--help" || arg == "-h") return {std::nullopt, usage_text(), 0};
             if (arg == "--version") return {std::nullopt, "parley " PARLEY_VERSION "\n", 0};
-            if (!arg.starts_with("--")) throw std::invalid_argument("unexpected argument '" + std::string(arg) + "'");
+            if (!arg.starts_with("--"))
+                throw std::invalid_argument("unexpected argument '" + std::string(arg) +
+                                            "' (parley takes options only, each starting with --)");
             arg.remove_prefix(2);
             std::string_view value;
             const auto eq = arg.find('=');
@@ -207,7 +210,7 @@ parse_outcome parse_config(int argc, const char* const* argv, const char* (*envi
         }
     } catch (const std::invalid_argument& e) {
         return {std::nullopt,
-                "parley: " + current + ": " + e.what() + "\n" +
+                "parley: " + (current.empty() ? "" : current + ": ") + e.what() + "\n" +
                     "usage: parley [OPTIONS]   (parley --help lists them)\n"
                     "example: parley --listen 0.0.0.0:8080 --data-dir /var/lib/parley\n",
                 2};

@@ -90,3 +90,21 @@ TEST(Config, MinimumPasswordCostForTests) {
 }
 
 }  // namespace
+
+namespace {
+
+// Defect: `parley backup x` answered "PARLEY_LOG_LEVEL: unexpected argument
+// 'backup'", naming the last environment variable checked.
+TEST(Config, AStrayArgumentIsNamedByItself) {
+    env.clear();
+    env["PARLEY_LOG_LEVEL"] = "warn";
+    auto r = parse({"backup", "x"});
+    EXPECT_FALSE(r.cfg);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.message.find("PARLEY_"), std::string::npos) << r.message;
+    EXPECT_EQ(r.message.rfind("parley: unexpected argument 'backup'", 0), 0u) << r.message;
+    auto after_flag = parse({"--threads", "2", "extra"});
+    EXPECT_EQ(after_flag.message.rfind("parley: unexpected argument 'extra'", 0), 0u) << after_flag.message;
+}
+
+}  // namespace
