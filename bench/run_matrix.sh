@@ -53,6 +53,7 @@ launch_server() {
       data=$(mktemp -d)
       "$build/server/parley" --listen "127.0.0.1:$server_port" --data-dir "$data" --password-cost min \
         --message-rate 1000000/1000000 --auth-rate 1000000/1000000 --threads "${PARLEY_THREADS:-1}" \
+        --max-connections-per-address 0 \
         --log-level warn 2>>"$results/parley.log" &
       ;;
     ws)    node "$here/baselines/ws_relay.js" "$server_port" 2>>"$results/ws.log" & ;;

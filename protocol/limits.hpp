@@ -12,7 +12,9 @@
 namespace parley::protocol::limits {
 
 /// Wire format version carried in every header; a decoder refuses others.
-inline constexpr std::uint8_t version = 1;
+/// Version 2: room epochs, every change a sequenced and acknowledged event,
+/// announced rate limits.
+inline constexpr std::uint8_t version = 2;
 
 /// Largest encoded packet (one WebSocket message), header and checksum
 /// included. A full history page of long messages fits; nothing legitimate
@@ -57,6 +59,10 @@ inline constexpr std::size_t max_presence_users = 1000;
 
 /// Distinct reaction counts attached to one message (one per reaction kind).
 inline constexpr std::size_t max_reactions_per_message = 16;
+
+/// Rate limits announced in one welcome, and packet kinds sharing one of them.
+inline constexpr std::size_t max_rate_limits = 16;
+inline constexpr std::size_t max_limit_kinds = 8;
 
 /// Packets inside one batch packet.
 inline constexpr std::size_t max_batch_packets = 1024;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "protocol/limits.hpp"
+#include "protocol/vocabulary.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -21,35 +22,13 @@
 
 namespace parley::protocol {
 
-/// Packet kinds. 0x01-0x3F travel from clients to the server, 0x40-0x7E from
-/// the server to clients, 0x7F is the batch container.
+/// Packet kinds (vocabulary.hpp lists them with their bytes). 0x01-0x3F
+/// travel from clients to the server, 0x40-0x7E from the server to clients,
+/// 0x7F is the batch container.
 enum class packet_kind : std::uint8_t {
-    authenticate = 0x01,
-    join_room = 0x02,
-    leave_room = 0x03,
-    send_message = 0x04,
-    edit_message = 0x05,
-    delete_message = 0x06,
-    toggle_reaction = 0x07,
-    set_typing = 0x08,
-    request_history = 0x09,
-    ping = 0x0A,
-
-    welcome = 0x40,
-    room_joined = 0x41,
-    room_left = 0x42,
-    message_ack = 0x43,
-    chat_message = 0x44,
-    message_edited = 0x45,
-    message_deleted = 0x46,
-    reaction_update = 0x47,
-    typing_update = 0x48,
-    presence_update = 0x49,
-    history_page = 0x4A,
-    persisted_watermark = 0x4B,
-    error_report = 0x4C,
-    pong = 0x4D,
-
+#define PARLEY_ENUMERATOR(name, byte) name = byte,
+    PARLEY_PACKET_KINDS(PARLEY_ENUMERATOR)
+#undef PARLEY_ENUMERATOR
     batch = 0x7F,
 };
 
@@ -68,11 +47,10 @@ constexpr std::uint8_t enum_count(presence_change) noexcept { return 3; }
 /// Why a history page was sent.
 enum class history_mode : std::uint8_t {
     older = 0,   ///< answer to request_history: messages before `before_seq`
-    latest = 1,  ///< the newest messages of the room; replaces what the client had
-    replay = 2,  ///< newer messages continuing what the client has (missed since its
-                 ///< `since_seq`, or the rest of a multi-page answer), oldest first: append
+    latest = 1,  ///< the newest messages of the room, as of room_joined.last_seq;
+                 ///< replaces what the client had
 };
-constexpr std::uint8_t enum_count(history_mode) noexcept { return 3; }
+constexpr std::uint8_t enum_count(history_mode) noexcept { return 2; }
 
 // ---- shared records -------------------------------------------------------
 
@@ -132,6 +110,23 @@ struct message_record {
     friend bool operator==(const message_record&, const message_record&) = default;
 };
 
+/// A rate limit a client must respect: requests of `kinds` share one token
+/// bucket of `burst` tokens, refilled at `per_minute`. A refused request
+/// (rate_limited) must not be repeated before its retry_after_ms.
+struct rate_limit {
+    std::vector<std::uint8_t> kinds;  ///< packet kinds drawing on this bucket
+    std::uint32_t per_minute = 0;
+    std::uint32_t burst = 0;
+
+    template <class Self, class V>
+    static void fields(Self& s, V&& v) {
+        v("kinds", s.kinds, limits::max_limit_kinds);
+        v("per_minute", s.per_minute);
+        v("burst", s.burst);
+    }
+    friend bool operator==(const rate_limit&, const rate_limit&) = default;
+};
+
 // ---- client to server -----------------------------------------------------
 
 /// Sign in on an open connection with a session token from the HTTP API.
@@ -144,16 +139,20 @@ struct authenticate {
     friend bool operator==(const authenticate&, const authenticate&) = default;
 };
 
-/// Join (creating on first use) a room. since_seq is the last sequence the
-/// client saw in it (0: none), so the server can replay what was missed.
+/// Join (creating on first use) a room. (epoch, since_seq) is the position
+/// the client holds: the last event it saw, in the epoch it saw it in (0, 0:
+/// none), so the server can replay exactly what was missed, or tell the
+/// client to drop what it can no longer vouch for.
 struct join_room {
     static constexpr packet_kind kind = packet_kind::join_room;
     std::string room;
+    std::uint64_t epoch = 0;
     std::uint64_t since_seq = 0;
 
     template <class Self, class V>
     static void fields(Self& s, V&& v) {
         v("room", s.room, limits::max_room_name_bytes);
+        v("epoch", s.epoch);
         v("since_seq", s.since_seq);
     }
     friend bool operator==(const join_room&, const join_room&) = default;
@@ -192,17 +191,28 @@ struct send_message {
     friend bool operator==(const send_message&, const send_message&) = default;
 };
 
+/// Every change a client asks for carries a client_id, chosen by the client
+/// and unique per user and room (for send_message it is the client_msg_id):
+/// the server acknowledges it with `ack`, and a change sent again with the
+/// same id (`resend`: it may have been sent before a disconnect) is
+/// acknowledged with the original instead of being applied twice.
+
+/// Replace the text of one's message.
 struct edit_message {
     static constexpr packet_kind kind = packet_kind::edit_message;
     std::uint32_t room_id = 0;
-    std::uint64_t seq = 0;
+    std::uint64_t client_id = 0;
+    std::uint64_t message_seq = 0;
     std::string text;
+    bool resend = false;
 
     template <class Self, class V>
     static void fields(Self& s, V&& v) {
         v("room_id", s.room_id);
-        v("seq", s.seq);
+        v("client_id", s.client_id);
+        v("message_seq", s.message_seq);
         v("text", s.text, limits::max_text_bytes);
+        v("resend", s.resend);
     }
     friend bool operator==(const edit_message&, const edit_message&) = default;
 };
@@ -210,30 +220,41 @@ struct edit_message {
 struct delete_message {
     static constexpr packet_kind kind = packet_kind::delete_message;
     std::uint32_t room_id = 0;
-    std::uint64_t seq = 0;
+    std::uint64_t client_id = 0;
+    std::uint64_t message_seq = 0;
+    bool resend = false;
 
     template <class Self, class V>
     static void fields(Self& s, V&& v) {
         v("room_id", s.room_id);
-        v("seq", s.seq);
+        v("client_id", s.client_id);
+        v("message_seq", s.message_seq);
+        v("resend", s.resend);
     }
     friend bool operator==(const delete_message&, const delete_message&) = default;
 };
 
-/// Adds the reaction if the user has not made it on that message, else removes it.
-struct toggle_reaction {
-    static constexpr packet_kind kind = packet_kind::toggle_reaction;
+/// Puts the user's reaction on a message (on) or takes it off (off). Setting
+/// what is already so changes nothing (acknowledged with seq 0).
+struct set_reaction {
+    static constexpr packet_kind kind = packet_kind::set_reaction;
     std::uint32_t room_id = 0;
-    std::uint64_t seq = 0;
+    std::uint64_t client_id = 0;
+    std::uint64_t message_seq = 0;
     reaction_kind reaction = reaction_kind::like;
+    bool on = false;
+    bool resend = false;
 
     template <class Self, class V>
     static void fields(Self& s, V&& v) {
         v("room_id", s.room_id);
-        v("seq", s.seq);
+        v("client_id", s.client_id);
+        v("message_seq", s.message_seq);
         v("reaction", s.reaction);
+        v("on", s.on);
+        v("resend", s.resend);
     }
-    friend bool operator==(const toggle_reaction&, const toggle_reaction&) = default;
+    friend bool operator==(const set_reaction&, const set_reaction&) = default;
 };
 
 /// Typing on/off. The server expires "on" by itself after a few seconds.
@@ -278,12 +299,15 @@ struct ping {
 
 // ---- server to client -----------------------------------------------------
 
+/// Signed in. Also announces the limits this client must respect.
 struct welcome {
     static constexpr packet_kind kind = packet_kind::welcome;
     std::uint64_t user_id = 0;
     std::string username;
     std::string server_version;
     std::uint64_t server_time = 0;  ///< ms since the epoch, for clock skew
+    std::vector<rate_limit> rate_limits;
+    std::uint32_t max_rooms = 0;    ///< rooms one connection may join
 
     template <class Self, class V>
     static void fields(Self& s, V&& v) {
@@ -291,17 +315,20 @@ struct welcome {
         v("username", s.username, limits::max_username_bytes);
         v("server_version", s.server_version, limits::max_version_text_bytes);
         v("server_time", s.server_time);
+        v("rate_limits", s.rate_limits, limits::max_rate_limits);
+        v("max_rooms", s.max_rooms);
     }
     friend bool operator==(const welcome&, const welcome&) = default;
 };
 
 /// The room is joined; room_id names it in every later packet of this
-/// connection. last_seq is the newest message, persisted_seq the newest one
-/// on disk.
+/// connection. epoch names the room's current run of sequence numbers,
+/// last_seq its newest event, persisted_seq the newest one on disk.
 struct room_joined {
     static constexpr packet_kind kind = packet_kind::room_joined;
     std::uint32_t room_id = 0;
     std::string room;
+    std::uint64_t epoch = 0;
     std::uint64_t last_seq = 0;
     std::uint64_t persisted_seq = 0;
 
@@ -309,6 +336,7 @@ struct room_joined {
     static void fields(Self& s, V&& v) {
         v("room_id", s.room_id);
         v("room", s.room, limits::max_room_name_bytes);
+        v("epoch", s.epoch);
         v("last_seq", s.last_seq);
         v("persisted_seq", s.persisted_seq);
     }
@@ -324,23 +352,24 @@ struct room_left {
     friend bool operator==(const room_left&, const room_left&) = default;
 };
 
-/// The message with client_msg_id is accepted as `seq` (sent again for a
-/// duplicate, with the original values).
-struct message_ack {
-    static constexpr packet_kind kind = packet_kind::message_ack;
+/// The change the client asked for with client_id is event `seq` of the
+/// room (sent again for a duplicate, with the original values); seq 0: it
+/// changed nothing (already so), so there is nothing to wait for.
+struct ack {
+    static constexpr packet_kind kind = packet_kind::ack;
     std::uint32_t room_id = 0;
-    std::uint64_t client_msg_id = 0;
+    std::uint64_t client_id = 0;
     std::uint64_t seq = 0;
-    std::uint64_t sent_at = 0;
+    std::uint64_t at = 0;  ///< server time of the event, ms since the epoch
 
     template <class Self, class V>
     static void fields(Self& s, V&& v) {
         v("room_id", s.room_id);
-        v("client_msg_id", s.client_msg_id);
+        v("client_id", s.client_id);
         v("seq", s.seq);
-        v("sent_at", s.sent_at);
+        v("at", s.at);
     }
-    friend bool operator==(const message_ack&, const message_ack&) = default;
+    friend bool operator==(const ack&, const ack&) = default;
 };
 
 /// A new message, broadcast to every member of the room (its author included).
@@ -357,10 +386,12 @@ struct chat_message {
     friend bool operator==(const chat_message&, const chat_message&) = default;
 };
 
+/// Event `seq`: message `message_seq` has a new text.
 struct message_edited {
     static constexpr packet_kind kind = packet_kind::message_edited;
     std::uint32_t room_id = 0;
     std::uint64_t seq = 0;
+    std::uint64_t message_seq = 0;
     std::string text;
     std::uint64_t edited_at = 0;
 
@@ -368,32 +399,38 @@ struct message_edited {
     static void fields(Self& s, V&& v) {
         v("room_id", s.room_id);
         v("seq", s.seq);
+        v("message_seq", s.message_seq);
         v("text", s.text, limits::max_text_bytes);
         v("edited_at", s.edited_at);
     }
     friend bool operator==(const message_edited&, const message_edited&) = default;
 };
 
+/// Event `seq`: message `message_seq` was deleted (a tombstone stays).
 struct message_deleted {
     static constexpr packet_kind kind = packet_kind::message_deleted;
     std::uint32_t room_id = 0;
     std::uint64_t seq = 0;
+    std::uint64_t message_seq = 0;
     std::uint64_t deleted_at = 0;
 
     template <class Self, class V>
     static void fields(Self& s, V&& v) {
         v("room_id", s.room_id);
         v("seq", s.seq);
+        v("message_seq", s.message_seq);
         v("deleted_at", s.deleted_at);
     }
     friend bool operator==(const message_deleted&, const message_deleted&) = default;
 };
 
-/// user_id added (or removed) `reaction` on message `seq`; count is the new total.
+/// Event `seq`: user_id put (added) or took off `reaction` on message
+/// `message_seq`; count is the message's total of that reaction after it.
 struct reaction_update {
     static constexpr packet_kind kind = packet_kind::reaction_update;
     std::uint32_t room_id = 0;
     std::uint64_t seq = 0;
+    std::uint64_t message_seq = 0;
     reaction_kind reaction = reaction_kind::like;
     std::uint32_t count = 0;
     std::uint64_t user_id = 0;
@@ -403,6 +440,7 @@ struct reaction_update {
     static void fields(Self& s, V&& v) {
         v("room_id", s.room_id);
         v("seq", s.seq);
+        v("message_seq", s.message_seq);
         v("reaction", s.reaction);
         v("count", s.count);
         v("user_id", s.user_id);
@@ -463,7 +501,7 @@ struct history_page {
     friend bool operator==(const history_page&, const history_page&) = default;
 };
 
-/// Every message of the room up to `seq` is on disk.
+/// Every event of the room up to `seq` (in the current epoch) is on disk.
 struct persisted_watermark {
     static constexpr packet_kind kind = packet_kind::persisted_watermark;
     std::uint32_t room_id = 0;
@@ -507,12 +545,38 @@ struct pong {
     friend bool operator==(const pong&, const pong&) = default;
 };
 
-using packet = std::variant<
-    authenticate, join_room, leave_room, send_message, edit_message, delete_message,
-    toggle_reaction, set_typing, request_history, ping,
-    welcome, room_joined, room_left, message_ack, chat_message, message_edited,
-    message_deleted, reaction_update, typing_update, presence_update, history_page,
-    persisted_watermark, error_report, pong>;
+/// The server cannot vouch for events above base_seq that this client may
+/// hold (they were never stored and their numbers may be given to other
+/// events): the client drops everything it holds of the room above base_seq
+/// (a `latest` history page follows), takes `epoch` as the room's epoch, and
+/// sends again every outbox entry acknowledged with a seq above base_seq.
+struct room_reset {
+    static constexpr packet_kind kind = packet_kind::room_reset;
+    std::uint32_t room_id = 0;
+    std::uint64_t epoch = 0;
+    std::uint64_t base_seq = 0;
+
+    template <class Self, class V>
+    static void fields(Self& s, V&& v) {
+        v("room_id", s.room_id);
+        v("epoch", s.epoch);
+        v("base_seq", s.base_seq);
+    }
+    friend bool operator==(const room_reset&, const room_reset&) = default;
+};
+
+namespace detail {
+template <class Ignored, class... Packets>
+struct variant_of {
+    using type = std::variant<Packets...>;
+};
+}  // namespace detail
+
+/// Every packet, in the order of vocabulary.hpp (whose list each X item
+/// turns into ", name"; the leading void soaks up the first comma).
+#define PARLEY_ALTERNATIVE(name, byte) , name
+using packet = detail::variant_of<void PARLEY_PACKET_KINDS(PARLEY_ALTERNATIVE)>::type;
+#undef PARLEY_ALTERNATIVE
 
 inline packet_kind kind_of(const packet& p) noexcept {
     return std::visit([](const auto& alt) { return std::decay_t<decltype(alt)>::kind; }, p);
@@ -522,7 +586,7 @@ inline packet_kind kind_of(const packet& p) noexcept {
 std::string_view kind_name(packet_kind k) noexcept;
 /// Kind for a name; nullopt for names of no packet (batch included).
 std::optional<packet_kind> kind_from_name(std::string_view name) noexcept;
-/// True for the 24 packet kinds (batch excluded).
+/// True for the packet kinds (batch excluded); a table lookup.
 bool is_packet_kind(std::uint8_t byte) noexcept;
 
 std::string_view reaction_name(reaction_kind r) noexcept;

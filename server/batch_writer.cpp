@@ -6,13 +6,11 @@
 
 namespace parley::server {
 
-batch_writer::batch_writer(const std::string& db_path, options opts, metrics& stats, persisted_handler on_persisted)
-    : opts_(std::move(opts)),
-      stats_(stats),
-      on_persisted_(std::move(on_persisted)),
-      db_(db_path, database::mode::read_write) {
+batch_writer::batch_writer(const std::string& db_path, options opts, metrics& stats, reports to)
+    : opts_(std::move(opts)), stats_(stats), to_(std::move(to)), db_(db_path, database::mode::read_write) {
     insert_room_ = db_.prepare("INSERT INTO rooms(id, name, created_by, created_at) VALUES(?, ?, ?, ?) "
                                "ON CONFLICT DO NOTHING");
+    insert_epoch_ = db_.prepare("INSERT INTO room_epochs(room_id, epoch, base_seq, started_at) VALUES(?, ?, ?, ?)");
     insert_message_ = db_.prepare(
         "INSERT INTO messages(room_id, seq, author_id, client_msg_id, text, sent_at, reply_to) "
         "VALUES(?, ?, ?, ?, ?, ?, ?)");
@@ -23,6 +21,13 @@ batch_writer::batch_writer(const std::string& db_path, options opts, metrics& st
     delete_reactions_ = db_.prepare("DELETE FROM reactions WHERE room_id = ? AND seq = ?");
     add_reaction_ = db_.prepare("INSERT OR IGNORE INTO reactions(room_id, seq, reaction, user_id) VALUES(?, ?, ?, ?)");
     remove_reaction_ = db_.prepare("DELETE FROM reactions WHERE room_id = ? AND seq = ? AND reaction = ? AND user_id = ?");
+    insert_change_ = db_.prepare(
+        "INSERT INTO changes(room_id, seq, kind, user_id, client_id, message_seq, text, reaction, added, count, at) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    // A void takes the seq unless a row holds it already (then that row stands).
+    insert_void_ = db_.prepare(
+        "INSERT INTO changes(room_id, seq, kind) SELECT ?1, ?2, 4 "
+        "WHERE NOT EXISTS (SELECT 1 FROM messages WHERE room_id = ?1 AND seq = ?2) ON CONFLICT DO NOTHING");
     stats_.writer_backlog = [this] { return static_cast<std::uint64_t>(backlog()); };
 }
 
@@ -103,6 +108,7 @@ void batch_writer::run() {
 // Returns false after a transient failure (the caller retries the batch).
 bool batch_writer::commit(const std::vector<storage_event>& batch) {
     const auto started = clock::now();
+    voided_.clear();
     try {
         with_transaction(db_, [&] {
             for (const auto& e : batch) write(e);
@@ -115,33 +121,52 @@ bool batch_writer::commit(const std::vector<storage_event>& batch) {
         }
         log::warn("writer: commit of ", batch.size(), " events failed (", e.what(), "); retrying one by one");
         commit_one_by_one(batch);
-        report_watermarks(batch);
+        report(batch);
         return true;
     }
     stats_.commit_latency.observe(clock::now() - started);
     stats_.commits.fetch_add(1, std::memory_order_relaxed);
     stats_.events_committed.fetch_add(batch.size(), std::memory_order_relaxed);
-    report_watermarks(batch);
+    report(batch);
     return true;
 }
 
+template <class F>
+bool batch_writer::commit_alone(F&& body) {
+    for (auto backoff = std::chrono::milliseconds(50);; backoff = std::min(backoff * 2, opts_.max_backoff)) {
+        try {
+            with_transaction(db_, body);
+            stats_.commits.fetch_add(1, std::memory_order_relaxed);
+            return true;
+        } catch (const sqlite_error& err) {
+            stats_.commit_failures.fetch_add(1, std::memory_order_relaxed);
+            if (!err.transient()) {
+                log::error("writer: ", err.what());
+                return false;
+            }
+            std::this_thread::sleep_for(backoff);
+        }
+    }
+}
+
+// One event per transaction. An event that still fails for good is logged;
+// if it had a seq, a void row takes its place (retried like any write, since
+// the watermark may not pass it otherwise) and the room is told.
 void batch_writer::commit_one_by_one(const std::vector<storage_event>& batch) {
     for (const auto& e : batch) {
-        for (auto backoff = std::chrono::milliseconds(50);; backoff = std::min(backoff * 2, opts_.max_backoff)) {
-            try {
-                with_transaction(db_, [&] { write(e); });
-                stats_.commits.fetch_add(1, std::memory_order_relaxed);
-                stats_.events_committed.fetch_add(1, std::memory_order_relaxed);
-                break;
-            } catch (const sqlite_error& err) {
-                stats_.commit_failures.fetch_add(1, std::memory_order_relaxed);
-                if (!err.transient()) {
-                    log::error("writer: skipping an event that cannot be stored: ", err.what());
-                    break;
-                }
-                std::this_thread::sleep_for(backoff);
-            }
+        if (commit_alone([&] { write(e); })) {
+            stats_.events_committed.fetch_add(1, std::memory_order_relaxed);
+            continue;
         }
+        const auto seq = sequence_of(e);
+        if (!seq) {
+            log::error("writer: an event without a seq could not be stored and is dropped");
+            continue;
+        }
+        log::error("writer: room ", seq->first, " event ", seq->second, " could not be stored; storing a void");
+        while (!commit_alone([&] { write_void(seq->first, seq->second); }))
+            std::this_thread::sleep_for(opts_.max_backoff);
+        voided_.push_back(*seq);
     }
 }
 
@@ -151,42 +176,80 @@ void batch_writer::step(statement& s, std::string_view name) {
     use->run();
 }
 
+void batch_writer::write_void(std::uint32_t room_id, std::uint64_t seq) {
+    insert_void_.bind_all(room_id, seq);
+    step(insert_void_, "insert_void");
+}
+
+// A client id already used by the same author in the room means the client
+// sent a message again with resend=false. Everyone saw it as a new message,
+// so it is stored as one, without the id.
+void batch_writer::write_message(const events::message_posted& m) {
+    insert_message_.bind_all(m.room_id, m.seq, m.author_id, m.client_msg_id, m.text, m.sent_at, m.reply_to);
+    try {
+        step(insert_message_, "insert_message");
+    } catch (const sqlite_error& e) {
+        const bool reused_id = e.code() == SQLITE_CONSTRAINT_UNIQUE && m.client_msg_id != 0;
+        if (!reused_id) throw;
+        log::warn("writer: room ", m.room_id, " message ", m.seq, " reuses client id ", m.client_msg_id,
+                  " of its author; stored without it");
+        insert_message_.bind_all(m.room_id, m.seq, m.author_id, std::uint64_t{0}, m.text, m.sent_at, m.reply_to);
+        step(insert_message_, "insert_message");
+    }
+    bump_room_.bind_all(m.seq, m.sent_at, m.room_id);
+    step(bump_room_, "bump_room");
+}
+
 void batch_writer::write(const storage_event& e) {
+    using namespace events;
+    auto change = [this](auto room, auto seq, int kind, auto user, auto client, auto target, std::string_view text,
+                         int reaction, bool added, std::uint32_t count, unix_ms at) {
+        insert_change_.bind_all(room, seq, kind, user, client, target, text, reaction, added ? 1 : 0, count, at);
+        step(insert_change_, "insert_change");
+    };
     std::visit(
-        [this](const auto& ev) {
+        [&](const auto& ev) {
             using T = std::decay_t<decltype(ev)>;
-            if constexpr (std::is_same_v<T, events::room_created>) {
+            if constexpr (std::is_same_v<T, room_created>) {
                 insert_room_.bind_all(ev.room_id, ev.name, ev.created_by, ev.at);
                 step(insert_room_, "insert_room");
-            } else if constexpr (std::is_same_v<T, events::message_posted>) {
-                insert_message_.bind_all(ev.room_id, ev.seq, ev.author_id, ev.client_msg_id, ev.text, ev.sent_at,
-                                         ev.reply_to);
-                step(insert_message_, "insert_message");
-                bump_room_.bind_all(ev.seq, ev.sent_at, ev.room_id);
-                step(bump_room_, "bump_room");
-            } else if constexpr (std::is_same_v<T, events::message_edited>) {
-                edit_message_.bind_all(ev.text, ev.at, ev.room_id, ev.seq);
+            } else if constexpr (std::is_same_v<T, epoch_started>) {
+                insert_epoch_.bind_all(ev.room_id, ev.epoch, ev.base_seq, ev.at);
+                step(insert_epoch_, "insert_epoch");
+            } else if constexpr (std::is_same_v<T, message_posted>) {
+                write_message(ev);
+            } else if constexpr (std::is_same_v<T, message_edited>) {
+                edit_message_.bind_all(ev.text, ev.at, ev.room_id, ev.message_seq);
                 step(edit_message_, "edit_message");
-            } else if constexpr (std::is_same_v<T, events::message_deleted>) {
-                delete_message_.bind_all(ev.at, ev.room_id, ev.seq);
+                change(ev.room_id, ev.seq, 1, ev.user_id, ev.client_id, ev.message_seq, ev.text, 0, false, 0, ev.at);
+            } else if constexpr (std::is_same_v<T, message_deleted>) {
+                delete_message_.bind_all(ev.at, ev.room_id, ev.message_seq);
                 step(delete_message_, "delete_message");
-                delete_reactions_.bind_all(ev.room_id, ev.seq);
+                delete_reactions_.bind_all(ev.room_id, ev.message_seq);
                 step(delete_reactions_, "delete_reactions");
+                change(ev.room_id, ev.seq, 2, ev.user_id, ev.client_id, ev.message_seq, "", 0, false, 0, ev.at);
             } else {
                 auto& s = ev.added ? add_reaction_ : remove_reaction_;
-                s.bind_all(ev.room_id, ev.seq, static_cast<int>(ev.reaction), ev.user_id);
+                s.bind_all(ev.room_id, ev.message_seq, static_cast<int>(ev.reaction), ev.user_id);
                 step(s, ev.added ? "add_reaction" : "remove_reaction");
+                change(ev.room_id, ev.seq, 3, ev.user_id, ev.client_id, ev.message_seq, "",
+                       static_cast<int>(ev.reaction), ev.added, ev.count, ev.at);
             }
         },
         e);
 }
 
-void batch_writer::report_watermarks(const std::vector<storage_event>& batch) {
+// Voids first, then watermarks: a room resets its members before any
+// watermark covers the void, so no outbox entry is taken for saved.
+void batch_writer::report(const std::vector<storage_event>& batch) {
+    if (to_.voided)
+        for (const auto& [room_id, seq] : voided_) to_.voided(room_id, seq);
+    voided_.clear();
     std::map<std::uint32_t, std::uint64_t> highest;
     for (const auto& e : batch)
-        if (const auto* m = std::get_if<events::message_posted>(&e)) highest[m->room_id] = std::max(highest[m->room_id], m->seq);
-    if (!on_persisted_) return;
-    for (const auto& [room_id, seq] : highest) on_persisted_(room_id, seq);
+        if (const auto seq = sequence_of(e)) highest[seq->first] = std::max(highest[seq->first], seq->second);
+    if (!to_.persisted) return;
+    for (const auto& [room_id, seq] : highest) to_.persisted(room_id, seq);
 }
 
 }  // namespace parley::server

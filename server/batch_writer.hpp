@@ -1,27 +1,36 @@
 // The batch writer: the only code that writes chat events to SQLite.
 //
 // DESIGN
-// Rooms push events (messages, edits, deletions, reactions, new rooms) into
-// an in-memory queue and go on; broadcasting never waits for the disk. One
-// writer thread owns the write connection and its prepared statements.
+// Rooms push events (messages, edits, deletions, reactions, new rooms and
+// epochs) into an in-memory queue and go on; broadcasting never waits for the
+// disk. One writer thread owns the write connection and its prepared
+// statements.
 //
 // ALGORITHM
 // The thread sleeps until `max_events` events wait, or the oldest waiting
 // event is `max_delay` old, or shutdown begins. It then takes every waiting
 // event (in order) and commits them in ONE transaction. After the commit it
-// reports, per room, the highest message sequence now on disk (the persisted
+// reports, per room, the highest sequence now on disk (the persisted
 // watermark), which rooms announce to their members.
 //
 // GUARANTEES
-// - Order: events commit in the order rooms pushed them, so a watermark W for
-//   a room means every message of that room up to W is on disk.
+// - Order: events commit in the order rooms pushed them, and a room pushes
+//   its events in seq order, so a watermark W for a room means every event
+//   of that room up to W is on disk: as itself, or as a void (below).
 // - Nothing is dropped for a transient failure (disk full, database locked,
 //   I/O error): the batch stays queued and is retried with back-off from 50 ms
 //   to 5 s; the backlog is visible in /metrics, and rooms refuse new messages
 //   with server_busy once it passes config::max_writer_backlog.
-// - A batch that fails for a non-transient reason (a constraint, i.e. a bug
-//   or a misbehaving client) is retried one event per transaction so one bad
-//   event cannot block the others; only that event is logged and skipped.
+// - A message whose client id its author already used in the room (a client
+//   that set resend=false on a message it had sent before) is stored without
+//   the id, as everyone saw it: the broadcast stands, de-duplication keeps the
+//   first.
+// - A batch that fails for a non-transient reason (a bug) is retried one
+//   event per transaction, so one bad event cannot block the others. A
+//   sequenced event that still cannot be stored is replaced by a void row and
+//   reported (voided, before the watermark that covers it), so its room can
+//   tell clients to drop it: the watermark never covers an event that is not
+//   on disk.
 // - stop() commits everything still queued before it returns.
 #pragma once
 
@@ -58,10 +67,16 @@ public:
         std::function<void(database&, std::string_view statement)> before_statement;
     };
 
-    using persisted_handler = std::function<void(std::uint32_t room_id, std::uint64_t seq)>;
+    /// What the writer tells rooms after each commit, from its own thread.
+    struct reports {
+        /// Every event of the room up to `seq` is on disk.
+        std::function<void(std::uint32_t room_id, std::uint64_t seq)> persisted;
+        /// Event `seq` could not be stored; a void stands in its place.
+        std::function<void(std::uint32_t room_id, std::uint64_t seq)> voided;
+    };
 
     /// Opens its own connection to `db_path` (already migrated).
-    batch_writer(const std::string& db_path, options opts, metrics& stats, persisted_handler on_persisted);
+    batch_writer(const std::string& db_path, options opts, metrics& stats, reports to);
     ~batch_writer() override;
 
     void start();
@@ -77,16 +92,23 @@ private:
     bool due(std::unique_lock<std::mutex>&) const;
     bool commit(const std::vector<storage_event>& batch);
     void commit_one_by_one(const std::vector<storage_event>& batch);
+    /// Runs `body` in its own transaction until it commits or fails for good.
+    /// @return false after a non-transient failure
+    template <class F>
+    bool commit_alone(F&& body);
     void write(const storage_event& e);
+    void write_message(const events::message_posted& m);
+    void write_void(std::uint32_t room_id, std::uint64_t seq);
     void step(statement& s, std::string_view name);
-    void report_watermarks(const std::vector<storage_event>& batch);
+    void report(const std::vector<storage_event>& batch);
 
     options opts_;
     metrics& stats_;
-    persisted_handler on_persisted_;
+    reports to_;
     database db_;
-    statement insert_room_, insert_message_, bump_room_, edit_message_, delete_message_, delete_reactions_,
-        add_reaction_, remove_reaction_;
+    statement insert_room_, insert_epoch_, insert_message_, bump_room_, edit_message_, delete_message_,
+        delete_reactions_, add_reaction_, remove_reaction_, insert_change_, insert_void_;
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> voided_;  // in the batch being committed
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;

@@ -11,4 +11,7 @@ inline std::int64_t now_ms() noexcept {
         .count();
 }
 
+/// The same as the unsigned count the protocol and the timeline carry.
+inline std::uint64_t now_unix_ms() noexcept { return static_cast<std::uint64_t>(now_ms()); }
+
 }  // namespace parley::server

@@ -85,6 +85,8 @@ const std::vector<option>& options() {
          [](config& c, std::string_view s) { c.wasm_dir = std::string(s); }},
         {"allowed-origins", "LIST", "comma-separated WebSocket origins allowed besides same-origin; * for any",
          [](config& c, std::string_view s) { c.allowed_origins = split(s, ','); }},
+        {"max-connections-per-address", "N", "open connections one client address may hold; 0: no cap (default 64)",
+         [](config& c, std::string_view s) { c.max_connections_per_address = parse_number<std::size_t>(s, 0, 10000000); }},
         {"password-cost", "LEVEL", "Argon2id cost: interactive (default), moderate, or min (tests, benchmarks)",
          [](config& c, std::string_view s) {
              if (s == "moderate") c.password_ops = 3, c.password_mem_kib = 256 * 1024;
@@ -118,6 +120,8 @@ const std::vector<option>& options() {
          [](config& c, std::string_view s) { c.max_queue_packets = parse_number<std::size_t>(s, 4, 10000000); }},
         {"idle-timeout", "S", "close connections silent this long; pinged at half (default 60)",
          [](config& c, std::string_view s) { c.idle_timeout = std::chrono::seconds(parse_number<int>(s, 2, 86400)); }},
+        {"request-timeout", "S", "time allowed to receive one HTTP request, or between kept-alive requests (default 30)",
+         [](config& c, std::string_view s) { c.request_timeout = std::chrono::seconds(parse_number<int>(s, 1, 3600)); }},
         {"handshake-timeout", "S", "time allowed for the WebSocket handshake (default 10)",
          [](config& c, std::string_view s) { c.handshake_timeout = std::chrono::seconds(parse_number<int>(s, 1, 600)); }},
         {"max-protocol-errors", "N", "malformed packets tolerated per connection (default 20)",

@@ -20,6 +20,12 @@ struct config {
     std::uint16_t listen_port = 8080;
     unsigned threads = 0;                   ///< I/O threads; 0 = hardware concurrency
     std::vector<std::string> allowed_origins;  ///< empty = same origin only ("*" allows any)
+    /// Open TCP connections (HTTP and WebSocket) one client address may hold;
+    /// more are refused with 503. 64 is a few browsers behind one NAT, far
+    /// beyond one user's tabs, and bounds what a single address can pin down
+    /// (descriptors, memory). 0: no cap (behind a reverse proxy every
+    /// connection comes from the proxy's address).
+    std::size_t max_connections_per_address = 64;
 
     // ---- files
     std::string data_dir = "./data";        ///< holds parley.db
@@ -48,7 +54,11 @@ struct config {
     std::size_t max_queue_bytes = 4 * 1024 * 1024;   ///< outgoing bytes waiting for one connection
     std::size_t max_queue_packets = 8192;            ///< outgoing packets waiting for one connection
     std::size_t max_batch_bytes = 256 * 1024;        ///< coalesced into one WebSocket message
-    std::chrono::seconds handshake_timeout{10};
+    /// Time to receive one HTTP request, headers and body (a WebSocket upgrade
+    /// request included), and to wait for the next one on a kept-alive
+    /// connection: a peer trickling bytes (slowloris) is dropped after it.
+    std::chrono::seconds request_timeout{30};
+    std::chrono::seconds handshake_timeout{10};      ///< the 101 response and the closing handshake
     std::chrono::seconds idle_timeout{60};           ///< ping after half of it, close after all of it
     std::size_t max_protocol_errors = 20;            ///< malformed packets before the connection is closed
 

@@ -21,7 +21,9 @@ namespace {
 
 constexpr std::size_t max_header_bytes = 16 * 1024;
 constexpr std::size_t max_body_bytes = 64 * 1024;
-constexpr auto request_timeout = std::chrono::seconds(30);
+// After our last response: long enough for the peer to read it and close,
+// short enough that refused connections do not pile up.
+constexpr auto linger_timeout = std::chrono::seconds(1);
 
 http_response plain(const http_request& req, http::status status, std::string_view content_type, std::string body) {
     http_response res{status, req.version()};
@@ -65,34 +67,43 @@ bool origin_allowed(std::string_view origin, std::string_view host, std::string_
     return given == canonical_origin(scheme, host);
 }
 
-http_session::http_session(net::ip::tcp::socket&& socket, server_context& ctx)
-    : stream_(std::move(socket)), ctx_(ctx) {
+http_session::http_session(net::ip::tcp::socket&& socket, server_context& ctx, connection_cap::slot slot)
+    : stream_(std::move(socket)), ctx_(ctx), slot_(std::move(slot)) {
     boost::system::error_code ec;
     const auto ep = stream_.socket().remote_endpoint(ec);
     remote_ = ec ? "unknown" : ep.address().to_string();
 }
 
 void http_session::run() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(slot_ ? &http_session::do_read : &http_session::refuse_crowded,
+                                                                    shared_from_this()));
+}
+
+// The peer's address holds max_connections_per_address already: answered
+// before its request is read, so a flood costs one small write per connection.
+void http_session::refuse_crowded() {
+    log::debug("refused a connection from ", remote_, ": too many connections from this address");
+    refuse(http::status::service_unavailable, "too many connections from your address\n");
 }
 
 void http_session::do_read() {
     parser_.emplace();
     parser_->header_limit(max_header_bytes);
     parser_->body_limit(max_body_bytes);
-    stream_.expires_after(request_timeout);
+    // One deadline for the whole request, headers and body: a peer trickling
+    // bytes (slowloris) cannot hold the connection past it.
+    stream_.expires_after(ctx_.cfg.request_timeout);
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
 
 void http_session::on_read(boost::system::error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream) return do_close();
-    if (ec == http::error::body_limit || ec == http::error::header_limit) {
-        http_request req;
-        auto res = plain(req, http::status::payload_too_large, "text/plain", "request too large\n");
-        res.keep_alive(false);
-        return send(std::move(res));
-    }
-    if (ec) return;  // timeout, reset or a malformed request: drop the connection
+    if (ec == http::error::body_limit || ec == http::error::header_limit)
+        return refuse(http::status::payload_too_large, "request too large\n");
+    if (ec == http::error::partial_message) return;  // the peer left mid-request
+    if (ec && ec.category() == make_error_code(http::error::bad_target).category())
+        return refuse(http::status::bad_request, "malformed request\n");
+    if (ec) return;  // timeout or reset: drop the connection
     ctx_.stats.http_requests_total.fetch_add(1, std::memory_order_relaxed);
     http_request req = parser_->release();
     if (beast::websocket::is_upgrade(req)) return upgrade(std::move(req));
@@ -133,13 +144,23 @@ void http_session::upgrade(http_request req) {
     if (ctx_.stopping) return send(plain(req, http::status::service_unavailable, "text/plain", "shutting down\n"));
     std::string token = token_of(req);
     stream_.expires_never();
-    std::make_shared<websocket_session>(stream_.release_socket(), ctx_, remote_)->run(std::move(req), std::move(token));
+    std::make_shared<websocket_session>(stream_.release_socket(), ctx_, remote_, std::move(slot_))
+        ->run(std::move(req), std::move(token));
+}
+
+// For a request that could not be read (or was not read at all): an
+// HTTP/1.1 answer, then the connection closes.
+void http_session::refuse(http::status status, std::string_view why) {
+    auto res = plain(http_request{}, status, "text/plain", std::string(why));
+    res.keep_alive(false);
+    send(std::move(res));
 }
 
 void http_session::send(http_response res) {
     if (ctx_.stopping) res.keep_alive(false);
     res.set(http::field::server, "parley/" PARLEY_VERSION);
     const bool keep_alive = res.keep_alive();
+    stream_.expires_after(ctx_.cfg.request_timeout);  // its own deadline: a peer that does not read it is dropped
     response_ = std::make_shared<http_response>(std::move(res));
     http::async_write(stream_, *response_,
                       beast::bind_front_handler(&http_session::on_write, shared_from_this(), keep_alive));
@@ -152,9 +173,25 @@ void http_session::on_write(bool keep_alive, boost::system::error_code ec, std::
     do_read();
 }
 
+// Our FIN follows the last response; then whatever the peer still sends is
+// read and dropped until it closes too, for at most linger_timeout. Closing
+// with unread bytes would make the kernel send a reset, which can destroy the
+// response before the peer reads it (a refusal sent before the request was
+// read, above all; RFC 9112, section 9.6).
 void http_session::do_close() {
     boost::system::error_code ec;
     stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    if (ec) return;
+    stream_.expires_after(linger_timeout);
+    do_drain();
+}
+
+void http_session::do_drain() {
+    stream_.async_read_some(buffer_.prepare(1024), beast::bind_front_handler(&http_session::on_drain, shared_from_this()));
+}
+
+void http_session::on_drain(boost::system::error_code ec, std::size_t) {
+    if (!ec) do_drain();  // EOF, the linger deadline or a reset ends it
 }
 
 }  // namespace parley::server

@@ -1,5 +1,10 @@
-// One HTTP connection: reads requests (bounded header and body sizes), routes
-// them, and hands WebSocket upgrades of /ws to a websocket_session.
+// One HTTP connection: reads requests (bounded header and body sizes, and
+// --request-timeout for each), routes them, and hands WebSocket upgrades of
+// /ws to a websocket_session.
+//
+// Refusals: a connection over its address's cap is answered 503 before its
+// request is read; a request that does not parse gets 400, a too large one
+// 413; each then closes.
 //
 // Routing: /healthz and /metrics are answered inline; /api/ runs on the
 // blocking pool (it hashes passwords and queries SQLite); everything else is
@@ -21,22 +26,28 @@ namespace parley::server {
 
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-    http_session(boost::asio::ip::tcp::socket&& socket, server_context& ctx);
+    /// `slot` counts the connection against its address's cap; an empty one: refuse it (503).
+    http_session(boost::asio::ip::tcp::socket&& socket, server_context& ctx, connection_cap::slot slot);
     void run();
 
 private:
+    void refuse_crowded();
     void do_read();
     void on_read(boost::system::error_code ec, std::size_t bytes);
     void route(http_request req);
     void upgrade(http_request req);
+    void refuse(boost::beast::http::status status, std::string_view why);
     void send(http_response res);
     void on_write(bool keep_alive, boost::system::error_code ec, std::size_t bytes);
     void do_close();
+    void do_drain();
+    void on_drain(boost::system::error_code ec, std::size_t bytes);
 
     boost::beast::tcp_stream stream_;
     boost::beast::flat_buffer buffer_;
     server_context& ctx_;
     std::string remote_;
+    connection_cap::slot slot_;  // moves to the websocket_session on upgrade
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     std::shared_ptr<http_response> response_;  // alive until its write completes
 };

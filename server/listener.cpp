@@ -40,9 +40,12 @@ void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
     if (ec) {
         log::warn("accept: ", ec.message());  // e.g. out of file descriptors: keep serving the others
     } else {
-        boost::system::error_code ignored;
+        boost::system::error_code ignored, gone;
         socket.set_option(tcp::no_delay(true), ignored);  // chat packets are small; Nagle would delay them
-        std::make_shared<http_session>(std::move(socket), ctx_)->run();
+        const auto peer = socket.remote_endpoint(gone);
+        // An empty slot (the address holds its cap, or the peer left already) makes the session answer 503.
+        auto slot = gone ? connection_cap::slot{} : ctx_.address_slots.try_acquire(peer.address());
+        std::make_shared<http_session>(std::move(socket), ctx_, std::move(slot))->run();
     }
     do_accept();
 }

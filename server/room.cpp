@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <limits>
 
 namespace parley::server {
 namespace net = boost::asio;
@@ -13,9 +14,9 @@ using namespace parley::protocol;
 
 namespace {
 
-constexpr std::uint64_t latest_page_size = 50;
+constexpr std::size_t latest_page_size = 50;
 constexpr std::size_t max_pinned_messages = 1000;
-constexpr std::uint64_t up_to_now = UINT64_MAX;
+constexpr std::uint32_t unavailable_retry_ms = 1000;
 
 /// The record as one viewer sees it: reaction counts, and which are theirs.
 message_record view_of(const message_state& s, std::uint64_t viewer) {
@@ -38,17 +39,34 @@ bool is_blank(std::string_view text) {
     return std::all_of(text.begin(), text.end(), [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
 }
 
+/// The packet that tells a member about `ev`; nothing for a void event.
+std::optional<packet> event_packet(std::uint32_t room_id, const timeline_event& ev, const message_state* m,
+                                   std::uint64_t viewer) {
+    using type = timeline_event::type;
+    switch (ev.what) {
+        case type::posted:
+            if (m == nullptr) return std::nullopt;
+            return chat_message{room_id, view_of(*m, viewer)};
+        case type::edited: return message_edited{room_id, ev.seq, ev.message_seq, ev.text, ev.at};
+        case type::deleted: return message_deleted{room_id, ev.seq, ev.message_seq, ev.at};
+        case type::reacted:
+            return reaction_update{room_id, ev.seq, ev.message_seq, ev.reaction, ev.count, ev.user_id, ev.added};
+        case type::voided: return std::nullopt;
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 room::room(net::io_context& io, room_services services, std::uint32_t id, std::string name, std::uint64_t last_seq)
     : strand_(net::make_strand(io)),
-      svc_(services),
+      svc_(std::move(services)),
       id_(id),
       name_(std::move(name)),
       last_seq_(last_seq),
       persisted_seq_(last_seq),
-      sweep_timer_(strand_),
-      cache_first_(last_seq + 1) {
+      timeline_(svc_.cfg.room_cache_messages, max_pinned_messages),
+      sweep_timer_(strand_) {
     last_seq_published_ = last_seq;
 }
 
@@ -57,31 +75,57 @@ void room::on_strand(F&& f) {
     net::post(strand_, [self = shared_from_this(), f = std::forward<F>(f)]() mutable { f(); });
 }
 
-// ---- warming: the cache of a room loaded from disk fills on first use ---------
+room::guard room::make_guard(done_handler done) {
+    // `done` runs when the last copy of the guard is gone: after the request
+    // was acknowledged or refused, however many asynchronous steps that took.
+    return guard(nullptr, [done = std::move(done)](void*) {
+        if (done) done();
+    });
+}
 
-void room::when_warm(std::function<void()> op) {
+// ---- warming: a room becomes usable on first use ---------------------------------------------
+
+void room::when_warm(std::function<void()> op, std::function<void()> unavailable) {
     if (warm_) return op();
-    waiting_for_warm_.push_back(std::move(op));
+    waiting_for_warm_.emplace_back(std::move(op), std::move(unavailable));
     start_warming();
 }
 
+// The newest events are read into the cache, with the room's epochs. A read
+// that fails leaves the room cold: everything waiting is told "not available,
+// retry", and the next request tries again. A room is never shown as empty
+// because its disk could not be read.
 void room::start_warming() {
     if (warming_) return;
     warming_ = true;
-    auto become_warm = [this](std::vector<message_state> states) {
-        cache_.assign(std::make_move_iterator(states.begin()), std::make_move_iterator(states.end()));
-        for (const auto& s : cache_)
-            recent_ids_[{s.record.author_id, s.record.client_msg_id}] = {id_, s.record.seq, static_cast<std::int64_t>(s.record.sent_at)};
-        warm_ = true;
-        auto waiting = std::move(waiting_for_warm_);
-        for (auto& op : waiting) op();
-    };
     if (svc_.store == nullptr || last_seq_ == 0) return become_warm({});
     const std::uint64_t n = svc_.cfg.room_cache_messages;
-    cache_first_ = last_seq_ > n ? last_seq_ - n + 1 : 1;
-    svc_.store->read_range(id_, cache_first_, last_seq_, [this, self = shared_from_this(), become_warm](auto states) {
-        on_strand([become_warm, states = std::move(states)]() mutable { become_warm(std::move(states)); });
+    const std::uint64_t from = last_seq_ > n ? last_seq_ - n + 1 : 1;
+    svc_.store->read_snapshot(id_, from, [this, self = shared_from_this()](read_result<room_snapshot> r) {
+        on_strand([this, r = std::move(r)]() mutable {
+            if (r.ok) return become_warm(std::move(r.value));
+            warming_ = false;
+            auto waiting = std::move(waiting_for_warm_);
+            for (auto& [op, unavailable] : waiting) unavailable();
+        });
     });
+}
+
+void room::become_warm(room_snapshot snapshot) {
+    if (!snapshot.recent.events.empty()) last_seq_ = std::max(last_seq_, snapshot.recent.events.back().seq);
+    timeline_.load(last_seq_ + 1, std::move(snapshot.recent));
+    epochs_ = std::move(snapshot.epochs);
+    start_epoch(last_seq_);  // what this process issues may be lost in a crash: a run of its own
+    warm_ = true;
+    warming_ = false;
+    auto waiting = std::move(waiting_for_warm_);
+    for (auto& [op, unavailable] : waiting) op();
+}
+
+void room::start_epoch(std::uint64_t base_seq) {
+    epoch_ = svc_.new_epoch ? svc_.new_epoch() : epochs_.size() + 1;
+    epochs_.push_back({epoch_, base_seq});
+    if (svc_.sink != nullptr) svc_.sink->push(events::epoch_started{id_, epoch_, base_seq, now_unix_ms()});
 }
 
 void room::when_member(std::uint64_t connection_id, std::function<void(const room_member&)> op) {
@@ -91,43 +135,92 @@ void room::when_member(std::uint64_t connection_id, std::function<void(const roo
     // Otherwise the connection left (or never joined) while the request was in flight: drop it.
 }
 
-// ---- joining and leaving ------------------------------------------------------
+// ---- joining and leaving ----------------------------------------------------------------------
 
-void room::join(room_member m, std::uint64_t since_seq) {
-    on_strand([this, m = std::move(m), since_seq]() mutable {
+room::join_plan room::plan_join(std::uint64_t epoch, std::uint64_t since_seq) const {
+    if (since_seq == 0) return {.latest = true};
+    // The highest seq the client's position shares with this epoch: every
+    // epoch begun after the client's own may have replaced what was above
+    // its base. An epoch this room never had (a database restored from an
+    // older backup, say) shares nothing.
+    std::uint64_t shared = last_seq_;
+    if (epoch != epoch_) {
+        auto it = std::find_if(epochs_.begin(), epochs_.end(), [&](const epoch_record& e) { return e.epoch == epoch; });
+        shared = 0;
+        if (it != epochs_.end()) {
+            shared = last_seq_;
+            for (++it; it != epochs_.end(); ++it) shared = std::min(shared, it->base_seq);
+        }
+    }
+    if (since_seq > shared) return {.latest = true, .reset_base = shared};
+    if (last_seq_ - since_seq > svc_.cfg.max_replay_messages) return {.latest = true};
+    return {};
+}
+
+void room::join(room_member m, std::uint64_t epoch, std::uint64_t since_seq) {
+    on_strand([this, m = std::move(m), epoch, since_seq]() mutable {
         joining_.try_emplace(m.connection_id);
-        when_warm([this, m = std::move(m), since_seq]() mutable {
-            std::uint64_t from;
-            history_mode mode;
-            if (since_seq == 0 || since_seq > last_seq_ || last_seq_ - since_seq > svc_.cfg.max_replay_messages) {
-                // Fresh, from the future (storage was reset) or too far behind: start over.
-                mode = history_mode::latest;
-                from = last_seq_ > latest_page_size ? last_seq_ - latest_page_size + 1 : 1;
-            } else {
-                mode = history_mode::replay;
-                from = since_seq + 1;
-            }
-            collect(from, up_to_now, [this, m = std::move(m), mode](std::vector<message_state> states) mutable {
-                finish_join(std::move(m), mode, std::move(states));
-            });
-        });
+        const std::uint64_t conn = m.connection_id;
+        auto refuse = [this, conn, m] { refuse_join(conn, m); };
+        when_warm([this, m = std::move(m), epoch, since_seq]() mutable { start_join(std::move(m), epoch, since_seq); },
+                  refuse);
     });
 }
 
-void room::finish_join(room_member m, history_mode mode, std::vector<message_state> states) {
-    auto deferred = std::move(joining_[m.connection_id]);
-    joining_.erase(m.connection_id);
+// A joiner gets no broadcast before finish_join makes it a member, so what
+// it is sent must reach the newest event at that moment, not the one when
+// the join began: events recorded while storage was read would fall in
+// between. A replay therefore asks for everything after since_seq (its last
+// part is read from the cache when the disk part is back), and a latest
+// page, taken as of one seq, is followed by the events after that seq.
+void room::start_join(room_member m, std::uint64_t epoch, std::uint64_t since_seq) {
+    constexpr std::uint64_t newest = std::numeric_limits<std::uint64_t>::max();
+    const join_plan plan = plan_join(epoch, since_seq);
+    const std::uint64_t conn = m.connection_id;
+    auto failed = [this, conn, m] { refuse_join(conn, m); };
+    if (plan.latest) {
+        const std::uint64_t page_seq = last_seq_;
+        return collect_messages_before(page_seq + 1, latest_page_size,
+            [this, m, plan, page_seq, failed](std::vector<message_state> latest, bool has_more) mutable {
+                if (!joining_.contains(m.connection_id)) return;  // left meanwhile
+                collect_events(page_seq + 1, newest,
+                    [this, m, plan, latest = std::move(latest), has_more](std::vector<timeline_item> since_page) mutable {
+                        finish_join(std::move(m), plan, since_page, latest, has_more);
+                    },
+                    failed);
+            },
+            failed);
+    }
+    collect_events(since_seq + 1, newest, [this, m, plan](std::vector<timeline_item> items) mutable {
+        finish_join(std::move(m), plan, items, {}, false);
+    }, failed);
+}
+
+void room::refuse_join(std::uint64_t connection_id, const room_member& m) {
+    if (joining_.erase(connection_id) == 0) return;  // left meanwhile
+    send_error(m, error_code::room_unavailable, packet_kind::join_room, id_, unavailable_retry_ms);
+}
+
+void room::finish_join(room_member m, const join_plan& plan, const std::vector<timeline_item>& replay,
+                       const std::vector<message_state>& latest, bool has_more) {
+    auto pending = joining_.find(m.connection_id);
+    if (pending == joining_.end()) return;  // the connection left while its join was loading
+    auto deferred = std::move(pending->second);
+    joining_.erase(pending);
     const bool rejoin = members_.contains(m.connection_id);
     const room_member& added = members_.insert_or_assign(m.connection_id, std::move(m)).first->second;
-    if (!rejoin) add_presence(added);
+    if (!rejoin && presence_.connected(added.user_id, added.username))
+        broadcast(presence_update{id_, presence_change::joined, {{added.user_id, added.username}}}, true,
+                  added.connection_id);
     publish_stats();
 
-    send_to(added, room_joined{id_, name_, last_seq_, persisted_seq_});
+    send_to(added, room_joined{id_, name_, epoch_, last_seq_, persisted_seq_});
+    if (plan.reset_base) send_to(added, room_reset{id_, epoch_, *plan.reset_base});
     // The snapshot replaces the client's list; a room too large for one packet
     // continues it with `joined` packets, which add to it.
     presence_update snapshot{id_, presence_change::snapshot, {}};
-    for (const auto& [user_id, p] : online_) {
-        snapshot.users.push_back({user_id, p.username});
+    for (auto& u : presence_.online()) {
+        snapshot.users.push_back(std::move(u));
         if (snapshot.users.size() == limits::max_presence_users) {
             send_to(added, snapshot);
             snapshot.users.clear();
@@ -135,10 +228,11 @@ void room::finish_join(room_member m, history_mode mode, std::vector<message_sta
         }
     }
     if (!snapshot.users.empty() || snapshot.change == presence_change::snapshot) send_to(added, snapshot);
-    const bool has_more = !states.empty() && states.front().record.seq > 1;
-    if (mode == history_mode::latest || !states.empty()) send_pages(added, mode, has_more, states);
-    for (const auto& [user_id, t] : typing_)
-        if (user_id != added.user_id) send_to(added, typing_update{id_, {user_id, t.username}, true}, true);
+    // `replay`: what the client missed, or with a latest page what followed it.
+    if (plan.latest) send_page(added, history_mode::latest, has_more, latest);
+    send_items(added, replay);
+    for (const auto& u : presence_.typing_users())
+        if (u.id != added.user_id) send_to(added, typing_update{id_, u, true}, true);
     for (auto& op : deferred) op();
 }
 
@@ -150,324 +244,413 @@ void room::leave(std::uint64_t connection_id, bool reply) {
         const room_member m = std::move(it->second);
         members_.erase(it);
         publish_stats();
-        const bool last_connection = std::none_of(members_.begin(), members_.end(),
-                                                  [&](const auto& e) { return e.second.user_id == m.user_id; });
-        if (last_connection) clear_typing(m.user_id, m.username);
-        remove_presence(m.user_id);
+        member_left(m);
         if (reply) send_to(m, room_left{id_});
     });
 }
 
-// ---- messages ------------------------------------------------------------------
+// ---- messages -----------------------------------------------------------------------------------
 
 void room::post_message(std::uint64_t connection_id, send_message msg, clock::time_point received_at,
-                        std::function<void()> done) {
-    // `done` runs when the last copy of this guard is gone: after the message
-    // was acked or refused, however many asynchronous steps that took.
-    std::shared_ptr<void> guard(nullptr, [done = std::move(done)](void*) {
-        if (done) done();
-    });
-    on_strand([this, connection_id, msg = std::move(msg), received_at, guard = std::move(guard)]() mutable {
-        when_warm([this, connection_id, msg = std::move(msg), received_at, guard = std::move(guard)]() mutable {
-            do_post(connection_id, std::move(msg), received_at, std::move(guard));
+                        done_handler done) {
+    on_strand([this, connection_id, msg = std::move(msg), received_at, g = make_guard(std::move(done))]() mutable {
+        const auto client_id = msg.client_msg_id;
+        when_warm([this, connection_id, msg = std::move(msg), received_at, g]() mutable {
+            do_post(connection_id, std::move(msg), received_at, std::move(g));
+        }, [this, connection_id, client_id, g] {
+            if (const room_member* m = member(connection_id))
+                send_error(*m, error_code::room_unavailable, packet_kind::send_message, client_id, unavailable_retry_ms);
         });
     });
 }
 
-void room::do_post(std::uint64_t connection_id, send_message msg, clock::time_point received_at,
-                   std::shared_ptr<void> guard) {
-    const room_member* m = member(connection_id);
-    if (m == nullptr) {
-        // Joining: try again once the join has finished.
-        if (auto it = joining_.find(connection_id); it != joining_.end())
-            it->second.push_back([this, connection_id, msg, received_at, guard]() mutable {
-                do_post(connection_id, std::move(msg), received_at, std::move(guard));
-            });
-        return;
-    }
-    const auto kind = static_cast<std::uint8_t>(packet_kind::send_message);
-    if (is_blank(msg.text)) return send_error(*m, error_code::empty_text, kind, msg.client_msg_id);
-    if (msg.reply_to > last_seq_) return send_error(*m, error_code::no_such_message, kind, msg.client_msg_id);
-    if (auto it = recent_ids_.find({m->user_id, msg.client_msg_id}); it != recent_ids_.end()) {
+void room::do_post(std::uint64_t connection_id, send_message msg, clock::time_point received_at, guard g) {
+    when_member(connection_id, [this, msg = std::move(msg), received_at, g](const room_member& m) mutable {
+        if (is_blank(msg.text)) return send_error(m, error_code::empty_text, packet_kind::send_message, msg.client_msg_id);
+        if (msg.reply_to > last_seq_)
+            return send_error(m, error_code::no_such_message, packet_kind::send_message, msg.client_msg_id);
+        const std::uint64_t conn = m.connection_id;
+        auto retry = [this, conn, msg, received_at, g]() mutable {
+            msg.resend = false;  // not stored: a first delivery after all
+            do_post(conn, std::move(msg), received_at, std::move(g));
+        };
+        if (answer_duplicate(m, packet_kind::send_message, msg.client_msg_id, msg.resend, retry, g)) return;
+        if (svc_.sink != nullptr && svc_.sink->backlog() >= svc_.cfg.max_writer_backlog)
+            return send_error(m, error_code::server_busy, packet_kind::send_message, msg.client_msg_id, 1000);
+        accept_message(m, std::move(msg), received_at);
+    });
+}
+
+// De-duplication has one scope everywhere: (room, user, client id), in
+// memory (the cache's events) and on disk (the same key is a unique index).
+// First attempts never wait for storage; a resend looks on disk once.
+bool room::answer_duplicate(const room_member& m, packet_kind kind, std::uint64_t client_id, bool resend,
+                            std::function<void()> retry, guard g) {
+    if (auto found = timeline_.find(m.user_id, client_id)) {
         svc_.stats.duplicate_messages.fetch_add(1, std::memory_order_relaxed);
-        return ack(*m, msg.client_msg_id, it->second.seq, it->second.sent_at);
+        ack(m, client_id, found->seq, found->at);
+        return true;
     }
-    if (msg.resend && svc_.store != nullptr) {
-        // Possibly stored before a restart: look on disk, then decide here.
-        svc_.store->find_client_message(m->user_id, msg.client_msg_id,
-            [this, self = shared_from_this(), connection_id, msg, received_at, guard](std::optional<stored_ack> found) mutable {
-                on_strand([this, connection_id, msg = std::move(msg), received_at, found, guard = std::move(guard)]() mutable {
-                    const room_member* mm = member(connection_id);
-                    if (mm == nullptr) return;
-                    if (found) {
-                        svc_.stats.duplicate_messages.fetch_add(1, std::memory_order_relaxed);
-                        return ack(*mm, msg.client_msg_id, found->seq, found->sent_at);
-                    }
-                    msg.resend = false;  // not stored: a first delivery after all
-                    do_post(connection_id, std::move(msg), received_at, std::move(guard));
-                });
+    if (!resend || svc_.store == nullptr) return false;
+    svc_.store->find_client_op(id_, m.user_id, client_id,
+        [this, self = shared_from_this(), conn = m.connection_id, kind, client_id, retry = std::move(retry),
+         g](read_result<std::optional<stored_ack>> r) mutable {
+            on_strand([this, conn, kind, client_id, r, retry = std::move(retry), g] {
+                const room_member* mm = member(conn);
+                if (mm == nullptr) return;
+                if (!r.ok) return send_error(*mm, error_code::room_unavailable, kind, client_id, unavailable_retry_ms);
+                if (!r.value) return retry();
+                // It might have been accepted meanwhile, through another connection.
+                svc_.stats.duplicate_messages.fetch_add(1, std::memory_order_relaxed);
+                ack(*mm, client_id, r.value->seq, r.value->at);
             });
-        return;
-    }
-    if (svc_.sink != nullptr && svc_.sink->backlog() >= svc_.cfg.max_writer_backlog)
-        return send_error(*m, error_code::server_busy, kind, msg.client_msg_id, 1000);
-    accept_message(*m, std::move(msg), received_at);
+        });
+    return true;
 }
 
 void room::accept_message(const room_member& m, send_message msg, clock::time_point received_at) {
     message_state state;
     message_record& r = state.record;
-    r.seq = ++last_seq_;
+    r.seq = last_seq_ + 1;
     r.author_id = m.user_id;
     r.author = m.username;
     r.client_msg_id = msg.client_msg_id;
-    r.sent_at = static_cast<std::uint64_t>(now_ms());
+    r.sent_at = now_unix_ms();
     r.reply_to = msg.reply_to;
     r.text = std::move(msg.text);
-    last_seq_published_.store(last_seq_, std::memory_order_relaxed);
-
-    broadcast(chat_message{id_, r});  // broadcast first: latency is not bound to disk
+    const timeline_event ev{.seq = r.seq, .what = timeline_event::type::posted, .user_id = m.user_id,
+                            .client_id = r.client_msg_id, .at = r.sent_at};
+    const events::message_posted stored{id_, r.seq, r.author_id, r.client_msg_id, r.text, r.sent_at, r.reply_to};
+    const chat_message live{id_, r};
+    record(m, ev, std::move(state), live, stored);
     svc_.stats.broadcast_latency.observe(clock::now() - received_at);
     svc_.stats.messages_total.fetch_add(1, std::memory_order_relaxed);
-    ack(m, r.client_msg_id, r.seq, static_cast<std::int64_t>(r.sent_at));  // counted before the sender hears of it
-    if (svc_.sink != nullptr)
-        svc_.sink->push(events::message_posted{id_, r.seq, r.author_id, r.client_msg_id, r.text,
-                                               static_cast<std::int64_t>(r.sent_at), r.reply_to});
-    recent_ids_[{r.author_id, r.client_msg_id}] = {id_, r.seq, static_cast<std::int64_t>(r.sent_at)};
-    if (typing_.contains(m.user_id)) clear_typing(m.user_id, m.username);
-    cache_.push_back(std::move(state));
-    trim_cache();
+    stop_typing(m.user_id, m.username);
 }
 
-void room::ack(const room_member& m, std::uint64_t client_msg_id, std::uint64_t seq, std::int64_t sent_at) {
-    send_to(m, message_ack{id_, client_msg_id, seq, static_cast<std::uint64_t>(sent_at)});
+// Every change is recorded the same way: the next seq, the broadcast (first:
+// latency is not bound to disk), the ack, the event for the writer, and the
+// event in the cache.
+void room::record(const room_member& m, timeline_event ev, std::optional<message_state> posted,
+                  const packet& broadcast_packet, storage_event stored) {
+    last_seq_ = ev.seq;
+    last_seq_published_.store(last_seq_, std::memory_order_relaxed);
+    broadcast(broadcast_packet);
+    ack(m, ev.client_id, ev.seq, ev.at);  // after the broadcast: the sender sees the event first
+    if (svc_.sink != nullptr) svc_.sink->push(std::move(stored));
+    timeline_.append(std::move(ev), std::move(posted));
+    timeline_.trim(persisted_seq_);
 }
 
-message_state* room::find_in_memory(std::uint64_t seq) {
-    if (seq >= cache_first_) {
-        auto it = std::lower_bound(cache_.begin(), cache_.end(), seq,
-                                   [](const message_state& s, std::uint64_t v) { return s.record.seq < v; });
-        return it != cache_.end() && it->record.seq == seq ? &*it : nullptr;
+void room::ack(const room_member& m, std::uint64_t client_id, std::uint64_t seq, unix_ms at) {
+    send_to(m, protocol::ack{id_, client_id, seq, at});
+}
+
+// ---- edits, deletions, reactions -----------------------------------------------------------------
+
+void room::edit_message(std::uint64_t connection_id, protocol::edit_message req, done_handler done) {
+    change_request c{packet_kind::edit_message, req.client_id, req.message_seq, req.resend, std::move(req)};
+    on_strand([this, connection_id, c = std::move(c), g = make_guard(std::move(done))]() mutable {
+        submit_change(connection_id, std::move(c), std::move(g));
+    });
+}
+
+void room::delete_message(std::uint64_t connection_id, protocol::delete_message req, done_handler done) {
+    change_request c{packet_kind::delete_message, req.client_id, req.message_seq, req.resend, req};
+    on_strand([this, connection_id, c = std::move(c), g = make_guard(std::move(done))]() mutable {
+        submit_change(connection_id, std::move(c), std::move(g));
+    });
+}
+
+void room::set_reaction(std::uint64_t connection_id, protocol::set_reaction req, done_handler done) {
+    change_request c{packet_kind::set_reaction, req.client_id, req.message_seq, req.resend, req};
+    on_strand([this, connection_id, c = std::move(c), g = make_guard(std::move(done))]() mutable {
+        submit_change(connection_id, std::move(c), std::move(g));
+    });
+}
+
+void room::submit_change(std::uint64_t connection_id, change_request req, guard g) {
+    const auto kind = req.kind;
+    const auto client_id = req.client_id;
+    when_warm([this, connection_id, req = std::move(req), g]() mutable {
+        when_member(connection_id, [this, req = std::move(req), g](const room_member& m) mutable {
+            do_change(m, std::move(req), std::move(g));
+        });
+    }, [this, connection_id, kind, client_id, g] {
+        if (const room_member* m = member(connection_id))
+            send_error(*m, error_code::room_unavailable, kind, client_id, unavailable_retry_ms);
+    });
+}
+
+void room::do_change(const room_member& m, change_request req, guard g) {
+    if (const auto* e = std::get_if<protocol::edit_message>(&req.packet); e && is_blank(e->text))
+        return send_error(m, error_code::empty_text, req.kind, req.client_id);
+    const std::uint64_t conn = m.connection_id;
+    auto retry = [this, conn, req, g]() mutable {
+        req.resend = false;
+        when_member(conn, [this, req, g](const room_member& mm) { do_change(mm, req, g); });
+    };
+    if (answer_duplicate(m, req.kind, req.client_id, req.resend, retry, g)) return;
+    if (svc_.sink != nullptr && svc_.sink->backlog() >= svc_.cfg.max_writer_backlog)
+        return send_error(m, error_code::server_busy, req.kind, req.client_id, 1000);
+    with_message(m, req.kind, req.client_id, req.message_seq, [this, req, g](const room_member& mm, message_state& s) {
+        apply_change(mm, req, s);
+    });
+}
+
+// Checks the change against the message's state now, then records it. A
+// change that alters nothing (deleting a deleted message, a reaction that is
+// already so, the same text) is acknowledged with seq 0 and takes no seq.
+void room::apply_change(const room_member& m, const change_request& req, message_state& s) {
+    const bool own = s.record.author_id == m.user_id;
+    timeline_event ev{.seq = last_seq_ + 1, .user_id = m.user_id, .client_id = req.client_id, .at = now_unix_ms(),
+                      .message_seq = s.record.seq};
+    if (const auto* e = std::get_if<protocol::edit_message>(&req.packet)) {
+        if (!own) return send_error(m, error_code::forbidden, req.kind, req.client_id);
+        if (s.record.deleted) return send_error(m, error_code::message_deleted, req.kind, req.client_id);
+        if (s.record.text == e->text) return ack(m, req.client_id, 0, ev.at);
+        s.record.text = e->text;
+        s.record.edited_at = ev.at;
+        s.changed_seq = ev.seq;
+        ev.what = timeline_event::type::edited;
+        ev.text = e->text;
+        return record(m, ev, std::nullopt, message_edited{id_, ev.seq, s.record.seq, ev.text, ev.at},
+                      events::message_edited{id_, ev.seq, m.user_id, req.client_id, s.record.seq, ev.text, ev.at});
     }
-    auto it = pinned_.find(seq);
-    return it != pinned_.end() ? &it->second : nullptr;
-}
-
-void room::pin(message_state state) {
-    const std::uint64_t seq = state.record.seq;
-    if (!pinned_.emplace(seq, std::move(state)).second) return;
-    pin_order_.push_back(seq);
-    if (pin_order_.size() > max_pinned_messages) {
-        pinned_.erase(pin_order_.front());
-        pin_order_.pop_front();
-    }
-}
-
-void room::with_message(const room_member& m, std::uint8_t request_kind, std::uint64_t seq,
-                        std::function<void(const room_member&, message_state&)> op) {
-    if (seq == 0 || seq > last_seq_) return send_error(m, error_code::no_such_message, request_kind, seq);
-    if (message_state* s = find_in_memory(seq)) return op(m, *s);
-    if (svc_.store == nullptr) return send_error(m, error_code::no_such_message, request_kind, seq);
-    svc_.store->read_range(id_, seq, seq, [this, self = shared_from_this(), conn = m.connection_id, request_kind, seq,
-                                           op = std::move(op)](std::vector<message_state> states) mutable {
-        on_strand([this, conn, request_kind, seq, op = std::move(op), states = std::move(states)]() mutable {
-            const room_member* mm = member(conn);
-            if (mm == nullptr) return;
-            if (find_in_memory(seq) == nullptr) {
-                if (states.empty()) return send_error(*mm, error_code::no_such_message, request_kind, seq);
-                pin(std::move(states.front()));
-            }
-            op(*mm, *find_in_memory(seq));
-        });
-    });
-}
-
-void room::edit_message(std::uint64_t connection_id, protocol::edit_message msg) {
-    on_strand([this, connection_id, msg = std::move(msg)]() mutable {
-        when_warm([this, connection_id, msg = std::move(msg)]() mutable {
-            when_member(connection_id, [this, msg = std::move(msg)](const room_member& m) mutable {
-                apply_edit(m, msg.seq, std::move(msg.text));
-            });
-        });
-    });
-}
-
-void room::apply_edit(const room_member& m, std::uint64_t seq, std::string text) {
-    const auto kind = static_cast<std::uint8_t>(packet_kind::edit_message);
-    if (is_blank(text)) return send_error(m, error_code::empty_text, kind, seq);
-    with_message(m, kind, seq, [this, text = std::move(text), kind](const room_member& mm, message_state& s) {
-        if (s.record.author_id != mm.user_id) return send_error(mm, error_code::forbidden, kind, s.record.seq);
-        if (s.record.deleted) return send_error(mm, error_code::message_deleted, kind, s.record.seq);
-        s.record.text = text;
-        s.record.edited_at = static_cast<std::uint64_t>(now_ms());
-        broadcast(message_edited{id_, s.record.seq, s.record.text, s.record.edited_at});
-        if (svc_.sink != nullptr)
-            svc_.sink->push(events::message_edited{id_, s.record.seq, s.record.text, static_cast<std::int64_t>(s.record.edited_at)});
-    });
-}
-
-void room::delete_message(std::uint64_t connection_id, protocol::delete_message msg) {
-    on_strand([this, connection_id, msg] {
-        when_warm([this, connection_id, msg] {
-            when_member(connection_id, [this, msg](const room_member& m) { apply_delete(m, msg.seq); });
-        });
-    });
-}
-
-void room::apply_delete(const room_member& m, std::uint64_t seq) {
-    const auto kind = static_cast<std::uint8_t>(packet_kind::delete_message);
-    with_message(m, kind, seq, [this, kind](const room_member& mm, message_state& s) {
-        if (s.record.author_id != mm.user_id) return send_error(mm, error_code::forbidden, kind, s.record.seq);
-        if (s.record.deleted) return;  // already gone: deleting twice is not an error
-        const auto at = static_cast<std::uint64_t>(now_ms());
+    if (std::holds_alternative<protocol::delete_message>(req.packet)) {
+        if (!own) return send_error(m, error_code::forbidden, req.kind, req.client_id);
+        if (s.record.deleted) return ack(m, req.client_id, 0, ev.at);
         s.record.deleted = true;
         s.record.text.clear();
         s.reactors.clear();
-        broadcast(message_deleted{id_, s.record.seq, at});
-        if (svc_.sink != nullptr) svc_.sink->push(events::message_deleted{id_, s.record.seq, static_cast<std::int64_t>(at)});
-    });
+        s.changed_seq = ev.seq;
+        ev.what = timeline_event::type::deleted;
+        return record(m, ev, std::nullopt, message_deleted{id_, ev.seq, s.record.seq, ev.at},
+                      events::message_deleted{id_, ev.seq, m.user_id, req.client_id, s.record.seq, ev.at});
+    }
+    const auto& r = std::get<protocol::set_reaction>(req.packet);
+    if (s.record.deleted) return send_error(m, error_code::message_deleted, req.kind, req.client_id);
+    const std::pair<reaction_kind, std::uint64_t> mine{r.reaction, m.user_id};
+    auto it = std::find(s.reactors.begin(), s.reactors.end(), mine);
+    if ((it != s.reactors.end()) == r.on) return ack(m, req.client_id, 0, ev.at);
+    if (r.on) s.reactors.push_back(mine);
+    else s.reactors.erase(it);
+    s.changed_seq = ev.seq;
+    ev.what = timeline_event::type::reacted;
+    ev.reaction = r.reaction;
+    ev.added = r.on;
+    ev.count = static_cast<std::uint32_t>(
+        std::count_if(s.reactors.begin(), s.reactors.end(), [&](const auto& e) { return e.first == r.reaction; }));
+    record(m, ev, std::nullopt, reaction_update{id_, ev.seq, s.record.seq, ev.reaction, ev.count, m.user_id, ev.added},
+           events::reaction_set{id_, ev.seq, m.user_id, req.client_id, s.record.seq, ev.reaction, ev.added, ev.count,
+                                ev.at});
 }
 
-void room::toggle_reaction(std::uint64_t connection_id, protocol::toggle_reaction msg) {
-    on_strand([this, connection_id, msg] {
-        when_warm([this, connection_id, msg] {
-            when_member(connection_id, [this, msg](const room_member& m) { apply_reaction(m, msg.seq, msg.reaction); });
+void room::with_message(const room_member& m, packet_kind kind, std::uint64_t ref, std::uint64_t seq,
+                        std::function<void(const room_member&, message_state&)> op) {
+    const timeline_event* ev = timeline_.event(seq);
+    const bool not_a_message = seq == 0 || seq > last_seq_ || (ev != nullptr && ev->what != timeline_event::type::posted);
+    if (not_a_message) return send_error(m, error_code::no_such_message, kind, ref);
+    if (message_state* s = timeline_.message(seq)) return op(m, *s);
+    if (svc_.store == nullptr || timeline_.covers(seq)) return send_error(m, error_code::no_such_message, kind, ref);
+    svc_.store->read_messages_before(id_, seq + 1, 1,
+        [this, self = shared_from_this(), conn = m.connection_id, kind, ref, seq,
+         op = std::move(op)](read_result<std::vector<message_state>> r) mutable {
+            on_strand([this, conn, kind, ref, seq, op = std::move(op), r = std::move(r)]() mutable {
+                const room_member* mm = member(conn);
+                if (mm == nullptr) return;
+                if (!r.ok) return send_error(*mm, error_code::room_unavailable, kind, ref, unavailable_retry_ms);
+                message_state* s = timeline_.message(seq);  // loaded meanwhile by another request
+                if (s == nullptr) {
+                    if (r.value.empty() || r.value.back().record.seq != seq)
+                        return send_error(*mm, error_code::no_such_message, kind, ref);
+                    s = &timeline_.pin(std::move(r.value.back()));
+                }
+                op(*mm, *s);
+            });
         });
-    });
 }
 
-void room::apply_reaction(const room_member& m, std::uint64_t seq, reaction_kind r) {
-    const auto kind = static_cast<std::uint8_t>(packet_kind::toggle_reaction);
-    with_message(m, kind, seq, [this, r, kind](const room_member& mm, message_state& s) {
-        if (s.record.deleted) return send_error(mm, error_code::message_deleted, kind, s.record.seq);
-        const std::pair<reaction_kind, std::uint64_t> mine{r, mm.user_id};
-        auto it = std::find(s.reactors.begin(), s.reactors.end(), mine);
-        const bool added = it == s.reactors.end();
-        if (added) s.reactors.push_back(mine);
-        else s.reactors.erase(it);
-        const auto count = static_cast<std::uint32_t>(
-            std::count_if(s.reactors.begin(), s.reactors.end(), [r](const auto& e) { return e.first == r; }));
-        broadcast(reaction_update{id_, s.record.seq, r, count, mm.user_id, added});
-        if (svc_.sink != nullptr) svc_.sink->push(events::reaction_changed{id_, s.record.seq, mm.user_id, r, added});
-    });
-}
-
-// ---- history ---------------------------------------------------------------------
+// ---- history ------------------------------------------------------------------------------------
 
 void room::request_history(std::uint64_t connection_id, protocol::request_history req) {
     on_strand([this, connection_id, req] {
         when_warm([this, connection_id, req] {
             when_member(connection_id, [this, req](const room_member& m) {
                 const std::uint64_t before = req.before_seq == 0 || req.before_seq > last_seq_ ? last_seq_ + 1 : req.before_seq;
-                const std::uint64_t limit = std::clamp<std::uint64_t>(req.limit, 1, limits::max_history_page);
-                const std::uint64_t from = before > limit ? before - limit : 1;
-                if (before <= 1) return send_pages(m, history_mode::older, false, {});
-                collect(from, before - 1, [this, conn = m.connection_id, from](std::vector<message_state> states) {
-                    if (const room_member* mm = member(conn)) send_pages(*mm, history_mode::older, from > 1, states);
-                });
+                const std::size_t limit = std::clamp<std::size_t>(req.limit, 1, limits::max_history_page);
+                const std::uint64_t conn = m.connection_id;
+                collect_messages_before(before, limit,
+                    [this, conn](std::vector<message_state> states, bool has_more) {
+                        if (const room_member* mm = member(conn)) send_page(*mm, history_mode::older, has_more, states);
+                    },
+                    [this, conn, before] {
+                        if (const room_member* mm = member(conn))
+                            send_error(*mm, error_code::room_unavailable, packet_kind::request_history, before,
+                                       unavailable_retry_ms);
+                    });
             });
+        }, [this, connection_id, req] {
+            if (const room_member* m = member(connection_id))
+                send_error(*m, error_code::room_unavailable, packet_kind::request_history, req.before_seq,
+                           unavailable_retry_ms);
         });
     });
 }
 
-void room::collect(std::uint64_t from, std::uint64_t to, states_handler done) {
-    auto from_cache = [this](std::uint64_t lo, std::uint64_t hi, std::vector<message_state>& out) {
-        auto it = std::lower_bound(cache_.begin(), cache_.end(), lo,
-                                   [](const message_state& s, std::uint64_t v) { return s.record.seq < v; });
-        for (; it != cache_.end() && it->record.seq <= hi; ++it) out.push_back(*it);
+// Events [from, to] from the cache, reading what is older from disk first.
+// The cache may move on while the disk is read; what it let go meanwhile is
+// on disk by then, so the hole is read as well. `to` is clamped to the
+// newest event at each step, so an open end (UINT64_MAX) includes what was
+// recorded while the disk was read.
+void room::collect_events(std::uint64_t from, std::uint64_t to, items_handler done, std::function<void()> failed) {
+    auto from_cache = [this](std::uint64_t lo, std::uint64_t hi, std::vector<timeline_item>& out) {
+        for (std::uint64_t seq = lo; seq <= hi; ++seq) {
+            const timeline_event* ev = timeline_.event(seq);
+            if (ev == nullptr) continue;
+            const message_state* m = ev->what == timeline_event::type::posted ? timeline_.message(seq) : nullptr;
+            out.push_back({*ev, m ? std::optional<message_state>(*m) : std::nullopt});
+        }
     };
-    if (from >= cache_first_ || svc_.store == nullptr) {
-        std::vector<message_state> out;
-        from_cache(from, std::min(to, last_seq_), out);
+    const std::uint64_t wanted = to;
+    to = std::min(to, last_seq_);
+    if (from > to) return done({});
+    if (from >= timeline_.first_cached() || svc_.store == nullptr) {
+        std::vector<timeline_item> out;
+        from_cache(std::max(from, timeline_.first_cached()), to, out);
         return done(std::move(out));
     }
-    // The older part is on disk (the cache never drops a message before it is).
-    const std::uint64_t disk_to = std::min(to, cache_first_ - 1);
-    svc_.store->read_range(id_, from, disk_to, [this, self = shared_from_this(), to, disk_to, done = std::move(done),
-                                                 from_cache](std::vector<message_state> disk) mutable {
-        on_strand([this, to, disk_to, done = std::move(done), from_cache, disk = std::move(disk)]() mutable {
-            for (auto& s : disk)
-                if (auto it = pinned_.find(s.record.seq); it != pinned_.end()) s = it->second;  // fresher
-            if (to <= disk_to) return done(std::move(disk));
-            if (cache_first_ > disk_to + 1) {
-                // The cache moved on while we read: the hole is on disk by now.
-                return collect(disk_to + 1, to, [disk = std::move(disk), done = std::move(done)](auto rest) mutable {
-                    disk.insert(disk.end(), std::make_move_iterator(rest.begin()), std::make_move_iterator(rest.end()));
-                    done(std::move(disk));
-                });
-            }
-            from_cache(disk_to + 1, std::min(to, last_seq_), disk);
-            done(std::move(disk));
+    const std::uint64_t disk_to = std::min(to, timeline_.first_cached() - 1);
+    svc_.store->read_events(id_, from, disk_to,
+        [this, self = shared_from_this(), wanted, disk_to, done = std::move(done), failed = std::move(failed),
+         from_cache](read_result<event_page> r) mutable {
+            on_strand([this, wanted, disk_to, done = std::move(done), failed = std::move(failed), from_cache,
+                       r = std::move(r)]() mutable {
+                if (!r.ok) return failed();
+                std::vector<timeline_item> out;
+                auto stored = r.value.messages.begin();
+                for (auto& ev : r.value.events) {
+                    std::optional<message_state> m;
+                    if (ev.what == timeline_event::type::posted) {
+                        while (stored != r.value.messages.end() && stored->record.seq < ev.seq) ++stored;
+                        if (const message_state* fresher = timeline_.message(ev.seq)) m = *fresher;  // pinned
+                        else if (stored != r.value.messages.end() && stored->record.seq == ev.seq) m = *stored;
+                    }
+                    out.push_back({std::move(ev), std::move(m)});
+                }
+                if (wanted <= disk_to) return done(std::move(out));
+                collect_events(disk_to + 1, wanted, [out = std::move(out), done = std::move(done)](auto rest) mutable {
+                    out.insert(out.end(), std::make_move_iterator(rest.begin()), std::make_move_iterator(rest.end()));
+                    done(std::move(out));
+                }, std::move(failed));
+            });
         });
-    });
 }
 
-void room::send_pages(const room_member& m, history_mode mode, bool has_more, const std::vector<message_state>& states) {
-    std::size_t i = 0;
-    do {
-        history_page page{id_, mode, has_more, {}};
-        for (; i < states.size() && page.messages.size() < limits::max_history_page; ++i)
-            page.messages.push_back(view_of(states[i], m.user_id));
-        send_to(m, page);
-        mode = history_mode::replay;  // later pages continue the first: append them
-        has_more = true;              // the earlier pages are older messages
-    } while (i < states.size());
+// The newest `limit` messages below `before`: from the cache, completed from
+// disk when the cache holds fewer; has_more says whether older ones exist.
+void room::collect_messages_before(std::uint64_t before, std::size_t limit, messages_handler done,
+                                   std::function<void()> failed) {
+    std::vector<message_state> out;
+    for (const message_state* m : timeline_.messages_before(before, limit + 1)) out.push_back(*m);
+    const bool cache_has_all = timeline_.first_cached() <= 1 || svc_.store == nullptr;
+    if (out.size() > limit || cache_has_all) {
+        const bool has_more = out.size() > limit;
+        if (has_more) out.erase(out.begin());
+        return done(std::move(out), has_more);
+    }
+    const std::uint64_t disk_before = std::min(before, timeline_.first_cached());
+    const std::size_t wanted = limit + 1 - out.size();
+    svc_.store->read_messages_before(id_, disk_before, wanted,
+        [this, self = shared_from_this(), limit, out = std::move(out), done = std::move(done),
+         failed = std::move(failed)](read_result<std::vector<message_state>> r) mutable {
+            on_strand([this, limit, out = std::move(out), done = std::move(done), failed = std::move(failed),
+                       r = std::move(r)]() mutable {
+                if (!r.ok) return failed();
+                for (auto& s : r.value)
+                    if (const message_state* fresher = timeline_.message(s.record.seq)) s = *fresher;  // pinned
+                r.value.insert(r.value.end(), std::make_move_iterator(out.begin()), std::make_move_iterator(out.end()));
+                const bool has_more = r.value.size() > limit;
+                if (has_more) r.value.erase(r.value.begin(), r.value.end() - static_cast<std::ptrdiff_t>(limit));
+                done(std::move(r.value), has_more);
+            });
+        });
 }
+
+void room::send_page(const room_member& m, history_mode mode, bool has_more, const std::vector<message_state>& states) {
+    history_page page{id_, mode, has_more, {}};
+    for (const auto& s : states) page.messages.push_back(view_of(s, m.user_id));
+    send_to(m, page);
+}
+
+void room::send_items(const room_member& m, const std::vector<timeline_item>& items) {
+    for (const auto& item : items)
+        if (auto p = event_packet(id_, item.event, item.message ? &*item.message : nullptr, m.user_id)) send_to(m, *p);
+}
+
+// ---- storage ------------------------------------------------------------------------------------
 
 void room::persisted(std::uint64_t seq) {
     on_strand([this, seq] {
         if (seq <= persisted_seq_) return;
         persisted_seq_ = std::min(seq, last_seq_);
         broadcast(persisted_watermark{id_, persisted_seq_});
-        trim_cache();
+        timeline_.trim(persisted_seq_);
     });
 }
 
-void room::trim_cache() {
-    while (cache_.size() > svc_.cfg.room_cache_messages && cache_.front().record.seq <= persisted_seq_) {
-        const auto& r = cache_.front().record;
-        recent_ids_.erase({r.author_id, r.client_msg_id});
-        cache_first_ = r.seq + 1;
-        cache_.pop_front();
-    }
+// The writer stored a void in place of event `seq`. Everyone who saw the
+// event must drop it, and its number is no longer vouched for: a new epoch
+// begins at seq - 1, and every member gets room_reset and the latest page.
+// The writer reports this before the watermark that covers `seq`, so a
+// sender's outbox entry is resent, never taken for saved.
+void room::voided(std::uint64_t seq) {
+    on_strand([this, seq] {
+        when_warm([this, seq] {
+            log::error("room ", name_, ": event ", seq, " could not be stored and is void; clients are reset");
+            timeline_.void_event(seq);
+            start_epoch(seq - 1);
+            reset_members(seq - 1);
+        }, [] {});
+    });
 }
 
-// ---- presence and typing -----------------------------------------------------------
-
-void room::add_presence(const room_member& m) {
-    presence_entry& p = online_[m.user_id];
-    p.username = m.username;
-    if (++p.connections > 1) return;
-    if (p.offline_at) {  // back within the grace period: nobody saw them leave
-        p.offline_at.reset();
-        return;
-    }
-    broadcast(presence_update{id_, presence_change::joined, {{m.user_id, m.username}}}, true, m.connection_id);
+void room::reset_members(std::uint64_t base_seq) {
+    broadcast(room_reset{id_, epoch_, base_seq});
+    collect_messages_before(last_seq_ + 1, latest_page_size,
+        [this](std::vector<message_state> latest, bool has_more) {
+            for (const auto& [conn, m] : members_) send_page(m, history_mode::latest, has_more, latest);
+        },
+        [this] {
+            // No page to send: the members rejoin, which reads again.
+            for (const auto& [conn, m] : members_) send_to(m, room_left{id_});
+        });
 }
 
-void room::remove_presence(std::uint64_t user_id) {
-    auto it = online_.find(user_id);
-    if (it == online_.end() || --it->second.connections > 0) return;
-    it->second.offline_at = clock::now() + svc_.cfg.presence_grace;
-    schedule_sweep(*it->second.offline_at);
+// ---- presence and typing -----------------------------------------------------------------------
+
+void room::member_left(const room_member& m) {
+    const bool last_connection = std::none_of(members_.begin(), members_.end(),
+                                              [&](const auto& e) { return e.second.user_id == m.user_id; });
+    if (last_connection) stop_typing(m.user_id, m.username);
+    if (auto offline_at = presence_.disconnected(m.user_id, svc_.now(), svc_.cfg.presence_grace))
+        schedule_sweep(*offline_at);
 }
 
 void room::set_typing(std::uint64_t connection_id, bool active) {
     on_strand([this, connection_id, active] {
         const room_member* m = member(connection_id);
         if (m == nullptr) return;
-        if (!active) return clear_typing(m->user_id, m->username);
-        const bool was_typing = typing_.contains(m->user_id);
-        const auto expiry = clock::now() + svc_.cfg.typing_ttl;
-        typing_.insert_or_assign(m->user_id, typing_entry{expiry, m->username});
-        if (!was_typing) broadcast(typing_update{id_, {m->user_id, m->username}, true}, true, 0, m->user_id);
+        if (!active) return stop_typing(m->user_id, m->username);
+        const auto expiry = svc_.now() + svc_.cfg.typing_ttl;
+        if (presence_.typing(m->user_id, m->username, expiry))
+            broadcast(typing_update{id_, {m->user_id, m->username}, true}, true, 0, m->user_id);
         schedule_sweep(expiry);
     });
 }
 
-void room::clear_typing(std::uint64_t user_id, const std::string& username) {
-    if (typing_.erase(user_id) == 0) return;
-    broadcast(typing_update{id_, {user_id, username}, false}, true, 0, user_id);
+void room::stop_typing(std::uint64_t user_id, const std::string& username) {
+    if (presence_.stopped_typing(user_id)) broadcast(typing_update{id_, {user_id, username}, false}, true, 0, user_id);
 }
 
 void room::schedule_sweep(clock::time_point deadline) {
@@ -481,34 +664,18 @@ void room::schedule_sweep(clock::time_point deadline) {
     });
 }
 
-void room::sweep() {
-    const auto now = clock::now();
-    std::optional<clock::time_point> next;
-    auto later = [&](clock::time_point t) { next = next ? std::min(*next, t) : t; };
-    for (auto it = typing_.begin(); it != typing_.end();) {
-        if (it->second.expiry > now) {
-            later(it->second.expiry);
-            ++it;
-            continue;
-        }
-        const user_ref stopped{it->first, std::move(it->second.username)};
-        it = typing_.erase(it);
-        broadcast(typing_update{id_, stopped, false}, true, 0, stopped.id);
-    }
-    for (auto it = online_.begin(); it != online_.end();) {
-        if (!it->second.offline_at || *it->second.offline_at > now) {
-            if (it->second.offline_at) later(*it->second.offline_at);
-            ++it;
-            continue;
-        }
-        const user_ref gone{it->first, it->second.username};
-        it = online_.erase(it);
-        broadcast(presence_update{id_, presence_change::left, {gone}}, true);
-    }
-    if (next) schedule_sweep(*next);
+void room::sweep_now() {
+    on_strand([this] { sweep(); });
 }
 
-// ---- sending -------------------------------------------------------------------------
+void room::sweep() {
+    auto expired = presence_.sweep(svc_.now());
+    for (const auto& u : expired.stopped_typing) broadcast(typing_update{id_, u, false}, true, 0, u.id);
+    for (const auto& u : expired.went_offline) broadcast(presence_update{id_, presence_change::left, {u}}, true);
+    if (auto next = presence_.next_deadline()) schedule_sweep(*next);
+}
+
+// ---- sending ----------------------------------------------------------------------------------------
 
 void room::broadcast(const packet& p, bool ephemeral, std::uint64_t except_connection, std::uint64_t except_user) {
     auto encoded = encode(p);
@@ -545,11 +712,11 @@ void room::deliver(const room_member& m, const shared_packet& packet, bool ephem
     }
 }
 
-void room::send_error(const room_member& m, error_code code, std::uint8_t ref_kind, std::uint64_t ref,
+void room::send_error(const room_member& m, error_code code, packet_kind ref_kind, std::uint64_t ref,
                       std::uint32_t retry_after_ms) {
     const auto c = static_cast<std::uint16_t>(code);
     svc_.stats.count_error(c);
-    send_to(m, error_report{c, ref_kind, ref, retry_after_ms, std::string(error_description(c))});
+    send_to(m, error_report{c, static_cast<std::uint8_t>(ref_kind), ref, retry_after_ms, std::string(error_description(c))});
 }
 
 const room_member* room::member(std::uint64_t connection_id) const {

@@ -53,7 +53,7 @@ std::variant<std::shared_ptr<room>, protocol::error_code> room_registry::create(
     by_id_[id] = created;
     ++mine;
     svc_.stats.rooms_open = static_cast<std::int64_t>(by_id_.size());
-    if (svc_.sink != nullptr) svc_.sink->push(events::room_created{id, name, creator, now_ms()});
+    if (svc_.sink != nullptr) svc_.sink->push(events::room_created{id, name, creator, now_unix_ms()});
     return created;
 }
 
@@ -77,6 +77,10 @@ std::vector<room_summary> room_registry::list() const {
 
 void room_registry::persisted(std::uint32_t room_id, std::uint64_t seq) {
     if (auto r = find(room_id)) r->persisted(seq);
+}
+
+void room_registry::voided(std::uint32_t room_id, std::uint64_t seq) {
+    if (auto r = find(room_id)) r->voided(seq);
 }
 
 }  // namespace parley::server

@@ -54,6 +54,8 @@ public:
     std::vector<room_summary> list() const;
     /// Forwards a persisted watermark from the writer to its room.
     void persisted(std::uint32_t room_id, std::uint64_t seq);
+    /// Forwards a voided event from the writer to its room.
+    void voided(std::uint32_t room_id, std::uint64_t seq);
 
 private:
     struct name_hash {

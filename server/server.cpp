@@ -15,6 +15,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <sodium.h>
+
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -27,6 +29,18 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr auto drain_timeout = std::chrono::seconds(5);
+
+// Epoch ids are random, so that a database restored from a backup, whose
+// counters went back in time, can never hand out an epoch a client already
+// knows with other events in it. 53 bits: exact in JavaScript.
+std::uint64_t random_epoch() {
+    std::uint64_t id = 0;
+    while (id == 0) {
+        randombytes_buf(&id, sizeof id);
+        id &= protocol::limits::max_safe_integer;
+    }
+    return id;
+}
 
 fs::path executable_dir() {
     std::error_code ec;
@@ -110,12 +124,16 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
     batch_writer::options wopts;
     wopts.max_events = s.cfg.batch_max_events;
     wopts.max_delay = s.cfg.batch_max_delay;
-    s.writer = std::make_unique<batch_writer>(path, wopts, s.stats,
-                                              [&s](std::uint32_t room, std::uint64_t seq) { s.rooms->persisted(room, seq); });
+    s.writer = std::make_unique<batch_writer>(
+        path, wopts, s.stats,
+        batch_writer::reports{[&s](std::uint32_t room, std::uint64_t seq) { s.rooms->persisted(room, seq); },
+                              [&s](std::uint32_t room, std::uint64_t seq) { s.rooms->voided(room, seq); }});
     s.store = std::make_unique<sqlite_store>(path, 2);
     s.accts = std::make_unique<accounts>(path, s.cfg);
     if (const int purged = s.accts->purge_expired_sessions(); purged > 0) log::info("purged ", purged, " expired sessions");
-    s.rooms = std::make_unique<room_registry>(s.io, room_services{s.cfg, s.stats, s.writer.get(), s.store.get()},
+    room_services services{s.cfg, s.stats, s.writer.get(), s.store.get()};
+    services.new_epoch = random_epoch;
+    s.rooms = std::make_unique<room_registry>(s.io, services,
                                              room_quotas{s.cfg.max_rooms, s.cfg.max_rooms_per_user});
     s.rooms->load(stored);
     s.files = std::make_unique<static_files>(client_mounts(s.cfg));

@@ -4,6 +4,7 @@
 
 #include "server/accounts.hpp"
 #include "server/config.hpp"
+#include "server/connection_cap.hpp"
 #include "server/login_guard.hpp"
 #include "server/metrics.hpp"
 #include "server/rate_limiter.hpp"
@@ -60,7 +61,8 @@ struct server_context {
           auth_limits(c.auth_rate, c.auth_burst),
           logins(login_guard::options{.free_failures = c.login_failures_per_account,
                                       .address_failures = c.login_failures_per_address}),
-          room_create_limits(c.room_create_rate, c.room_create_burst) {}
+          room_create_limits(c.room_create_rate, c.room_create_burst),
+          address_slots(c.max_connections_per_address) {}
 
     const config& cfg;
     metrics& stats;
@@ -75,8 +77,10 @@ struct server_context {
     rate_limiter auth_limits;      ///< per client address: registrations and untrusted logins
     login_guard logins;            ///< password guessing, per account and per address
     rate_limiter room_create_limits;  ///< per user: every new room is stored for good
-    rate_limiter history_limits{20, 40};  ///< per user: history reads touch the disk
+    static constexpr double history_rate = 20, history_burst = 40;
+    rate_limiter history_limits{history_rate, history_burst};  ///< per user: history reads touch the disk
 
+    connection_cap address_slots;  ///< open TCP connections per client address
     connection_registry connections;
     std::atomic<bool> stopping{false};
     std::atomic<std::uint64_t> next_connection_id{1};

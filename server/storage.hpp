@@ -9,6 +9,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -19,31 +20,56 @@ namespace parley::server {
 struct stored_room {
     std::uint32_t id = 0;
     std::string name;
-    std::uint64_t last_seq = 0;
+    std::uint64_t last_seq = 0;    ///< of any event (message or change)
     std::uint64_t created_by = 0;  ///< 0: nobody (created by the server)
 };
 
 /// Every room with its highest stored sequence (start-up: sequences continue from there).
 std::vector<stored_room> load_rooms(database& db);
 
-/// Reads one range of messages with their reactions (used by the store and by tests).
-std::vector<message_state> read_messages(database& db, std::uint32_t room_id, std::uint64_t from, std::uint64_t to);
+/// The prepared statements of one read connection, and the reads themselves
+/// (used by the store's threads, and by tests on a database of their own).
+class timeline_reader {
+public:
+    explicit timeline_reader(database& db);
+
+    /// Events [from, to], dense: a seq that storage lacks (a hole left by
+    /// an older version) comes back as a void event.
+    event_page events(std::uint32_t room_id, std::uint64_t from, std::uint64_t to);
+    std::vector<message_state> messages_before(std::uint32_t room_id, std::uint64_t before, std::size_t limit);
+    std::optional<stored_ack> client_op(std::uint32_t room_id, std::uint64_t user_id, std::uint64_t client_id);
+    std::vector<epoch_record> epochs(std::uint32_t room_id);
+
+private:
+    void add_reactions(std::uint32_t room_id, std::vector<message_state>& messages);
+
+    statement messages_in_range_, messages_before_, reactions_, changes_, client_op_, epochs_;
+};
 
 class sqlite_store final : public message_store {
 public:
     sqlite_store(std::string db_path, std::size_t threads);
     ~sqlite_store() override;
 
-    void read_range(std::uint32_t room_id, std::uint64_t from, std::uint64_t to, states_handler done) override;
-    void find_client_message(std::uint64_t author_id, std::uint64_t client_msg_id,
-                             std::function<void(std::optional<stored_ack>)> done) override;
+    void read_events(std::uint32_t room_id, std::uint64_t from, std::uint64_t to, handler<event_page> done) override;
+    void read_messages_before(std::uint32_t room_id, std::uint64_t before, std::size_t limit,
+                              handler<std::vector<message_state>> done) override;
+    void find_client_op(std::uint32_t room_id, std::uint64_t user_id, std::uint64_t client_id,
+                        handler<std::optional<stored_ack>> done) override;
+    void read_snapshot(std::uint32_t room_id, std::uint64_t from, handler<room_snapshot> done) override;
     /// Finishes queued reads and joins the threads.
     void stop();
 
+    /// Called before every read with its name; tests throw sqlite_error from
+    /// it to make the Nth read fail.
+    std::function<void(std::string_view read)> before_read;
+
 private:
     struct reader;
-    template <class F>
-    void with_reader(F&& f);
+    /// Runs `read` on a pool thread with a reader; `done` gets its value, or
+    /// a failed result when it threw (the connection is then not reused).
+    template <class T, class Read>
+    void run(std::string_view name, Read read, handler<T> done);
 
     const std::string path_;
     boost::asio::thread_pool pool_;

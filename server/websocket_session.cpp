@@ -30,11 +30,13 @@ bool is_expected_close(boost::system::error_code ec) {
 
 }  // namespace
 
-websocket_session::websocket_session(net::ip::tcp::socket&& socket, server_context& ctx, std::string remote)
+websocket_session::websocket_session(net::ip::tcp::socket&& socket, server_context& ctx, std::string remote,
+                                     connection_cap::slot slot)
     : ws_(std::move(socket)),
       ctx_(ctx),
       remote_(std::move(remote)),
       id_(ctx.next_connection_id++),
+      slot_(std::move(slot)),
       discipline_(ctx.cfg.max_rate_violations, ctx.cfg.rate_violation_forgiven_after) {}
 
 websocket_session::~websocket_session() { end(); }
@@ -99,13 +101,32 @@ void websocket_session::on_authenticated(std::optional<session_info> session) {
         user_ = std::move(session->user);
         // From now on a logout or the expiry of this session ends the connection.
         ctx_.connections.bind(id_, std::move(session->token_hash), session->expires_at_ms);
-        send(welcome{user_->id, user_->username, "parley/" PARLEY_VERSION, static_cast<std::uint64_t>(now_ms())});
+        send_welcome();
     } else {
         send_error(error_code::auth_failed, packet_kind::authenticate, 0);
         count_protocol_error();
     }
     read_paused_ = false;
     resume();
+}
+
+// The welcome also announces every limit this client must respect, so a
+// client can pace itself instead of learning them from refusals.
+void websocket_session::send_welcome() {
+    auto k = [](packet_kind kind) { return static_cast<std::uint8_t>(kind); };
+    auto per_minute = [](double rate) { return static_cast<std::uint32_t>(rate * 60 + 0.5); };
+    auto whole = [](double burst) { return static_cast<std::uint32_t>(burst); };
+    const config& c = ctx_.cfg;
+    std::vector<rate_limit> limits_{
+        {{k(packet_kind::send_message), k(packet_kind::edit_message), k(packet_kind::delete_message)},
+         per_minute(c.message_rate), whole(c.message_burst)},
+        {{k(packet_kind::set_reaction)}, per_minute(c.reaction_rate), whole(c.reaction_burst)},
+        {{k(packet_kind::set_typing)}, per_minute(c.typing_rate), whole(c.typing_burst)},
+        {{k(packet_kind::request_history)}, per_minute(ctx_.history_rate), whole(ctx_.history_burst)},
+        {{k(packet_kind::join_room)}, per_minute(c.room_create_rate), whole(c.room_create_burst)},
+    };
+    send(welcome{user_->id, user_->username, "parley/" PARLEY_VERSION, now_unix_ms(), std::move(limits_),
+                 static_cast<std::uint32_t>(c.max_rooms_per_connection)});
 }
 
 // ---- reading ----------------------------------------------------------------------
@@ -191,16 +212,14 @@ void websocket_session::handle(packet& p) {
         return count_protocol_error();
     }
     std::visit(overloaded{
-                   [&](protocol::authenticate&) {
-                       send(welcome{user_->id, user_->username, "parley/" PARLEY_VERSION, static_cast<std::uint64_t>(now_ms())});
-                   },
+                   [&](protocol::authenticate&) { send_welcome(); },
                    [&](join_room& j) { handle_join(j); },
                    [&](leave_room& l) { handle_leave(l); },
                    [&](send_message& m) { handle_send(m); },
                    [&](protocol::ping& q) { send(pong{q.nonce}); },
                    [&](edit_message& m) { handle_room_request(p, m.room_id); },
                    [&](delete_message& m) { handle_room_request(p, m.room_id); },
-                   [&](toggle_reaction& m) { handle_room_request(p, m.room_id); },
+                   [&](set_reaction& m) { handle_room_request(p, m.room_id); },
                    [&](set_typing& m) { handle_room_request(p, m.room_id); },
                    [&](request_history& m) { handle_room_request(p, m.room_id); },
                    [&](auto&) {},  // server-to-client kinds were refused above
@@ -223,7 +242,7 @@ void websocket_session::handle_join(const join_room& j) {
         if (auto* code = std::get_if<error_code>(&created)) return send_error(*code, packet_kind::join_room, 0);
         r = std::get<std::shared_ptr<room>>(std::move(created));
     }
-    r->join(room_member{id_, user_->id, user_->username, queue_}, j.since_seq);
+    r->join(room_member{id_, user_->id, user_->username, queue_}, j.epoch, j.since_seq);
     rooms_[r->id()] = std::move(r);
 }
 
@@ -234,24 +253,26 @@ void websocket_session::handle_leave(const leave_room& l) {
     rooms_.erase(it);
 }
 
+// A resend may wait for a disk lookup: later packets are held back (reading
+// pauses, and so does the rest of a batch) so that the client's changes keep
+// their order. No read is pending meanwhile, so the returned callback is what
+// keeps the session alive: it holds a strong reference.
+room::done_handler websocket_session::hold_until_answered(bool resend) {
+    if (!resend) return {};
+    read_paused_ = true;
+    return [self = shared_from_this()] {
+        net::post(self->ws_.get_executor(), [self] {
+            self->read_paused_ = false;
+            self->resume();
+        });
+    };
+}
+
 void websocket_session::handle_send(send_message& m) {
     auto r = joined_room(m.room_id, packet_kind::send_message);
     if (!r || !allow(ctx_.message_limits, retry_discipline::limit::messages, packet_kind::send_message, m.client_msg_id))
         return;
-    std::function<void()> done;
-    if (m.resend) {
-        // A resend may wait for a disk lookup; hold later packets back so the
-        // client's messages keep their order.
-        // No read is pending meanwhile, so this callback is what keeps the
-        // session alive: it holds a strong reference.
-        read_paused_ = true;
-        done = [self = shared_from_this()] {
-            net::post(self->ws_.get_executor(), [self] {
-                self->read_paused_ = false;
-                self->resume();
-            });
-        };
-    }
+    auto done = hold_until_answered(m.resend);
     r->post_message(id_, std::move(m), room::clock::now(), std::move(done));
 }
 
@@ -259,17 +280,21 @@ void websocket_session::handle_room_request(packet& p, std::uint32_t room_id) {
     const packet_kind kind = kind_of(p);
     auto r = joined_room(room_id, kind);
     if (!r) return;
+    using limit = retry_discipline::limit;
     if (auto* e = std::get_if<edit_message>(&p)) {
-        if (allow(ctx_.message_limits, retry_discipline::limit::messages, kind, e->seq)) r->edit_message(id_, std::move(*e));
+        if (allow(ctx_.message_limits, limit::messages, kind, e->client_id))
+            r->edit_message(id_, std::move(*e), hold_until_answered(e->resend));
     } else if (auto* d = std::get_if<delete_message>(&p)) {
-        if (allow(ctx_.message_limits, retry_discipline::limit::messages, kind, d->seq)) r->delete_message(id_, *d);
-    } else if (auto* t = std::get_if<toggle_reaction>(&p)) {
-        if (allow(ctx_.reaction_limits, retry_discipline::limit::reactions, kind, t->seq)) r->toggle_reaction(id_, *t);
+        if (allow(ctx_.message_limits, limit::messages, kind, d->client_id))
+            r->delete_message(id_, *d, hold_until_answered(d->resend));
+    } else if (auto* t = std::get_if<set_reaction>(&p)) {
+        if (allow(ctx_.reaction_limits, limit::reactions, kind, t->client_id))
+            r->set_reaction(id_, *t, hold_until_answered(t->resend));
     } else if (auto* s = std::get_if<set_typing>(&p)) {
         // Typing refreshes over the limit are dropped without an error packet.
         if (!s->active || !ctx_.typing_limits.acquire(user_->id)) r->set_typing(id_, s->active);
     } else if (auto* h = std::get_if<request_history>(&p)) {
-        if (allow(ctx_.history_limits, retry_discipline::limit::history, kind, h->before_seq)) r->request_history(id_, *h);
+        if (allow(ctx_.history_limits, limit::history, kind, h->before_seq)) r->request_history(id_, *h);
     }
 }
 

@@ -42,7 +42,9 @@ namespace parley::server {
 
 class websocket_session : public std::enable_shared_from_this<websocket_session> {
 public:
-    websocket_session(boost::asio::ip::tcp::socket&& socket, server_context& ctx, std::string remote);
+    /// `slot` is the connection's place in its address's count, held until the session is destroyed.
+    websocket_session(boost::asio::ip::tcp::socket&& socket, server_context& ctx, std::string remote,
+                      connection_cap::slot slot);
     ~websocket_session();
 
     /// Accepts the upgrade request; `cookie_token` authenticates at once if valid.
@@ -66,6 +68,8 @@ private:
     void handle_join(const protocol::join_room& p);
     void handle_leave(const protocol::leave_room& p);
     void handle_send(protocol::send_message& p);
+    room::done_handler hold_until_answered(bool resend);
+    void send_welcome();
     void handle_room_request(protocol::packet& p, std::uint32_t room_id);
     std::shared_ptr<room> joined_room(std::uint32_t room_id, protocol::packet_kind kind);
     bool allow(rate_limiter& limiter, retry_discipline::limit which, protocol::packet_kind kind, std::uint64_t ref);
@@ -94,6 +98,7 @@ private:
     server_context& ctx_;
     const std::string remote_;
     const std::uint64_t id_;
+    connection_cap::slot slot_;
     std::shared_ptr<send_queue> queue_;
 
     std::deque<protocol::packet> pending_;  // decoded, not yet handled (one message's packets)

@@ -477,11 +477,18 @@ val make_js(const T& v) {
         put_fields(object.as_handle(), v);
         return object;
     } else {
-        static_assert(record<typename T::value_type>, "lists in packets.hpp hold records; add a branch for others");
+        using item_type = typename T::value_type;
+        static_assert(record<item_type> || std::is_integral_v<item_type>,
+                      "lists in packets.hpp hold records or integers; add a branch for others");
         val array = val::array();
         for (const auto& item : v) {
-            const val element = make_js(item);
-            parley_push(array.as_handle(), element.as_handle());
+            if constexpr (record<item_type>) {
+                const val element = make_js(item);
+                parley_push(array.as_handle(), element.as_handle());
+            } else {
+                const val element(static_cast<double>(item));  // small integers: exact
+                parley_push(array.as_handle(), element.as_handle());
+            }
         }
         return array;
     }
@@ -595,6 +602,8 @@ val describe_limits() {
     PARLEY_LIMIT(max_history_page);
     PARLEY_LIMIT(max_presence_users);
     PARLEY_LIMIT(max_reactions_per_message);
+    PARLEY_LIMIT(max_rate_limits);
+    PARLEY_LIMIT(max_limit_kinds);
     PARLEY_LIMIT(max_batch_packets);
     PARLEY_LIMIT(max_header_bytes);
     PARLEY_LIMIT(checksum_bytes);

@@ -109,8 +109,8 @@ std::vector<std::pair<std::string, case_fn>> good_cases() {
              const auto m = b->wait_for<chat_message>();
              check(m.message.text == "hello conformance" && m.message.client_msg_id == id, "broadcast carries the message");
              const auto echo = a->wait_for<chat_message>();
-             const auto ack = a->wait_for<message_ack>();
-             check(ack.client_msg_id == id && ack.seq == m.message.seq && echo.message.seq == ack.seq, "ack after echo");
+             const auto acked = a->wait_for<ack>();
+             check(acked.client_id == id && acked.seq == m.message.seq && echo.message.seq == acked.seq, "ack after echo");
          }},
         {"duplicate client message id acked again, not rebroadcast", [](context& ctx) {
              auto a = open(ctx, ctx.ana_token), b = open(ctx, ctx.bob_token);
@@ -118,9 +118,9 @@ std::vector<std::pair<std::string, case_fn>> good_cases() {
              join(*b, ctx.room);
              const auto id = ctx.next_id++;
              a->send(send_message{room, id, 0, "once", false});
-             const auto first = a->wait_for<message_ack>();
+             const auto first = a->wait_for<ack>();
              a->send(send_message{room, id, 0, "once", false});
-             check(a->wait_for<message_ack>().seq == first.seq, "same seq");
+             check(a->wait_for<ack>().seq == first.seq, "same seq");
              b->wait_for<chat_message>();
              check(b->none_of_type<chat_message>(300ms), "no second broadcast");
          }},
@@ -140,26 +140,27 @@ std::vector<std::pair<std::string, case_fn>> good_cases() {
              const auto room = join(*a, ctx.room);
              join(*b, ctx.room);
              a->send(send_message{room, ctx.next_id++, 0, "mine", false});
-             const auto seq = a->wait_for<message_ack>().seq;
-             b->send(edit_message{room, seq, "yours?"});
+             const auto seq = a->wait_for<ack>().seq;
+             b->send(edit_message{room, ctx.next_id++, seq, "yours?", false});
              expect_error(*b, 105);
-             a->send(edit_message{room, seq, "mine, edited"});
-             check(b->wait_for<message_edited>().text == "mine, edited", "edit broadcast");
-             a->send(delete_message{room, seq});
-             check(b->wait_for<message_deleted>().seq == seq, "delete broadcast");
-             a->send(toggle_reaction{room, seq, reaction_kind::like});
+             a->send(edit_message{room, ctx.next_id++, seq, "mine, edited", false});
+             const auto edited = b->wait_for<message_edited>();
+             check(edited.text == "mine, edited" && edited.message_seq == seq && edited.seq > seq, "edit broadcast as an event");
+             a->send(delete_message{room, ctx.next_id++, seq, false});
+             check(b->wait_for<message_deleted>().message_seq == seq, "delete broadcast");
+             a->send(set_reaction{room, ctx.next_id++, seq, reaction_kind::like, true, false});
              expect_error(*a, 109);
          }},
-        {"reaction toggles", [](context& ctx) {
+        {"reactions are set and unset", [](context& ctx) {
              auto a = open(ctx, ctx.ana_token), b = open(ctx, ctx.bob_token);
              const auto room = join(*a, ctx.room);
              join(*b, ctx.room);
              a->send(send_message{room, ctx.next_id++, 0, "react", false});
-             const auto seq = a->wait_for<message_ack>().seq;
-             b->send(toggle_reaction{room, seq, reaction_kind::heart});
+             const auto seq = a->wait_for<ack>().seq;
+             b->send(set_reaction{room, ctx.next_id++, seq, reaction_kind::heart, true, false});
              auto u = a->wait_for<reaction_update>();
-             check(u.added && u.count == 1, "added, count 1");
-             b->send(toggle_reaction{room, seq, reaction_kind::heart});
+             check(u.added && u.count == 1 && u.message_seq == seq, "added, count 1");
+             b->send(set_reaction{room, ctx.next_id++, seq, reaction_kind::heart, false, false});
              u = a->wait_for<reaction_update>();
              check(!u.added && u.count == 0, "removed, count 0");
          }},
@@ -215,12 +216,12 @@ std::vector<std::pair<decode_error, bytes>> malformed_inputs() {
     v.emplace_back(decode_error::unknown_kind, build_frame({.kind = 0x3E}, ping_payload));
     v.emplace_back(decode_error::bad_flags, build_frame({.kind = 0x0A, .flags = 0x04}, ping_payload));
     {
-        bytes p{1, 1};
+        bytes p{1, 9, 1};  // room_id, client_id, message_seq
         append_text(p, std::string(limits::max_text_bytes + 1, 'a'));
         v.emplace_back(decode_error::field_too_long, build_frame(packet_kind::edit_message, p));
     }
     {
-        bytes p{1, 1};
+        bytes p{1, 9, 1};
         append_text(p, "\xF8\x88\x80\x80\x80");
         v.emplace_back(decode_error::bad_utf8, build_frame(packet_kind::edit_message, p));
     }
@@ -238,7 +239,7 @@ std::vector<std::pair<decode_error, bytes>> malformed_inputs() {
     v.emplace_back(decode_error::decompression_failed, build_frame(packet_kind::send_message, bytes{9, 9, 9, 9}, flag_compressed));
     v.emplace_back(decode_error::trailing_bytes, build_frame(packet_kind::ping, bytes{77, 1}));
     v.emplace_back(decode_error::bad_varint, build_frame(packet_kind::ping, bytes{0xFF, 0x00}));
-    v.emplace_back(decode_error::bad_value, build_frame(packet_kind::toggle_reaction, bytes{1, 1, 200, 1}));
+    v.emplace_back(decode_error::bad_value, build_frame(packet_kind::set_reaction, bytes{1, 1, 1, 200, 1, 0}));
     {
         bytes p{1, 0};
         append_varint(p, limits::max_presence_users + 1);

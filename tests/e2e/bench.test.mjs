@@ -32,7 +32,7 @@ test('the bench page runs encode/decode against JSON and shows numbers', async (
     };
   }));
   assert.deepEqual(rows.map((r) => r.packet),
-    ['send_message', 'chat_message', 'message_ack', 'typing_update', 'reaction_update', 'presence_update', 'history_page']);
+    ['send_message', 'chat_message', 'ack', 'typing_update', 'reaction_update', 'presence_update', 'history_page']);
   for (const r of rows) {
     for (const [k, v] of Object.entries(r)) if (k !== 'packet') assert.ok(Number.isFinite(v) && v > 0, `${r.packet} ${k} = ${v}`);
     // The binary protocol is smaller than JSON for every packet.

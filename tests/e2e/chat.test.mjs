@@ -53,8 +53,7 @@ test('two users chat in real time, both ways', async () => {
   await assertNoDuplicates(ana.page);
   await assertNoDuplicates(bo.page);
   assert.deepEqual(await messageTexts(bo.page), await messageTexts(ana.page));
-  const status = await message(ana.page, 'Hi Bo! Are you there?').getAttribute('data-status');
-  assert.ok(['sent', 'saved'].includes(status), `status ${status}`);
+  await message(ana.page, 'Hi Bo! Are you there?').and(ana.page.locator('[data-status="sent"], [data-status="saved"]')).waitFor();
   // New messages are announced to screen readers.
   await bo.page.locator('#announcer p', { hasText: 'ana: Hi Bo! Are you there?' }).waitFor({ state: 'attached' });
   await screenshot(ana.page, 'chat-ana');
@@ -136,6 +135,9 @@ test('presence updates when a tab closes', async () => {
 test('edit and delete propagate; only the author may do either', async () => {
   await send(ana.page, 'Meeting at 3pm');
   await waitForMessage(bo.page, 'Meeting at 3pm');
+  // Up edits my last message once the server has given it a seq (before, it
+  // is still on its way and cannot be edited yet).
+  await message(ana.page, 'Meeting at 3pm').and(ana.page.locator('[data-seq]')).waitFor();
   // Up arrow in the empty box edits the last own message.
   const input = ana.page.locator('#composer-input');
   await input.press('ArrowUp');
@@ -240,6 +242,10 @@ test('a dropped connection: what was missed comes back, what was written meanwhi
   await waitForMessage(ana.page, 'Written in the tunnel');
   await waitForMessage(ana.page, 'Typed just before a reload');
   await ana.page.locator('#member-list li.member[data-user="dee"]').waitFor();
+  // dee's own two have their seqs (acknowledged), so both views order them alike.
+  for (const text of ['Written in the tunnel', 'Typed just before a reload']) {
+    await message(dee.page, text).and(dee.page.locator('[data-seq]')).waitFor();
+  }
   const order = ['Before the tunnel', 'Sent while dee was away', 'And one more', 'Written in the tunnel', 'Typed just before a reload'];
   for (const page of [ana.page, dee.page]) {
     const texts = await messageTexts(page);

@@ -38,9 +38,10 @@ function seed(page, room, count) {
     let roomId = 0;
     await new Promise((resolve, reject) => {
       ws.onerror = () => reject(new Error('seeding socket failed'));
+      setTimeout(() => reject(new Error(`seeding: ${acks} of ${count} acknowledged after 60 s`)), 60000);
       ws.onmessage = (ev) => {
         for (const p of parley.decode(new Uint8Array(ev.data))) {
-          if (p.type === 'welcome') ws.send(parley.encode({ type: 'join_room', room, since_seq: 0 }));
+          if (p.type === 'welcome') ws.send(parley.encode({ type: 'join_room', room, epoch: 0, since_seq: 0 }));
           if (p.type === 'room_joined') {
             roomId = p.room_id;
             for (let i = 1; i <= count; i++) {
@@ -50,7 +51,7 @@ function seed(page, room, count) {
               }));
             }
           }
-          if (p.type === 'message_ack' && ++acks === count) resolve();
+          if (p.type === 'ack' && ++acks === count) resolve();
           if (p.type === 'error_report') reject(new Error(`seeding refused: ${p.text}`));
         }
       };

@@ -64,7 +64,7 @@ test('messages survive kill -9 of the server, exactly once', async () => {
   await waitAllSaved(ana.page, 10);
   await sendAll(ana.page, 11, 13);
   await waitForMessage(bo.page, label(13));
-  assert.equal(await message(ana.page, label(13)).getAttribute('data-status'), 'sent');
+  await message(ana.page, label(13)).and(ana.page.locator('[data-status="sent"]')).waitFor();
 
   await server.stop('SIGKILL');
   await ana.page.locator('#conn-pill[data-state="reconnecting"]').waitFor();

@@ -4,14 +4,30 @@
 
 #include "tests/support/frame_builder.hpp"
 #include "tests/support/lz4_frames.hpp"
+#include "tests/support/random_packets.hpp"
 #include "tests/support/sample_packets.hpp"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <mutex>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -55,7 +71,7 @@ TEST(Hostile, LyingLz4ContentSizesDoNotBreakDecodingForOthers) {
         ASSERT_TRUE(bytes);
         ASSERT_NE((*bytes)[3] & flag_compressed, 0) << "the message must travel compressed";
         ana->send_raw(*bytes);
-        EXPECT_EQ(ana->wait_for<message_ack>().client_msg_id, m.client_msg_id);
+        EXPECT_EQ(ana->wait_for<ack>().client_id, m.client_msg_id);
     }
 }
 
@@ -163,7 +179,7 @@ TEST(Hostile, AClientThatHonoursRetryAfterIsNeverDisconnected) {
         for (int answers = 0; answers < 2;) {
             auto p = ana->next(3s);
             ASSERT_TRUE(p) << "closed after " << refusals << " refusals";
-            if (std::holds_alternative<message_ack>(*p)) ++answers;
+            if (std::holds_alternative<ack>(*p)) ++answers;
             if (auto* e = std::get_if<error_report>(&*p)) {
                 ASSERT_EQ(e->code, code_of(error_code::rate_limited));
                 ++answers;
@@ -314,11 +330,733 @@ TEST(Hostile, AResendAndANewMessageInOneBatchKeepTheirOrder) {
     const std::vector<packet> batch{send_message{room, first, 0, "sent before a reconnect", true},
                                     send_message{room, second, 0, "new after the reconnect", false}};
     ana->send_raw(*encode_batch(batch));
-    const auto a = ana->wait_for<message_ack>();
-    const auto b = ana->wait_for<message_ack>();
-    EXPECT_EQ(a.client_msg_id, first);
-    EXPECT_EQ(b.client_msg_id, second);
+    const auto a = ana->wait_for<ack>();
+    const auto b = ana->wait_for<ack>();
+    EXPECT_EQ(a.client_id, first);
+    EXPECT_EQ(b.client_id, second);
     EXPECT_LT(a.seq, b.seq);
+}
+
+// ---- helpers for the attacks below ----------------------------------------------------------
+
+using clock_type = std::chrono::steady_clock;
+
+std::uint16_t code_of(decode_error e) { return code_of(to_error_code(e)); }
+
+/// The error the reference codec names for `message` (the server uses the same
+/// codec, so this is what its error_report must carry); fails the test if the
+/// message decodes.
+std::uint16_t expected_error(std::span<const std::uint8_t> message) {
+    const auto decoded = decode_message(message);
+    EXPECT_FALSE(decoded) << "an attack message decodes";
+    return decoded ? 0 : code_of(decoded.error());
+}
+
+/// Two signed-in users in one room: the bystanders every attack must leave alone.
+struct bystanders {
+    std::unique_ptr<ws_client> ana, bo;
+    std::uint32_t room = 0;
+
+    explicit bystanders(live_server& srv, ws_options opts = {})
+        : ana(srv.connect("ana", opts)), bo(srv.connect("bo", opts)) {
+        room = join(*ana, "lobby");
+        join(*bo, "lobby");
+    }
+
+    /// ana says something: she gets its ack, and the next chat message bo sees
+    /// is hers (nothing an attacker forged came in between).
+    void chat() {
+        const std::uint64_t id = ids++;
+        const std::string text = "still chatting #" + std::to_string(id);
+        ana->send(send_message{room, id, 0, text, false});
+        EXPECT_GT(ana->wait_for<ack>([&](const ack& a) { return a.client_id == id; }).seq, 0u);
+        const auto m = bo->wait_for<chat_message>();
+        EXPECT_EQ(m.message.author, "ana");
+        EXPECT_EQ(m.message.text, text);
+    }
+};
+
+/// Payloads built field by field (docs/protocol.md, section 4), so a field can
+/// hold what the encoder would refuse to write.
+bytes join_payload(std::string_view room) {
+    bytes p;
+    append_text(p, room);
+    append_varint(p, 0);  // epoch
+    append_varint(p, 0);  // since_seq
+    return p;
+}
+
+bytes send_payload(std::uint32_t room, std::uint64_t id, std::string_view text) {
+    bytes p;
+    append_varint(p, room);
+    append_varint(p, id);
+    append_varint(p, 0);  // reply_to
+    append_text(p, text);
+    p.push_back(0);  // resend
+    return p;
+}
+
+/// A frame of exactly `total` bytes (header, `fill` payload, CRC).
+bytes frame_of_size(packet_kind kind, std::size_t total, std::uint8_t fill = 0) {
+    for (std::size_t payload = total - 8;; --payload) {
+        auto f = build_frame(kind, bytes(payload, fill));
+        if (f.size() == total) return f;
+    }
+}
+
+/// An LZ4 frame of `n` zero bytes: the best ratio LZ4 has (about 250:1).
+bytes lz4_zeros(std::size_t n, bool declare_size) {
+    const bytes zeros(n, 0);
+    LZ4F_preferences_t prefs{};
+    prefs.frameInfo.blockSizeID = LZ4F_max4MB;
+    if (declare_size) prefs.frameInfo.contentSize = n;
+    bytes out(LZ4F_compressFrameBound(n, &prefs));
+    const std::size_t size = LZ4F_compressFrame(out.data(), out.size(), zeros.data(), n, &prefs);
+    if (LZ4F_isError(size)) throw std::runtime_error("lz4 refused to compress");
+    out.resize(size);
+    return out;
+}
+
+/// A blocking TCP connection from a chosen loopback address, for attacks
+/// below what a WebSocket or HTTP client library would send.
+class raw_tcp {
+public:
+    explicit raw_tcp(std::uint16_t port, const std::string& from = "127.0.0.1") {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in local{}, remote{};
+        local.sin_family = remote.sin_family = AF_INET;
+        remote.sin_port = htons(port);
+        ::inet_pton(AF_INET, from.c_str(), &local.sin_addr);
+        ::inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
+        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
+            ::connect(fd_, reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0)
+            throw std::runtime_error("raw_tcp: cannot connect from " + from + ": " + std::strerror(errno));
+    }
+    ~raw_tcp() { ::close(fd_); }
+    raw_tcp(const raw_tcp&) = delete;
+    raw_tcp& operator=(const raw_tcp&) = delete;
+
+    /// False once the peer has closed the connection.
+    bool write(std::string_view data) {
+        while (!data.empty()) {
+            const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+            if (n <= 0) return false;
+            data.remove_prefix(static_cast<std::size_t>(n));
+        }
+        return true;
+    }
+
+    /// Waits up to `timeout` for bytes and appends them to `out`; false once
+    /// the peer has closed (end of stream or reset).
+    bool read_some(std::string& out, std::chrono::milliseconds timeout) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return true;
+        char buf[4096];
+        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n <= 0) return false;
+        out.append(buf, static_cast<std::size_t>(n));
+        return true;
+    }
+
+    /// Everything until the peer closes, `marker` arrives or `timeout` passes.
+    std::string read_until(std::string_view marker, std::chrono::milliseconds timeout = 5s) {
+        std::string out;
+        const auto deadline = clock_type::now() + timeout;
+        while (clock_type::now() < deadline && (marker.empty() || out.find(marker) == std::string::npos))
+            if (!read_some(out, 50ms)) break;
+        return out;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+struct raw_response {
+    int status = 0;  ///< 0: the connection closed without an answer
+    std::string body;
+};
+
+raw_response parse_response(const std::string& text) {
+    raw_response r;
+    if (text.starts_with("HTTP/1.1 ") && text.size() >= 12) r.status = std::stoi(text.substr(9, 3));
+    if (const auto at = text.find("\r\n\r\n"); at != std::string::npos) r.body = text.substr(at + 4);
+    return r;
+}
+
+/// `GET target` on a fresh connection, the target sent byte for byte as given.
+raw_response raw_get(std::uint16_t port, std::string_view target, const std::string& from = "127.0.0.1") {
+    raw_tcp c(port, from);
+    c.write("GET " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    return parse_response(c.read_until({}));
+}
+
+const std::string upgrade_head =
+    "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+
+std::int64_t metric(live_server& srv, const std::string& name) {
+    std::istringstream lines(http_call(srv.port(), "GET", "/metrics").body);
+    for (std::string line; std::getline(lines, line);)
+        if (line.starts_with(name + " ")) return std::stoll(line.substr(name.size() + 1));
+    ADD_FAILURE() << "no metric " << name;
+    return -1;
+}
+
+// ---- malformed input -----------------------------------------------------------------------
+
+/// Random bytes, a third of them behind a valid magic and version byte and a
+/// third with a client kind and a matching length too, so they reach the
+/// length and CRC checks.
+bytes random_message(std::mt19937_64& rng) {
+    bytes b(std::uniform_int_distribution<std::size_t>(0, 3000)(rng));
+    for (auto& byte : b) byte = static_cast<std::uint8_t>(rng());
+    const auto shape = rng() % 3;
+    if (shape >= 1 && b.size() >= 2) b[0] = magic, b[1] = limits::version;
+    if (shape == 2 && b.size() >= 16) {
+        b = build_frame(static_cast<packet_kind>(1 + rng() % 10), std::span(b).subspan(0, b.size() - 12));
+        b[b.size() - 1 - rng() % 4] ^= static_cast<std::uint8_t>(1 + rng() % 255);  // a CRC that cannot match
+    }
+    return b;
+}
+
+// Attack: random bytes as binary messages, 1,050 of them from a seeded PRNG.
+// Defence: nothing acts before it decodes; each message gets the decode error
+// the reference codec names, and after --max-protocol-errors (20) of them the
+// connection is closed with 1008.
+TEST(Hostile, RandomBinaryMessagesGetTypedErrorsThenAPolicyClose) {
+    live_server srv;
+    bystanders users(srv);
+    std::mt19937_64 rng(20240611);
+    constexpr int per_connection = 21;  // one over the default limit of 20
+    for (int round = 0; round < 50; ++round) {
+        ws_client attacker({.port = srv.port()});
+        std::vector<std::uint16_t> expected;
+        for (int i = 0; i < per_connection; ++i) {
+            auto junk = random_message(rng);
+            expected.push_back(expected_error(junk));
+            attacker.send_raw(std::move(junk));
+        }
+        for (std::uint16_t code : expected) ASSERT_EQ(attacker.wait_for<error_report>().code, code) << "round " << round;
+        EXPECT_EQ(attacker.wait_closed(), 1008);
+        if (round % 10 == 0) users.chat();
+    }
+    users.chat();
+}
+
+// Attack: packets whose CRC32 does not match: a valid message with each
+// trailer byte flipped in turn, one with a text bit flipped, a batch with a
+// wrong header CRC and one with a wrong inner CRC. Defence: the CRC is
+// checked right after the header, before any field is parsed: bad_checksum,
+// and nothing of the packet acts (bo never sees the forged messages).
+TEST(Hostile, AWrongChecksumIsRefusedAndNothingOfThePacketActs) {
+    live_server srv;
+    bystanders users(srv);
+    auto mallory = srv.connect("mallory");
+    const std::uint32_t room = join(*mallory, "lobby");
+    auto message = [&](const std::string& text) { return send_message{room, ids++, 0, text, false}; };
+    std::vector<bytes> attacks;
+    for (std::size_t i = 1; i <= 4; ++i) {
+        auto b = *encode(message("forged " + std::to_string(i)));
+        b[b.size() - i] ^= 0xFF;
+        attacks.push_back(std::move(b));
+    }
+    auto flipped_text = *encode(message("forged text"));
+    flipped_text[flipped_text.size() - 6] ^= 0x01;  // the last text byte: still UTF-8, only the CRC can tell
+    attacks.push_back(std::move(flipped_text));
+    const std::vector<packet> pair{message("forged in a batch"), message("forged too")};
+    auto batch_crc = *encode_batch(pair);
+    batch_crc.back() ^= 0x80;
+    attacks.push_back(std::move(batch_crc));
+    auto inner_crc = *encode_batch(pair);
+    inner_crc[peek_header(inner_crc)->header_size + encode(pair[0])->size() - 1] ^= 0x01;
+    attacks.push_back(std::move(inner_crc));
+
+    for (const auto& a : attacks) {
+        ASSERT_EQ(expected_error(a), code_of(decode_error::bad_checksum));
+        mallory->send_raw(a);
+        EXPECT_EQ(mallory->wait_for<error_report>().code, code_of(decode_error::bad_checksum));
+        users.chat();
+    }
+    EXPECT_TRUE(mallory->is_open());  // seven errors are within the limit
+}
+
+// Attack: messages above max_client_packet_bytes (16 KiB): one byte over, and
+// 64 KiB. Defence: the WebSocket read limit stops them before they are read
+// and closes with 1009 (message too big), as docs/architecture.md says; a
+// message of exactly 16 KiB is still read and decoded.
+TEST(Hostile, AMessageOverTheReadLimitIsClosedWith1009) {
+    live_server srv;
+    bystanders users(srv);
+    {
+        ws_client at_limit({.port = srv.port()});
+        const auto b = frame_of_size(packet_kind::send_message, limits::max_client_packet_bytes);
+        at_limit.send_raw(b);
+        EXPECT_EQ(at_limit.wait_for<error_report>().code, expected_error(b));
+        EXPECT_TRUE(at_limit.is_open());
+    }
+    for (std::size_t size : {limits::max_client_packet_bytes + 1, std::size_t{64 * 1024}}) {
+        ws_client attacker({.port = srv.port()});
+        attacker.send_raw(frame_of_size(packet_kind::send_message, size));
+        EXPECT_EQ(attacker.wait_closed(), 1009) << size << " bytes";
+        users.chat();
+    }
+}
+
+// Attack: decompression bombs: LZ4 frames of about 12 KiB (under the read
+// limit) that inflate to 3 MiB, without a content size, with the true one and
+// with a lying small one; and frames of exactly max_payload_bytes and one
+// byte more. Defence: the decoder sizes its own output and stops at
+// max_payload_bytes (1 MiB) whatever the frame declares:
+// decompressed_too_large; exactly 1 MiB is inflated and then parsed.
+TEST(Hostile, ADecompressionBombStopsAtThePayloadLimit) {
+    live_server srv;
+    bystanders users(srv);
+    ws_client attacker({.port = srv.port()});
+    const std::size_t bomb = 3 * 1024 * 1024;
+    const std::vector<bytes> bombs{lz4_zeros(bomb, false), lz4_zeros(bomb, true),
+                                   frame_declaring(bytes(bomb, 0), 100), lz4_zeros(limits::max_payload_bytes + 1, false)};
+    for (const auto& lz4 : bombs) {
+        const auto b = build_frame(packet_kind::send_message, lz4, flag_compressed);
+        ASSERT_LT(b.size(), limits::max_client_packet_bytes);
+        ASSERT_EQ(expected_error(b), code_of(decode_error::decompressed_too_large));
+        attacker.send_raw(b);
+        EXPECT_EQ(attacker.wait_for<error_report>().code, code_of(decode_error::decompressed_too_large));
+        users.chat();
+    }
+    // At the limit the payload inflates, and its parse finds 1 MiB of zeros after the fields.
+    const auto b = build_frame(packet_kind::send_message, lz4_zeros(limits::max_payload_bytes, true), flag_compressed);
+    ASSERT_EQ(expected_error(b), code_of(decode_error::trailing_bytes));
+    attacker.send_raw(b);
+    EXPECT_EQ(attacker.wait_for<error_report>().code, code_of(decode_error::trailing_bytes));
+    EXPECT_TRUE(attacker.is_open());
+}
+
+// Attack: one message split into continuation frames: a send_message in
+// 1-byte fragments with pings between them, a batch in 7-byte fragments, and
+// 1 KiB fragments that pass 16 KiB in total. Defence: the session decodes
+// only whole messages (Beast reassembles the frames, control frames between
+// them included; docs/protocol.md, section 2), so fragments act exactly like
+// one frame, and the read limit counts the whole message (1009).
+TEST(Hostile, FragmentedMessagesAreReassembledAndTheLimitCountsTheWhole) {
+    live_server srv;
+    bystanders users(srv);
+    auto mallory = srv.connect("mallory");
+    const std::uint32_t room = join(*mallory, "lobby");
+    auto delivered = [&](std::uint64_t id, const std::string& text) {
+        EXPECT_GT(mallory->wait_for<ack>([&](const ack& a) { return a.client_id == id; }).seq, 0u);
+        const auto m = users.bo->wait_for<chat_message>();
+        EXPECT_EQ(m.message.author, "mallory");
+        EXPECT_EQ(m.message.text, text);
+    };
+    const std::uint64_t first = ids++;
+    mallory->send_fragmented(*encode(send_message{room, first, 0, "one byte at a time", false}), 1, true);
+    delivered(first, "one byte at a time");
+
+    const std::uint64_t second = ids++;
+    const std::string long_text = sample_long_text(3000);  // travels compressed
+    const std::vector<packet> batch{ping{42}, send_message{room, second, 0, long_text, false}};
+    mallory->send_fragmented(*encode_batch(batch), 7);
+    EXPECT_EQ(mallory->wait_for<pong>().nonce, 42u);
+    delivered(second, long_text);
+    users.chat();
+
+    mallory->send_fragmented(bytes(limits::max_client_packet_bytes + 1024, magic), 1024);
+    EXPECT_EQ(mallory->wait_closed(), 1009);
+    users.chat();
+}
+
+// Attack: a message text and a room name that are not UTF-8 (a cut-off
+// sequence, a stray continuation byte, overlong forms, a surrogate, a code
+// point past U+10FFFF, 0xFF), in packets otherwise valid, CRC included.
+// Defence: strict UTF-8 checks in the decoder: bad_utf8; nothing is
+// delivered and no room is created. (A name that is UTF-8 but not allowed is
+// the server's bad_room_name.)
+TEST(Hostile, InvalidUtf8InATextOrRoomNameIsBadUtf8) {
+    live_server srv;
+    bystanders users(srv);
+    auto mallory = srv.connect("mallory");
+    const std::uint32_t room = join(*mallory, "lobby");
+    const std::vector<std::string> not_utf8{"caf\xC3", "\x80stray", "\xC0\xAF", "\xE0\x80\xAF",
+                                            "\xED\xA0\x80", "\xF4\x90\x80\x80", "room\xFF"};
+    ASSERT_TRUE(decode_message(build_frame(packet_kind::join_room, join_payload("valid"))));  // the builders are right
+    ASSERT_TRUE(decode_message(build_frame(packet_kind::send_message, send_payload(room, 1, "valid"))));
+    for (const auto& s : not_utf8) {
+        for (const auto& b : {build_frame(packet_kind::join_room, join_payload(s)),
+                              build_frame(packet_kind::send_message, send_payload(room, ids++, "hello " + s))}) {
+            ASSERT_EQ(expected_error(b), code_of(decode_error::bad_utf8));
+            mallory->send_raw(b);
+            EXPECT_EQ(mallory->wait_for<error_report>().code, code_of(decode_error::bad_utf8));
+        }
+        users.chat();
+    }
+    mallory->send(join_room{"caf\xC3\xA9", 0});
+    EXPECT_EQ(mallory->wait_for<error_report>().code, code_of(error_code::bad_room_name));
+    EXPECT_EQ(rooms_on_server(srv, "ana"), 1u);  // the lobby only
+}
+
+// ---- a flood of malformed packets beside a conversation ---------------------------------------
+
+/// Malformed message `i` of the flood, eight kinds in turn; the valid-looking
+/// ones are mallory's messages to `room`, which must never be delivered.
+bytes malformed(std::mt19937_64& rng, std::size_t i, std::uint32_t room) {
+    auto valid = [&] { return *encode(send_message{room, ids++, 0, "never delivered", false}); };
+    switch (i % 8) {
+        case 0: return random_message(rng);
+        case 1: { auto b = valid(); b.back() ^= 0x5A; return b; }                           // bad_checksum
+        case 2: { auto b = valid(); b[1] = limits::version - 1; return b; }               // bad_version
+        case 3: return build_frame(frame_spec{.kind = 0x3F}, bytes(8, 0));                 // unknown_kind
+        case 4: { auto b = valid(); b.resize(rng() % b.size()); return b; }               // truncated
+        case 5: return build_frame(packet_kind::send_message, send_payload(room, ids++, "\xED\xA0\x80"));  // bad_utf8
+        case 6: {                                                                          // decompression_failed
+            bytes junk(64);
+            for (auto& byte : junk) byte = static_cast<std::uint8_t>(rng());
+            return build_frame(packet_kind::send_message, junk, flag_compressed);
+        }
+        default: {  // a valid message, then a broken one, in one batch: all of it is refused
+            auto broken = valid();
+            broken.back() ^= 0x01;
+            bytes inner = valid();
+            inner.insert(inner.end(), broken.begin(), broken.end());
+            return build_frame(packet_kind::batch, inner);
+        }
+    }
+}
+
+/// One side of the conversation: sends until told to stop, and records what
+/// the other side said, with how long each message took to arrive.
+struct chatter {
+    ws_client& client;
+    std::string name;
+    std::uint32_t room;
+    std::mutex mutex;
+    std::map<std::uint64_t, clock_type::time_point> sent_at;
+    std::vector<std::uint64_t> sent;  // client ids, in order
+    std::atomic<bool> done_sending{false};
+    std::vector<std::uint64_t> heard;  // the other's client ids, in arrival order
+    std::vector<double> latency_ms;
+    std::size_t acks = 0;
+    std::vector<std::string> strangers;  // authors of messages from neither side
+
+    void send_until(const std::atomic<bool>& stop, std::size_t at_least) {
+        while (!stop || sent.size() < at_least) {
+            const std::uint64_t id = ids++;
+            {
+                std::lock_guard lock(mutex);
+                sent_at[id] = clock_type::now();
+                sent.push_back(id);
+            }
+            client.send(send_message{room, id, 0, name + " says " + std::to_string(id), false});
+            std::this_thread::sleep_for(1ms);
+        }
+        done_sending = true;
+    }
+
+    /// Reads until every message of `other` and every own ack arrived (or 20 s pass).
+    void listen(chatter& other) {
+        const auto deadline = clock_type::now() + 20s;
+        while (clock_type::now() < deadline) {
+            if (other.done_sending && done_sending) {
+                std::scoped_lock lock(mutex, other.mutex);
+                if (acks == sent.size() && heard.size() == other.sent.size()) return;
+            }
+            auto p = client.next(100ms);
+            if (!p) continue;
+            const auto now = clock_type::now();
+            if (std::holds_alternative<ack>(*p)) ++acks;
+            auto* m = std::get_if<chat_message>(&*p);
+            if (!m || m->message.author == name) continue;
+            if (m->message.author != other.name) {
+                strangers.push_back(m->message.author);
+                continue;
+            }
+            heard.push_back(m->message.client_msg_id);
+            std::lock_guard lock(other.mutex);
+            const auto at = other.sent_at.find(m->message.client_msg_id);
+            if (at != other.sent_at.end())
+                latency_ms.push_back(std::chrono::duration<double, std::milli>(now - at->second).count());
+        }
+    }
+};
+
+// Attack: 10,000 malformed messages from one signed-in client in a busy room
+// (random bytes, wrong CRCs and versions, unknown kinds, cut-off packets, bad
+// UTF-8, broken LZ4, and batches hiding a valid message before a broken one),
+// while two others chat in that room. Defence: each connection is decoded on
+// its own strand and a message acts only if all of it decodes: the attacker
+// gets exactly one typed error per message, the chatters get every message of
+// each other exactly once and in order, and nothing of the attacker's.
+// Delivery latency is printed, never asserted.
+TEST(Hostile, TenThousandMalformedPacketsLeaveAConversationUntouched) {
+    live_server srv({"--max-protocol-errors", "1000000", "--message-rate", "100000/100000"});
+    bystanders users(srv);
+    auto mallory = srv.connect("mallory");
+    const std::uint32_t room = join(*mallory, "lobby");
+    std::mt19937_64 rng(10000);
+    std::vector<bytes> flood;
+    std::vector<std::uint16_t> expected;
+    for (std::size_t i = 0; i < 10000; ++i) {
+        flood.push_back(malformed(rng, i, room));
+        expected.push_back(expected_error(flood.back()));
+    }
+
+    chatter ana{*users.ana, "ana", users.room}, bo{*users.bo, "bo", users.room};
+    std::vector<std::uint16_t> answered;  // the codes of mallory's error reports, in order
+    {
+        std::atomic<bool> flooded{false};
+        std::vector<std::jthread> conversation;
+        // Declared after the threads, so it runs first, and even when the flood throws.
+        struct stop_flood {
+            std::atomic<bool>& flag;
+            ~stop_flood() { flag = true; }
+        } stop{flooded};
+        conversation.emplace_back([&] { ana.send_until(flooded, 50); });
+        conversation.emplace_back([&] { bo.send_until(flooded, 50); });
+        conversation.emplace_back([&] { ana.listen(bo); });
+        conversation.emplace_back([&] { bo.listen(ana); });
+        for (auto& b : flood) mallory->send_raw(std::move(b));
+        flooded = true;
+        while (answered.size() < expected.size()) {
+            auto p = mallory->next(10s);
+            if (!p) break;
+            if (auto* e = std::get_if<error_report>(&*p)) answered.push_back(e->code);
+        }
+    }  // the conversation ends and its threads are joined
+
+    EXPECT_EQ(answered.size(), expected.size()) << "one error report per malformed message";
+    const auto differ = std::mismatch(answered.begin(), answered.end(), expected.begin(), expected.end());
+    if (differ.first != answered.end() && differ.second != expected.end())
+        ADD_FAILURE() << "message " << differ.first - answered.begin() << " was answered with " << *differ.first
+                      << ", not " << *differ.second;
+    EXPECT_TRUE(mallory->is_open());
+    for (auto [me, other] : {std::pair{&ana, &bo}, std::pair{&bo, &ana}}) {
+        EXPECT_EQ(me->heard, other->sent) << me->name << " must hear every message of " << other->name << " once, in order";
+        EXPECT_EQ(me->acks, me->sent.size()) << me->name;
+        EXPECT_TRUE(me->strangers.empty()) << me->name << " heard from " << me->strangers.front();
+    }
+    std::vector<double> all = ana.latency_ms;
+    all.insert(all.end(), bo.latency_ms.begin(), bo.latency_ms.end());
+    ASSERT_FALSE(all.empty());
+    std::sort(all.begin(), all.end());
+    const double median = all[all.size() / 2], worst = all.back();
+    std::cout << "[ latency  ] " << all.size() << " messages delivered during a flood of 10,000 malformed ones: median "
+              << median << " ms, max " << worst << " ms\n";
+    RecordProperty("delivered_messages", static_cast<int>(all.size()));
+    RecordProperty("delivery_latency_median_us", static_cast<int>(median * 1000));
+    RecordProperty("delivery_latency_max_us", static_cast<int>(worst * 1000));
+}
+
+// ---- slowloris -----------------------------------------------------------------------------
+
+/// Sends `head`, then one more header byte every 100 ms, never ending the
+/// request; how long until the server closed the connection (nullopt: still
+/// open after `limit`).
+std::optional<std::chrono::milliseconds> trickle(std::uint16_t port, std::string head, std::chrono::milliseconds limit) {
+    raw_tcp c(port);
+    const auto start = clock_type::now();
+    c.write(head + "X-Slow: ");
+    std::string answer;
+    while (clock_type::now() - start < limit) {
+        if (!c.write("a") || !c.read_some(answer, 100ms))
+            return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - start);
+    }
+    return std::nullopt;
+}
+
+/// Eight slow connections sending `head` byte by byte, while others sign up,
+/// sign in and chat; each must be closed by the server's request timeout.
+void expect_slowloris_cut(const std::string& head) {
+    live_server srv({"--request-timeout", "2", "--auth-rate", "1000/1000"});
+    bystanders users(srv);
+    std::vector<std::future<std::optional<std::chrono::milliseconds>>> slow;
+    for (int i = 0; i < 8; ++i) slow.push_back(std::async(std::launch::async, trickle, srv.port(), head, 10s));
+    for (int i = 0; i < 6; ++i) {  // 1.8 s of ordinary traffic while they trickle
+        users.chat();
+        auto newcomer = srv.connect("newcomer" + std::to_string(i));
+        join(*newcomer, "lobby");
+        std::this_thread::sleep_for(300ms);
+    }
+    for (auto& f : slow) {
+        const auto closed_after = f.get();
+        ASSERT_TRUE(closed_after) << "a slow connection was still open after 10 s";
+        std::cout << "[ slowloris] closed after " << closed_after->count() << " ms\n";
+    }
+    users.chat();
+}
+
+// Attack: slowloris on HTTP: eight connections each send a request header one
+// byte every 100 ms and never finish it. Defence: one deadline per request
+// (--request-timeout, 2 s here) however slowly the bytes come, then the
+// connection is dropped; meanwhile others sign up, sign in and chat.
+TEST(Hostile, SlowlorisOnHttpIsCutAtTheRequestTimeout) {
+    expect_slowloris_cut("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+}
+
+// Attack: slowloris on the WebSocket handshake: the upgrade request of /ws
+// trickled byte by byte. Defence: the upgrade request is an HTTP request
+// under the same deadline (--request-timeout); the WebSocket's own
+// --handshake-timeout starts only once it has been read.
+TEST(Hostile, SlowlorisOnTheWebSocketUpgradeIsCutAtTheRequestTimeout) {
+    expect_slowloris_cut(upgrade_head);
+}
+
+// ---- connection flood ----------------------------------------------------------------------
+
+// Attack: a connection flood from one address: 64 connections from 127.0.0.1
+// held open (half idle TCP, half upgraded WebSockets), then more, HTTP and
+// WebSocket. Defence: --max-connections-per-address (default 64): the 65th
+// and later get 503 before their request is read; 127.0.0.2 is served as
+// usual, and a slot freed on 127.0.0.1 can be taken again.
+TEST(Hostile, AConnectionFloodFromOneAddressIsCappedPerAddress) {
+    live_server srv({"--auth-rate", "1000/1000"});  // the default cap
+    for (const char* name : {"ana", "bo", "carl"}) srv.token(name);  // signed up before the flood
+    bystanders users(srv, {.from = "127.0.0.2"});
+    constexpr std::size_t cap = 64;
+    std::vector<std::unique_ptr<raw_tcp>> held;
+    for (std::size_t i = 0; i < cap; ++i) {
+        held.push_back(std::make_unique<raw_tcp>(srv.port()));
+        if (i % 2 == 1) continue;  // idle: connected, nothing sent
+        held.back()->write(upgrade_head + "\r\n");
+        ASSERT_EQ(parse_response(held.back()->read_until("\r\n\r\n")).status, 101) << "connection " << i;
+    }
+    for (int i = 0; i < 20; ++i) {
+        const auto r = raw_get(srv.port(), "/healthz");
+        EXPECT_EQ(r.status, 503) << "attempt " << i;
+        EXPECT_NE(r.body.find("too many connections"), std::string::npos);
+    }
+    try {
+        ws_client extra({.port = srv.port(), .from = "127.0.0.1"});
+        ADD_FAILURE() << "the WebSocket over the cap was accepted";
+    } catch (const ws_error& e) {
+        EXPECT_EQ(e.http_status, 503);
+    }
+    // Another address is not affected.
+    EXPECT_EQ(http_call(srv.port(), "GET", "/healthz", "", {}, "127.0.0.2").status, 200);
+    auto carl = srv.connect("carl", {.from = "127.0.0.2"});
+    join(*carl, "lobby");
+    users.chat();
+    // Closing some of the flood frees their slots.
+    held.resize(cap - 4);
+    int status = 0;
+    for (const auto deadline = clock_type::now() + 5s; status != 200 && clock_type::now() < deadline;) {
+        status = raw_get(srv.port(), "/healthz").status;
+        if (status != 200) std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(status, 200);
+    users.chat();
+}
+
+// ---- static files --------------------------------------------------------------------------
+
+// Attack: path traversal on static files: "..", encoded dots and slashes,
+// backslashes, double encoding, overlong UTF-8, NUL bytes, absolute forms,
+// paths without a leading slash, and very long paths. Defence: the target is
+// decoded once and split into segments; "..", "." as segments, backslashes,
+// %00 and undecodable targets resolve to nothing (404), a request that does
+// not parse gets 400, one beyond the 16 KiB header limit 413. No answer ever
+// carries a file from outside the static directory (a path without an
+// extension is a client route and gets web/index.html).
+TEST(Hostile, PathTraversalNeverLeavesTheStaticDirectory) {
+    temp_dir root;
+    namespace fs = std::filesystem;
+    fs::create_directories(root.path() / "web");
+    fs::create_directories(root.path() / "wasm");
+    std::ofstream(root.path() / "web" / "index.html") << "<html>the parley test page</html>";
+    std::ofstream(root.path() / "web" / "app.js") << "console.log('app');";
+    std::ofstream(root.path() / "wasm" / "parley.js") << "// wasm glue";
+    std::ofstream(root.path() / "secret.txt") << "TOP SECRET";
+    live_server srv({"--static-dir", (root.path() / "web").string(), "--wasm-dir", (root.path() / "wasm").string()});
+    ASSERT_EQ(raw_get(srv.port(), "/app.js").body, "console.log('app');");  // it does serve web/
+    ASSERT_EQ(raw_get(srv.port(), "/wasm/parley.js").body, "// wasm glue");
+
+    std::vector<std::string> targets{
+        "/../secret.txt", "/..%2fsecret.txt", "/%2e%2e/secret.txt", "/%2E%2E%2Fsecret.txt", "/.%2e/secret.txt",
+        "/%2e./secret.txt", "/./../secret.txt", "//../secret.txt", "/..\\secret.txt", "/..%5csecret.txt",
+        "/%5c..%5csecret.txt", "/%252e%252e/secret.txt", "/%252e%252e%252fsecret.txt", "/..%252fsecret.txt",
+        "/%c0%ae%c0%ae/secret.txt", "/..%c0%afsecret.txt", "/..%ef%bc%8fsecret.txt", "/....//secret.txt",
+        "/..;/secret.txt", "/secret.txt%00.html", "/%00/../secret.txt", std::string("/\0../secret.txt", 15),
+        "/wasm/../secret.txt", "/wasm/..%2f..%2fsecret.txt", "/wasm/%2e%2e/%2e%2e/secret.txt",
+        "/r/../../secret.txt", "/r/%2e%2e/%2e%2e/secret.txt", "../secret.txt", "secret.txt",
+        "http://127.0.0.1/../secret.txt", "/%", "/%2", "/%zz/secret.txt",
+        "/%2e%2e%2f%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd.txt"};
+    std::string deep = "/";
+    for (int i = 0; i < 2000; ++i) deep += "../";
+    targets.push_back(deep + "etc/passwd");  // 6 KiB, within the header limit
+    std::string long_name = "/" + std::string(8000, 'a') + ".txt";
+    targets.push_back(long_name);
+    for (const auto& target : targets) {
+        const auto r = raw_get(srv.port(), target);
+        EXPECT_TRUE(r.status == 400 || r.status == 404) << "GET " << target.substr(0, 80) << ": " << r.status;
+        EXPECT_EQ(r.body.find("TOP SECRET"), std::string::npos) << target.substr(0, 80);
+        EXPECT_EQ(r.body.find("root:"), std::string::npos) << target.substr(0, 80);
+    }
+    EXPECT_EQ(raw_get(srv.port(), "/" + std::string(20000, 'a')).status, 413);  // beyond the header limit
+    // A path without an extension is a client route: it loads the app from web/, nothing else.
+    const auto route = raw_get(srv.port(), "/etc/passwd");
+    EXPECT_EQ(route.status, 200);
+    EXPECT_EQ(route.body, "<html>the parley test page</html>");
+    auto ana = srv.connect("ana");  // and the server still serves everyone
+    EXPECT_GT(join(*ana, "lobby"), 0u);
+}
+
+// ---- a client that stops reading --------------------------------------------------------------
+
+// Attack: a client joins a busy room and never reads its socket again.
+// Defence: the send queue bound (--queue-bytes, 256 KiB here): once the
+// kernel buffers and the queue are full the server drops that connection
+// (parley_slow_consumer_disconnects_total) instead of waiting for it or
+// buffering without end; the other members receive every message, once and in
+// order, before and after the drop.
+TEST(Hostile, AClientThatStopsReadingIsDroppedAndOthersGetEverything) {
+    live_server srv({"--queue-bytes", "262144", "--message-rate", "100000/100000"});
+    ws_client slow({.port = srv.port(), .headers = {{"Cookie", "parley_session=" + srv.token("slow")}}, .read = false});
+    slow.send(join_room{"busy", 0});
+    auto ana = srv.connect("ana");
+    auto carl = srv.connect("carl");
+    const std::uint32_t room = join(*ana, "busy");
+    join(*carl, "busy");
+    ana->wait_for<presence_update>([](const presence_update& p) {
+        return std::any_of(p.users.begin(), p.users.end(), [](const user_ref& u) { return u.name == "slow"; });
+    });
+
+    std::vector<std::uint64_t> sent, heard;  // sent: by this thread only; heard: by the listener only
+    std::atomic<std::size_t> sent_count{0};
+    std::size_t after_drop = 0;
+    {
+        std::atomic<bool> done{false};
+        std::jthread listen([&] {
+            while (!done || heard.size() < sent_count) {
+                auto p = carl->next(2s);
+                if (!p) break;
+                if (auto* m = std::get_if<chat_message>(&*p)) heard.push_back(m->message.client_msg_id);
+            }
+        });
+        struct end_sending {  // declared after the listener, so it runs first, and even when a wait throws
+            std::atomic<bool>& flag;
+            ~end_sending() { flag = true; }
+        } end{done};
+        packet_generator text(6);
+        // Until the silent client is dropped, then 200 more; ana waits for an
+        // ack now and then so that her own queue stays short.
+        while (sent.size() < 8000 && after_drop < 200) {
+            const std::uint64_t id = ids++;
+            sent.push_back(id);
+            ++sent_count;
+            ana->send(send_message{room, id, 0, text.utf8(3000), false});  // random text: LZ4 cannot shrink it
+            const bool check = sent.size() % 100 == 0;
+            if (after_drop > 0 || (check && metric(srv, "parley_slow_consumer_disconnects_total") > 0)) ++after_drop;
+            if (check) ana->wait_for<ack>([&](const ack& a) { return a.client_id == id; }, 10s);
+        }
+    }  // the listener has heard everything (or 2 s of silence) and is joined
+
+    std::cout << "[ slow     ] dropped after at most " << sent.size() - after_drop << " messages of 3,000 bytes\n";
+    EXPECT_EQ(after_drop, 200u) << "the silent client was never dropped";
+    EXPECT_EQ(metric(srv, "parley_slow_consumer_disconnects_total"), 1);  // only the silent one
+    EXPECT_EQ(heard, sent) << "carl must receive every message once, in order";
+    EXPECT_TRUE(ana->is_open());
+    EXPECT_TRUE(carl->is_open());
+    slow.start_reading();  // what it had buffered, then the end of its connection
+    slow.wait_closed(10s);
+    EXPECT_EQ(slow.decode_failures(), 0u);
 }
 
 }  // namespace

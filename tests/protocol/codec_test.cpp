@@ -102,7 +102,7 @@ TEST(Codec, TextAtExactLimitRoundTripsAndOneMoreByteIsRefused) {
 }
 
 TEST(Codec, EncodeRefusesInvalidUtf8) {
-    auto b = encode(edit_message{3, 1, "bad \xFF byte"});
+    auto b = encode(edit_message{3, 9, 1, "bad \xFF byte", false});
     ASSERT_FALSE(b.has_value());
     EXPECT_EQ(b.error(), decode_error::bad_utf8);
 }
@@ -115,7 +115,7 @@ TEST(Codec, EncodeRefusesIntegersBeyondJavaScriptSafeRange) {
 }
 
 TEST(Codec, EncodeRefusesUnknownEnumValues) {
-    auto b = encode(toggle_reaction{1, 1, static_cast<reaction_kind>(reaction_kind_count)});
+    auto b = encode(set_reaction{1, 9, 1, static_cast<reaction_kind>(reaction_kind_count), true, false});
     ASSERT_FALSE(b.has_value());
     EXPECT_EQ(b.error(), decode_error::bad_value);
 }

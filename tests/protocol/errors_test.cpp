@@ -28,12 +28,12 @@ std::map<decode_error, bytes> crafted_inputs() {
     m[decode_error::unknown_kind] = build_frame({.kind = 0x3F}, ping_payload);
     m[decode_error::bad_flags] = build_frame({.kind = 0x0A, .flags = 0x80}, ping_payload);
     {
-        bytes p{3, 42};
+        bytes p{3, 9, 42};  // room_id, client_id, message_seq
         append_text(p, std::string(limits::max_text_bytes + 1, 'a'));
         m[decode_error::field_too_long] = build_frame(packet_kind::edit_message, p);
     }
     {
-        bytes p{3, 42};
+        bytes p{3, 9, 42};
         append_text(p, "\xED\xA0\x80");  // a surrogate half
         m[decode_error::bad_utf8] = build_frame(packet_kind::edit_message, p);
     }

@@ -80,13 +80,13 @@ TEST(WireArchive, BoolsAreZeroOrOne) {
 }
 
 TEST(WireArchive, EnumsAreCheckedAgainstTheirCount) {
-    EXPECT_EQ(load<toggle_reaction>({3, 1, reaction_kind_count - 1}).first.reaction, reaction_kind::party);
-    EXPECT_EQ(load<toggle_reaction>({3, 1, reaction_kind_count}).second, decode_error::bad_value);
+    EXPECT_EQ(load<set_reaction>({3, 9, 1, reaction_kind_count - 1, 1, 0}).first.reaction, reaction_kind::party);
+    EXPECT_EQ(load<set_reaction>({3, 9, 1, reaction_kind_count, 1, 0}).second, decode_error::bad_value);
 }
 
 TEST(WireArchive, StringLengthBeyondInputIsTruncatedNotAllocated) {
     // Claims 3000 bytes of text with 2 present: refused before any allocation.
-    EXPECT_EQ(load<edit_message>({3, 1, 0xB8, 0x17, 'h', 'i'}).second, decode_error::truncated);
+    EXPECT_EQ(load<edit_message>({3, 9, 1, 0xB8, 0x17, 'h', 'i'}).second, decode_error::truncated);
 }
 
 TEST(WireArchive, StringOverItsLimitIsFieldTooLong) {
@@ -107,7 +107,7 @@ TEST(WireArchive, HugeListCountIsRefusedBeforeResize) {
 }
 
 TEST(WireArchive, NestedRecordsRoundTrip) {
-    history_page page{3, history_mode::replay, true, {}};
+    history_page page{3, history_mode::older, true, {}};
     message_record m;
     m.seq = 5;
     m.author = "bo";

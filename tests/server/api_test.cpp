@@ -120,7 +120,7 @@ TEST(Api, HealthAndMetrics) {
     std::uint32_t room = 0;
     auto ana = srv.join("ana", "lobby", room);
     ana->send(parley::protocol::send_message{room, 1, 0, "hello", false});
-    ana->wait_for<parley::protocol::message_ack>();
+    ana->wait_for<parley::protocol::ack>();
     auto metrics = http_call(srv.port(), "GET", "/metrics");
     EXPECT_EQ(metrics.status, 200);
     EXPECT_EQ(metrics.headers["content-type"], "text/plain; version=0.0.4");

@@ -139,7 +139,7 @@ TEST(Chat, LeaveRepliesAndStopsDelivery) {
     bob->send(text_message(room, "still here?"));
     EXPECT_EQ(bob->wait_for<error_report>().code, static_cast<std::uint16_t>(error_code::not_in_room));
     ana->send(text_message(room, "bye"));
-    ana->wait_for<message_ack>();
+    ana->wait_for<ack>();
     EXPECT_TRUE(bob->none_of_type<chat_message>(300ms));
 }
 
@@ -166,9 +166,9 @@ TEST(Chat, BroadcastReachesEveryMemberInOrderWithAcks) {
     // The sender sees its own message (every tab does), then the ack.
     for (int i = 0; i < n; ++i) {
         const auto m = ana->wait_for<chat_message>();
-        const auto a = ana->wait_for<message_ack>();
+        const auto a = ana->wait_for<ack>();
         EXPECT_EQ(a.seq, m.message.seq);
-        EXPECT_EQ(a.client_msg_id, ids[static_cast<std::size_t>(i)]);
+        EXPECT_EQ(a.client_id, ids[static_cast<std::size_t>(i)]);
     }
     EXPECT_EQ(bob->decode_failures(), 0u);
 }
@@ -180,11 +180,11 @@ TEST(Chat, RepeatedClientMessageIdIsAckedAgainButNotBroadcastTwice) {
     auto bob = srv.join("bob", "lobby", room);
     const std::uint64_t id = next_id();
     ana->send(text_message(room, "only once", id));
-    const auto first = ana->wait_for<message_ack>();
+    const auto first = ana->wait_for<ack>();
     ana->send(text_message(room, "only once", id));
-    const auto second = ana->wait_for<message_ack>();
+    const auto second = ana->wait_for<ack>();
     EXPECT_EQ(second.seq, first.seq);
-    EXPECT_EQ(second.sent_at, first.sent_at);
+    EXPECT_EQ(second.at, first.at);
     EXPECT_EQ(bob->wait_for<chat_message>().message.seq, first.seq);
     EXPECT_TRUE(bob->none_of_type<chat_message>(300ms));
 }
@@ -206,7 +206,7 @@ TEST(Chat, RepliesMustPointAtExistingMessages) {
     std::uint32_t room = 0;
     auto ana = srv.join("ana", "lobby", room);
     ana->send(text_message(room, "first"));
-    const auto seq = ana->wait_for<message_ack>().seq;
+    const auto seq = ana->wait_for<ack>().seq;
     ana->send(send_message{room, next_id(), seq, "a reply", false});
     EXPECT_EQ(ana->wait_for<chat_message>([](auto& m) { return m.message.text == "a reply"; }).message.reply_to, seq);
     ana->send(send_message{room, next_id(), seq + 50, "reply to the future", false});
@@ -219,24 +219,25 @@ TEST(Chat, AuthorsEditAndDeleteTheirOwnMessagesOnly) {
     auto ana = srv.join("ana", "lobby", room);
     auto bob = srv.join("bob", "lobby", room);
     ana->send(text_message(room, "tpyo"));
-    const auto seq = ana->wait_for<message_ack>().seq;
+    const auto seq = ana->wait_for<ack>().seq;
 
-    bob->send(edit_message{room, seq, "hijacked"});
+    bob->send(edit_message{room, next_id(), seq, "hijacked", false});
     EXPECT_EQ(bob->wait_for<error_report>().code, static_cast<std::uint16_t>(error_code::forbidden));
-    bob->send(delete_message{room, seq});
+    bob->send(delete_message{room, next_id(), seq, false});
     EXPECT_EQ(bob->wait_for<error_report>().code, static_cast<std::uint16_t>(error_code::forbidden));
 
-    ana->send(edit_message{room, seq, "typo"});
+    ana->send(edit_message{room, next_id(), seq, "typo", false});
     const auto edited = bob->wait_for<message_edited>();
-    EXPECT_EQ(edited.seq, seq);
+    EXPECT_EQ(edited.message_seq, seq);
+    EXPECT_GT(edited.seq, seq);  // an event of its own
     EXPECT_EQ(edited.text, "typo");
     EXPECT_GT(edited.edited_at, 0u);
 
-    ana->send(delete_message{room, seq});
-    EXPECT_EQ(bob->wait_for<message_deleted>().seq, seq);
-    ana->send(edit_message{room, seq, "resurrect"});
+    ana->send(delete_message{room, next_id(), seq, false});
+    EXPECT_EQ(bob->wait_for<message_deleted>().message_seq, seq);
+    ana->send(edit_message{room, next_id(), seq, "resurrect", false});
     EXPECT_EQ(ana->wait_for<error_report>().code, static_cast<std::uint16_t>(error_code::message_deleted));
-    ana->send(edit_message{room, seq + 10, "nothing there"});
+    ana->send(edit_message{room, next_id(), seq + 10, "nothing there", false});
     EXPECT_EQ(ana->wait_for<error_report>().code, static_cast<std::uint16_t>(error_code::no_such_message));
 
     // History shows the tombstone.
@@ -247,26 +248,32 @@ TEST(Chat, AuthorsEditAndDeleteTheirOwnMessagesOnly) {
     EXPECT_TRUE(page.messages[0].text.empty());
 }
 
-TEST(Chat, ReactionsToggleWithLiveCounts) {
+TEST(Chat, ReactionsAreSetWithLiveCounts) {
     test_server srv;
     std::uint32_t room = 0;
     auto ana = srv.join("ana", "lobby", room);
     auto bob = srv.join("bob", "lobby", room);
     ana->send(text_message(room, "react to me"));
-    const auto seq = ana->wait_for<message_ack>().seq;
+    const auto seq = ana->wait_for<ack>().seq;
+    auto react = [&](ws_client& c, reaction_kind r, bool on) {
+        const std::uint64_t id = next_id();
+        c.send(set_reaction{room, id, seq, r, on, false});
+        return c.wait_for<ack>([&](const ack& a) { return a.client_id == id; });
+    };
 
-    ana->send(toggle_reaction{room, seq, reaction_kind::heart});
+    EXPECT_GT(react(*ana, reaction_kind::heart, true).seq, seq);
     auto u = bob->wait_for<reaction_update>();
+    EXPECT_EQ(u.message_seq, seq);
     EXPECT_EQ(u.count, 1u);
     EXPECT_TRUE(u.added);
-    bob->send(toggle_reaction{room, seq, reaction_kind::heart});
+    react(*bob, reaction_kind::heart, true);
     u = ana->wait_for<reaction_update>([](auto& r) { return r.count == 2; });
     EXPECT_TRUE(u.added);
-    ana->send(toggle_reaction{room, seq, reaction_kind::heart});  // second toggle removes
+    EXPECT_EQ(react(*ana, reaction_kind::heart, true).seq, 0u);  // already on: nothing changes
+    react(*ana, reaction_kind::heart, false);
     u = bob->wait_for<reaction_update>([](auto& r) { return !r.added; });
     EXPECT_EQ(u.count, 1u);
-    bob->send(toggle_reaction{room, seq, reaction_kind::star});
-    bob->wait_for<reaction_update>([](auto& r) { return r.reaction == reaction_kind::star; });
+    EXPECT_GT(react(*bob, reaction_kind::star, true).seq, 0u);
 
     // A history page carries the counts, and which are the reader's own.
     bob->send(request_history{room, 0, 10});
@@ -335,7 +342,7 @@ TEST(Chat, HistoryPagesBackwardsFromTheCache) {
     std::uint32_t room = 0;
     auto ana = srv.join("ana", "lobby", room);
     for (int i = 1; i <= 30; ++i) ana->send(text_message(room, "m" + std::to_string(i)));
-    ana->wait_for<message_ack>([](auto& a) { return a.seq == 30; });
+    ana->wait_for<ack>([](auto& a) { return a.seq == 30; });
     ana->send(request_history{room, 21, 10});
     const auto page = ana->wait_for<history_page>();
     EXPECT_EQ(page.mode, history_mode::older);
@@ -350,26 +357,51 @@ TEST(Chat, HistoryPagesBackwardsFromTheCache) {
     EXPECT_FALSE(first.has_more);
 }
 
-TEST(Chat, RejoinReplaysExactlyTheMissedMessages) {
+TEST(Chat, RejoinReplaysExactlyTheMissedEvents) {
     test_server srv;
     std::uint32_t room = 0;
     auto ana = srv.join("ana", "lobby", room);
     for (int i = 1; i <= 10; ++i) ana->send(text_message(room, "m" + std::to_string(i)));
-    ana->wait_for<message_ack>([](auto& a) { return a.seq == 10; });
+    ana->wait_for<ack>([](auto& a) { return a.seq == 10; });
     auto bob = srv.connect("bob");
-    bob->send(join_room{"lobby", 6});
-    bob->wait_for<room_joined>();
-    const auto page = bob->wait_for<history_page>();
-    EXPECT_EQ(page.mode, history_mode::replay);
-    EXPECT_TRUE(page.has_more);  // messages 1-6 exist before this page
-    ASSERT_EQ(page.messages.size(), 4u);
-    EXPECT_EQ(page.messages.front().seq, 7u);
-    EXPECT_EQ(page.messages.back().seq, 10u);
-    // Up to date: an empty replay is not even sent.
+    bob->send(join_room{"lobby", 0, 0});
+    const std::uint64_t epoch = bob->wait_for<room_joined>().epoch;
+    bob->send(leave_room{room});
+    bob->wait_for<room_left>();
+    // An edit of an old message while bob is away is an event like the others.
+    ana->send(edit_message{room, next_id(), 2, "m2, edited", false});
+    ana->wait_for<ack>([](auto& a) { return a.seq == 11; });
+
+    bob->send(join_room{"lobby", epoch, 6});
+    const auto joined = bob->wait_for<room_joined>();
+    EXPECT_EQ(joined.epoch, epoch);
+    EXPECT_EQ(joined.last_seq, 11u);
+    for (std::uint64_t seq = 7; seq <= 10; ++seq) EXPECT_EQ(bob->wait_for<chat_message>().message.seq, seq);
+    const auto edit = bob->wait_for<message_edited>();
+    EXPECT_EQ(edit.seq, 11u);
+    EXPECT_EQ(edit.message_seq, 2u);
+    EXPECT_TRUE(bob->none_of_type<history_page>(200ms));  // a replay, not a page
+    // Up to date: nothing is replayed.
     auto cy = srv.connect("cy");
-    cy->send(join_room{"lobby", 10});
+    cy->send(join_room{"lobby", epoch, 11});
     cy->wait_for<room_joined>();
-    EXPECT_TRUE(cy->none_of_type<history_page>(300ms));
+    EXPECT_TRUE(cy->none_of_type<chat_message>(300ms));
+}
+
+TEST(Chat, APositionFromAnUnknownEpochIsReset) {
+    test_server srv;
+    std::uint32_t room = 0;
+    auto ana = srv.join("ana", "lobby", room);
+    for (int i = 1; i <= 3; ++i) ana->send(text_message(room, "m" + std::to_string(i)));
+    ana->wait_for<ack>([](auto& a) { return a.seq == 3; });
+    auto bob = srv.connect("bob");
+    bob->send(join_room{"lobby", 12345, 2});  // an epoch this room never had
+    bob->wait_for<room_joined>();
+    const auto reset = bob->wait_for<room_reset>();
+    EXPECT_EQ(reset.base_seq, 0u);
+    const auto page = bob->wait_for<history_page>();
+    EXPECT_EQ(page.mode, history_mode::latest);
+    EXPECT_EQ(page.messages.size(), 3u);
 }
 
 TEST(Chat, PingIsAnsweredWithPong) {
@@ -480,7 +512,7 @@ TEST(Chat, GracefulShutdownClosesWithGoingAway) {
     std::uint32_t room = 0;
     auto ana = srv.join("ana", "lobby", room);
     ana->send(text_message(room, "last words"));
-    ana->wait_for<message_ack>();
+    ana->wait_for<ack>();
     srv.stop();
     EXPECT_EQ(ana->wait_closed(), 1001);
 }

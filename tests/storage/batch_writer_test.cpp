@@ -30,6 +30,7 @@ struct fixture {
     manual_clock clock;
     std::mutex mutex;
     std::map<std::uint32_t, std::uint64_t> watermarks;
+    std::vector<std::string> reports;  // "voided 1/5", "persisted 1/10", in the order made
 
     fixture() {
         database db(path, database::mode::read_write);
@@ -48,10 +49,15 @@ struct fixture {
     }
 
     std::unique_ptr<batch_writer> make(batch_writer::options o) {
-        return std::make_unique<batch_writer>(path, std::move(o), stats, [this](std::uint32_t room, std::uint64_t seq) {
+        auto note = [this](const char* what, std::uint32_t room, std::uint64_t seq) {
             std::lock_guard lock(mutex);
-            watermarks[room] = seq;
-        });
+            reports.push_back(std::string(what) + " " + std::to_string(room) + "/" + std::to_string(seq));
+            if (std::string_view(what) == "persisted") watermarks[room] = seq;
+        };
+        return std::make_unique<batch_writer>(
+            path, std::move(o), stats,
+            batch_writer::reports{[note](std::uint32_t room, std::uint64_t seq) { note("persisted", room, seq); },
+                                  [note](std::uint32_t room, std::uint64_t seq) { note("voided", room, seq); }});
     }
 
     std::int64_t count(const std::string& sql) {
@@ -62,7 +68,7 @@ struct fixture {
     }
 
     static events::message_posted message(std::uint32_t room, std::uint64_t seq) {
-        return {room, seq, 1, 1000 * room + seq, "message " + std::to_string(seq), 1000 + static_cast<std::int64_t>(seq), 0};
+        return {room, seq, 1, 1000 * room + seq, "message " + std::to_string(seq), 1000 + seq, 0};
     }
 
     /// Waits (really) until `pred` holds, at most 5 s.
@@ -186,19 +192,56 @@ TEST(BatchWriter, LockedDatabaseIsRetriedWithoutLoss) {
     w->stop();
 }
 
-TEST(BatchWriter, ABadEventIsSkippedAloneAndTheRestStored) {
+// A sequenced event that cannot be stored (a bug: here a foreign key) is
+// replaced by a void row, and its room hears of it before the watermark that
+// covers it, so the watermark never covers an event that is not on disk.
+TEST(BatchWriter, ABadEventIsVoidedAloneAndReportedBeforeItsWatermark) {
     fixture f;
     auto w = f.make(f.options());
     w->start();
-    for (std::uint64_t seq = 1; seq <= 9; ++seq) {
+    for (std::uint64_t seq = 1; seq <= 10; ++seq) {
         auto m = fixture::message(1, seq);
         if (seq == 5) m.author_id = 999;  // no such user: a foreign key violation, not transient
         w->push(m);
     }
-    w->push(fixture::message(1, 10));
     EXPECT_TRUE(f.eventually([&] { return f.count("SELECT COUNT(*) FROM messages") == 9; }));
-    EXPECT_EQ(f.count("SELECT COUNT(*) FROM messages WHERE seq = 5"), 0);
     w->stop();
+    EXPECT_EQ(f.count("SELECT COUNT(*) FROM messages WHERE seq = 5"), 0);
+    EXPECT_EQ(f.count("SELECT COUNT(*) FROM changes WHERE seq = 5 AND kind = 4"), 1);
+    std::lock_guard lock(f.mutex);
+    EXPECT_EQ(f.reports, (std::vector<std::string>{"voided 1/5", "persisted 1/10"}));
+}
+
+// Defect: a message that reused its author's client id (resend=false on a
+// message sent before) hit the unique index and was skipped, while the
+// watermark moved past it: a permanent hole.
+TEST(BatchWriter, AReusedClientIdIsStoredWithoutIt) {
+    fixture f;
+    auto w = f.make(f.options());
+    w->start();
+    auto first = fixture::message(1, 1), again = fixture::message(1, 2);
+    again.client_msg_id = first.client_msg_id;
+    w->push(first);
+    w->push(again);
+    w->stop();
+    EXPECT_EQ(f.count("SELECT COUNT(*) FROM messages"), 2);
+    EXPECT_EQ(f.count("SELECT client_msg_id FROM messages WHERE seq = 2"), 0);
+    EXPECT_EQ(f.count("SELECT COUNT(*) FROM changes"), 0);  // nothing voided
+    std::lock_guard lock(f.mutex);
+    EXPECT_EQ(f.watermarks[1], 2u);
+}
+
+// The same client id in two rooms is two changes (one scope: room, user, id).
+TEST(BatchWriter, ClientIdsAreScopedByRoom) {
+    fixture f;
+    auto w = f.make(f.options());
+    w->start();
+    auto in_one = fixture::message(1, 1), in_two = fixture::message(2, 1);
+    in_two.client_msg_id = in_one.client_msg_id;
+    w->push(in_one);
+    w->push(in_two);
+    w->stop();
+    EXPECT_EQ(f.count("SELECT COUNT(*) FROM messages WHERE client_msg_id = 1001"), 2);
 }
 
 TEST(BatchWriter, StopCommitsEverythingQueued) {
@@ -209,11 +252,13 @@ TEST(BatchWriter, StopCommitsEverythingQueued) {
     auto w = f.make(o);
     w->start();
     for (std::uint64_t seq = 1; seq <= 7; ++seq) w->push(fixture::message(1, seq));
-    w->push(events::message_edited{1, 3, "edited", 2000});
-    w->push(events::reaction_changed{1, 2, 1, parley::protocol::reaction_kind::heart, true});
-    w->push(events::message_deleted{1, 4, 3000});
+    w->push(events::message_edited{1, 8, 1, 77, 3, "edited", 2000});
+    w->push(events::reaction_set{1, 9, 1, 78, 2, parley::protocol::reaction_kind::heart, true, 1, 2500});
+    w->push(events::message_deleted{1, 10, 1, 79, 4, 3000});
     w->stop();
     EXPECT_EQ(f.count("SELECT COUNT(*) FROM messages"), 7);
+    EXPECT_EQ(f.count("SELECT COUNT(*) FROM changes"), 3);
+    EXPECT_EQ(f.count("SELECT count FROM changes WHERE seq = 9 AND kind = 3 AND message_seq = 2 AND added = 1"), 1);
     EXPECT_EQ(f.count("SELECT COUNT(*) FROM messages WHERE seq = 3 AND text = 'edited' AND edited_at = 2000"), 1);
     EXPECT_EQ(f.count("SELECT COUNT(*) FROM reactions WHERE seq = 2 AND reaction = 2"), 1);
     EXPECT_EQ(f.count("SELECT COUNT(*) FROM messages WHERE seq = 4 AND deleted_at = 3000 AND text = ''"), 1);
@@ -226,9 +271,10 @@ TEST(BatchWriter, EventsCommitInPushOrder) {
     auto w = f.make(f.options());
     w->start();
     w->push(fixture::message(1, 1));
+    std::uint64_t seq = 1;
     for (int i = 0; i < 5; ++i) {
-        w->push(events::reaction_changed{1, 1, 1, parley::protocol::reaction_kind::like, true});
-        w->push(events::reaction_changed{1, 1, 1, parley::protocol::reaction_kind::like, false});
+        w->push(events::reaction_set{1, ++seq, 1, seq, 1, parley::protocol::reaction_kind::like, true, 1, 0});
+        w->push(events::reaction_set{1, ++seq, 1, seq, 1, parley::protocol::reaction_kind::like, false, 0, 0});
     }
     w->stop();
     EXPECT_EQ(f.count("SELECT COUNT(*) FROM reactions"), 0);

@@ -67,11 +67,11 @@ TEST(Persistence, HistoryScrollsBackAcrossCacheAndDiskWithoutGapsOrDuplicates) {
     wait_persisted(*ana, room, 60);
 
     // Changes to messages long out of the cache, and to one still in it.
-    ana->send(edit_message{room, 5, "m5 (edited)"});
-    ana->send(delete_message{room, 7});
-    bob->send(toggle_reaction{room, 3, reaction_kind::star});
-    ana->send(toggle_reaction{room, 3, reaction_kind::star});
-    ana->send(edit_message{room, 58, "m58 (edited)"});
+    ana->send(edit_message{room, ids++, 5, "m5 (edited)", false});
+    ana->send(delete_message{room, ids++, 7, false});
+    bob->send(set_reaction{room, ids++, 3, reaction_kind::star, true, false});
+    ana->send(set_reaction{room, ids++, 3, reaction_kind::star, true, false});
+    ana->send(edit_message{room, ids++, 58, "m58 (edited)", false});
     // Changes to messages out of the cache wait for a disk read, so they may
     // overtake or trail the others: wait for both, in any order.
     std::set<std::uint64_t> edited;
@@ -79,8 +79,8 @@ TEST(Persistence, HistoryScrollsBackAcrossCacheAndDiskWithoutGapsOrDuplicates) {
     while (edited.size() < 2 || !deleted || !reacted) {
         auto p = bob->next(5s);
         ASSERT_TRUE(p.has_value()) << "a change never arrived";
-        if (auto* e = std::get_if<message_edited>(&*p)) edited.insert(e->seq);
-        if (auto* d = std::get_if<message_deleted>(&*p)) deleted |= d->seq == 7;
+        if (auto* e = std::get_if<message_edited>(&*p)) edited.insert(e->message_seq);
+        if (auto* d = std::get_if<message_deleted>(&*p)) deleted |= d->message_seq == 7;
         if (auto* r = std::get_if<reaction_update>(&*p)) reacted |= r->count == 2;
     }
 
@@ -109,25 +109,25 @@ TEST(Persistence, EverythingSurvivesARestartAndSequencesContinue) {
         for (int i = 1; i <= 5; ++i) ana->send(text(room, "before " + std::to_string(i)));
         cmid = ids++;
         ana->send(text(room, "to be edited", cmid));
-        ana->wait_for<message_ack>([&](auto& a) { return a.client_msg_id == cmid; });
-        ana->send(edit_message{room, 6, "edited"});
-        ana->send(toggle_reaction{room, 2, reaction_kind::like});
-        ana->send(delete_message{room, 4});
+        ana->wait_for<ack>([&](auto& a) { return a.client_id == cmid; });
+        ana->send(edit_message{room, ids++, 6, "edited", false});
+        ana->send(set_reaction{room, ids++, 2, reaction_kind::like, true, false});
+        ana->send(delete_message{room, ids++, 4, false});
         ana->wait_for<message_deleted>();
     }  // graceful stop: the writer drains
     test_server srv(dir.path());
     auto ana = srv.connect("ana");
-    ana->send(join_room{"lobby", 0});
+    ana->send(join_room{"lobby", 0, 0});
     const auto joined = ana->wait_for<room_joined>();
-    EXPECT_EQ(joined.last_seq, 6u);
-    EXPECT_EQ(joined.persisted_seq, 6u);
+    EXPECT_EQ(joined.last_seq, 9u);  // six messages and three changes
+    EXPECT_EQ(joined.persisted_seq, 9u);
     const auto page = ana->wait_for<history_page>();
     ASSERT_EQ(page.messages.size(), 6u);
     EXPECT_EQ(page.messages[5].text, "edited");
     EXPECT_EQ(page.messages[1].reactions, (std::vector<reaction_count>{{reaction_kind::like, 1}}));
     EXPECT_TRUE(page.messages[3].deleted);
     ana->send(text(joined.room_id, "after restart"));
-    EXPECT_EQ(ana->wait_for<message_ack>().seq, 7u);
+    EXPECT_EQ(ana->wait_for<ack>().seq, 10u);
 }
 
 TEST(Persistence, ResendAfterRestartIsAcknowledgedWithTheOriginal) {
@@ -139,15 +139,15 @@ TEST(Persistence, ResendAfterRestartIsAcknowledgedWithTheOriginal) {
         std::uint32_t room = 0;
         auto ana = srv.join("ana", "lobby", room);
         ana->send(text(room, "hello once", cmid));
-        seq = ana->wait_for<message_ack>().seq;
+        seq = ana->wait_for<ack>().seq;
     }
     test_server srv(dir.path());
     std::uint32_t room = 0;
     auto bob = srv.join("bob", "lobby", room);
     auto ana = srv.join("ana", "lobby", room);
     ana->send(text(room, "hello once", cmid, true));
-    const auto ack = ana->wait_for<message_ack>();
-    EXPECT_EQ(ack.seq, seq);
+    const auto acked = ana->wait_for<ack>();
+    EXPECT_EQ(acked.seq, seq);
     EXPECT_TRUE(bob->none_of_type<chat_message>(300ms));
     EXPECT_EQ(query_int(dir.path(), "SELECT COUNT(*) FROM messages"), 1);
 }
@@ -160,10 +160,10 @@ TEST(Persistence, ResendOfAMessageLongOutOfTheCacheIsFoundOnDisk) {
     const std::uint64_t first = ids++;
     ana->send(text(room, "first", first));
     for (int i = 2; i <= 39; ++i) ana->send(text(room, "m" + std::to_string(i)));
-    wait_persisted(*ana, room, 39);  // with room_created: four full batches of ten
+    wait_persisted(*ana, room, 39);
     bob->wait_for<chat_message>([](auto& m) { return m.message.seq == 39; });
     ana->send(text(room, "first", first, true));
-    EXPECT_EQ(ana->wait_for<message_ack>([&](auto& a) { return a.client_msg_id == first; }).seq, 1u);
+    EXPECT_EQ(ana->wait_for<ack>([&](auto& a) { return a.client_id == first; }).seq, 1u);
     EXPECT_TRUE(bob->none_of_type<chat_message>(300ms));
 }
 
@@ -177,31 +177,38 @@ TEST(Persistence, WatermarkIsAnnouncedAfterEachCommit) {
     auto ana = srv.join("ana", "lobby", room);
     auto bob = srv.join("bob", "lobby", room);
     for (int i = 0; i < 5; ++i) ana->send(text(room, "x"));
-    // room_created + at least two messages make the first batch.
+    // room_created, epoch_started and at least one message make the first batch.
     const auto w = bob->wait_for<persisted_watermark>(10s);
-    EXPECT_GE(w.seq, 2u);
+    EXPECT_GE(w.seq, 1u);
     EXPECT_LE(w.seq, 5u);
     EXPECT_EQ(w.room_id, room);
 }
 
 TEST(Persistence, RejoinAfterRestartReplaysFromDisk) {
     temp_dir dir;
+    std::uint64_t epoch = 0;
     {
         test_server srv(dir.path());
         std::uint32_t room = 0;
-        auto ana = srv.join("ana", "lobby", room);
+        auto ana = srv.connect("ana");
+        ana->send(join_room{"lobby", 0, 0});
+        const auto joined = ana->wait_for<room_joined>();
+        room = joined.room_id;
+        epoch = joined.epoch;
         for (int i = 1; i <= 20; ++i) ana->send(text(room, "m" + std::to_string(i)));
-        ana->wait_for<message_ack>([](auto& a) { return a.seq == 20; });
+        ana->wait_for<ack>([](auto& a) { return a.seq == 20; });
     }
     test_server srv(dir.path(), [](auto& cfg) { cfg.room_cache_messages = 10; });
     auto bob = srv.connect("bob");
-    bob->send(join_room{"lobby", 5});
-    bob->wait_for<room_joined>();
-    const auto page = bob->wait_for<history_page>();
-    EXPECT_EQ(page.mode, history_mode::replay);
-    ASSERT_EQ(page.messages.size(), 15u);
-    EXPECT_EQ(page.messages.front().seq, 6u);
-    EXPECT_EQ(page.messages.back().text, "m20");
+    bob->send(join_room{"lobby", epoch, 5});
+    const auto joined = bob->wait_for<room_joined>();
+    EXPECT_NE(joined.epoch, epoch);  // every start begins an epoch; this one shares all 20
+    for (std::uint64_t seq = 6; seq <= 20; ++seq) {
+        const auto m = bob->wait_for<chat_message>();
+        EXPECT_EQ(m.message.seq, seq);
+        EXPECT_EQ(m.message.text, "m" + std::to_string(seq));
+    }
+    EXPECT_TRUE(bob->none_of_type<room_reset>(200ms));
 }
 
 TEST(Persistence, GracefulShutdownFlushesTheWriter) {
@@ -214,7 +221,7 @@ TEST(Persistence, GracefulShutdownFlushesTheWriter) {
         std::uint32_t room = 0;
         auto ana = srv.join("ana", "lobby", room);
         for (int i = 0; i < 5; ++i) ana->send(text(room, "pending"));
-        ana->wait_for<message_ack>([](auto& a) { return a.seq == 5; });
+        ana->wait_for<ack>([](auto& a) { return a.seq == 5; });
         EXPECT_EQ(query_int(dir.path(), "SELECT COUNT(*) FROM messages"), 0);  // nothing due yet
         srv.stop();
     }
@@ -228,7 +235,7 @@ TEST(Persistence, NewMessagesAreRefusedWhenTheBacklogIsFull) {
         cfg.max_writer_backlog = 5;
     });
     std::uint32_t room = 0;
-    auto ana = srv.join("ana", "lobby", room);  // room_created is one event
+    auto ana = srv.join("ana", "lobby", room);  // room_created and epoch_started are two events
     for (int i = 0; i < 6; ++i) ana->send(text(room, "m"));
     const auto e = ana->wait_for<error_report>();
     EXPECT_EQ(e.code, static_cast<std::uint16_t>(error_code::server_busy));
@@ -248,33 +255,51 @@ struct outbox_client {
     std::uint64_t watermark = 0;
 
     void absorb(const packet& p) {
-        if (auto* a = std::get_if<message_ack>(&p)) {
-            if (auto it = outbox.find(a->client_msg_id); it != outbox.end()) it->second.seq = a->seq;
+        if (auto* a = std::get_if<ack>(&p)) {
+            if (auto it = outbox.find(a->client_id); it != outbox.end()) it->second.seq = a->seq;
         } else if (auto* w = std::get_if<persisted_watermark>(&p)) {
             watermark = std::max(watermark, w->seq);
+        } else if (auto* r = std::get_if<room_reset>(&p)) {
+            watermark = std::min(watermark, r->base_seq);
+            for (auto& [cmid, e] : outbox)
+                if (e.seq > r->base_seq) e.seq = 0;  // not stored: send again
         }
         std::erase_if(outbox, [&](const auto& e) { return e.second.seq != 0 && e.second.seq <= watermark; });
     }
 };
 
-/// A reading client's view of the room: seq -> (client_msg_id, text). On a
-/// rejoin it trusts only what was persisted (since_seq = its watermark) and
-/// takes the server's replay as the truth above it.
+/// A reading client as the protocol asks it to behave: it keeps everything
+/// it saw, rejoins with (epoch, last seq seen), and on room_reset drops what
+/// it holds above the base. It also records every (epoch, seq) it was ever
+/// shown, and fails the test if one of them ever named two messages.
 struct view_client {
-    std::map<std::uint64_t, std::pair<std::uint64_t, std::string>> view;
-    std::uint64_t watermark = 0;
+    std::map<std::uint64_t, std::pair<std::uint64_t, std::string>> view;  // seq -> (cmid, text)
+    std::map<std::pair<std::uint64_t, std::uint64_t>, std::pair<std::uint64_t, std::string>> seen;
+    std::uint64_t epoch = 0, last_seen = 0;
+    int resets = 0;
 
+    void show(std::uint64_t seq, std::uint64_t cmid, const std::string& text) {
+        view[seq] = {cmid, text};
+        last_seen = std::max(last_seen, seq);
+        auto [it, fresh] = seen.try_emplace({epoch, seq}, cmid, text);
+        EXPECT_TRUE(fresh || it->second == std::make_pair(cmid, text))
+            << "two messages at (epoch " << epoch << ", seq " << seq << "): '" << it->second.second << "' and '"
+            << text << "'";
+    }
     void absorb(const packet& p) {
-        if (auto* m = std::get_if<chat_message>(&p)) {
-            view[m->message.seq] = {m->message.client_msg_id, m->message.text};
+        if (auto* j = std::get_if<room_joined>(&p)) {
+            epoch = j->epoch;
+        } else if (auto* r = std::get_if<room_reset>(&p)) {
+            ++resets;
+            epoch = r->epoch;
+            view.erase(view.upper_bound(r->base_seq), view.end());
+            last_seen = std::min(last_seen, r->base_seq);
+        } else if (auto* m = std::get_if<chat_message>(&p)) {
+            show(m->message.seq, m->message.client_msg_id, m->message.text);
         } else if (auto* h = std::get_if<history_page>(&p)) {
-            if (h->mode == history_mode::latest) view.clear();
-            for (const auto& r : h->messages) view[r.seq] = {r.client_msg_id, r.text};
-        } else if (auto* w = std::get_if<persisted_watermark>(&p)) {
-            watermark = std::max(watermark, w->seq);
+            for (const auto& r : h->messages) show(r.seq, r.client_msg_id, r.text);
         }
     }
-    void rejoined() { view.erase(view.upper_bound(watermark), view.end()); }
 };
 
 TEST(Persistence, CrashWithSigkillLosesNothingAndDuplicatesNothing) {
@@ -301,10 +326,10 @@ TEST(Persistence, CrashWithSigkillLosesNothingAndDuplicatesNothing) {
     view_client reader;
     auto ana = connect(ana_token);
     auto bob = connect(bob_token);
-    ana->send(join_room{"crash", 0});
+    ana->send(join_room{"crash", 0, 0});
     const std::uint32_t room = ana->wait_for<room_joined>().room_id;
-    bob->send(join_room{"crash", 0});
-    bob->wait_for<history_page>();
+    bob->send(join_room{"crash", 0, 0});
+    while (auto p = bob->next(200ms)) reader.absorb(*p);
 
     auto pump = [](ws_client& c, auto& state, std::chrono::milliseconds window) {
         while (auto p = c.next(window)) state.absorb(*p);
@@ -334,9 +359,8 @@ TEST(Persistence, CrashWithSigkillLosesNothingAndDuplicatesNothing) {
     // Both reconnect; the sender resends its whole outbox with `resend`, then goes on.
     ana = connect(ana_token);
     bob = connect(bob_token);
-    ana->send(join_room{"crash", sender.watermark});
-    bob->send(join_room{"crash", reader.watermark});
-    reader.rejoined();
+    ana->send(join_room{"crash", 0, 0});
+    bob->send(join_room{"crash", reader.epoch, reader.last_seen});
     for (const auto& [cmid, e] : sender.outbox) ana->send(send_message{room, cmid, 0, e.text, true});
     for (int i = 120; i < total; ++i) send_new(i);
 
@@ -353,7 +377,10 @@ TEST(Persistence, CrashWithSigkillLosesNothingAndDuplicatesNothing) {
     EXPECT_EQ(query_int(dir.path(), "SELECT COUNT(DISTINCT client_msg_id) FROM messages"), total);
     EXPECT_EQ(query_int(dir.path(), "SELECT MAX(seq) FROM messages"), total);
     EXPECT_EQ(query_int(dir.path(), "SELECT COUNT(DISTINCT text) FROM messages"), total);
-    // The reader shows exactly what the database holds.
+    // The reader was told to drop what the crash took, and then shows exactly
+    // what the database holds (scrolling back over what the reset cleared).
+    EXPECT_EQ(reader.resets, 1);
+    for (const auto& r : scroll_back(*bob, room, 100)) reader.show(r.seq, r.client_msg_id, r.text);
     ASSERT_EQ(reader.view.size(), static_cast<std::size_t>(total));
     database db((dir.path() / "parley.db").string(), database::mode::read_only);
     statement s = db.prepare("SELECT seq, client_msg_id, text FROM messages ORDER BY seq");

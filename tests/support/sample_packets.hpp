@@ -49,34 +49,48 @@ inline std::string sample_long_text(std::size_t size = 2000) {
     return s;
 }
 
+/// A welcome with the rate limits a default server announces.
+inline protocol::welcome sample_welcome() {
+    using protocol::packet_kind;
+    auto k = [](packet_kind kind) { return static_cast<std::uint8_t>(kind); };
+    return protocol::welcome{
+        7, "ana", "parley/0.2.0", 1'790'000'000'000ULL,
+        {{{k(packet_kind::send_message), k(packet_kind::edit_message), k(packet_kind::delete_message)}, 600, 20},
+         {{k(packet_kind::set_reaction)}, 600, 30},
+         {{k(packet_kind::request_history)}, 1200, 40},
+         {{k(packet_kind::join_room)}, 6, 10}},
+        64};
+}
+
 /// One packet of every kind, in variant order.
 inline std::vector<protocol::packet> one_of_each_kind() {
     using namespace protocol;
     return {
         authenticate{"q3Zb8mJr2cYw0Xk9LdPfUeTnHgVs1AiOaB4oE7uRlCy"},
-        join_room{"lobby", 12},
+        join_room{"lobby", 0x1A2B3C4D5E6FULL, 12},
         leave_room{3},
         send_message{3, 0x1F2E3D4C5B6A7ULL, 0, fifty_byte_text},
-        edit_message{3, 42, "fixed"},
-        delete_message{3, 42},
-        toggle_reaction{3, 42, reaction_kind::star},
+        edit_message{3, 0x2A3B4C5D6E7FULL, 42, "fixed", false},
+        delete_message{3, 0x2A3B4C5D6E80ULL, 42, false},
+        set_reaction{3, 0x2A3B4C5D6E81ULL, 42, reaction_kind::star, true, false},
         set_typing{3, true},
         request_history{3, 1000, 50},
         ping{9},
-        welcome{7, "ana", "parley/0.1.0", 1'790'000'000'000ULL},
-        room_joined{3, "lobby", 1200, 1195},
+        sample_welcome(),
+        room_joined{3, "lobby", 0x1A2B3C4D5E6FULL, 1200, 1195},
         room_left{3},
-        message_ack{3, 0x1F2E3D4C5B6A7ULL, 1201, 1'790'000'000'123ULL},
+        ack{3, 0x1F2E3D4C5B6A7ULL, 1201, 1'790'000'000'123ULL},
         chat_message{3, sample_record(1201, fifty_byte_text)},
-        message_edited{3, 42, "fixed", 1'790'000'005'000ULL},
-        message_deleted{3, 42, 1'790'000'006'000ULL},
-        reaction_update{3, 42, reaction_kind::heart, 2, 8, true},
+        message_edited{3, 1202, 42, "fixed", 1'790'000'005'000ULL},
+        message_deleted{3, 1203, 42, 1'790'000'006'000ULL},
+        reaction_update{3, 1204, 42, reaction_kind::heart, 2, 8, true},
         typing_update{3, {8, "bo"}, true},
         presence_update{3, presence_change::snapshot, {{7, "ana"}, {8, "bo"}}},
         sample_history(20),
         persisted_watermark{3, 1195},
         error_report{106, 4, 99, 1500, "slow down"},
         pong{9},
+        room_reset{3, 0x3C4D5E6F7A8BULL, 1195},
     };
 }
 

@@ -77,7 +77,14 @@ ws_client::ws_client(ws_options opts) : impl_(std::make_unique<impl>()) {
     tcp::resolver resolver(impl_->io);
     auto& stream = beast::get_lowest_layer(impl_->ws);
     stream.expires_after(5s);
-    stream.connect(resolver.resolve(opts.host, std::to_string(opts.port)));
+    if (opts.from.empty()) {
+        stream.connect(resolver.resolve(opts.host, std::to_string(opts.port)));
+    } else {
+        const tcp::endpoint to = *resolver.resolve(opts.host, std::to_string(opts.port)).begin();
+        stream.socket().open(to.protocol());
+        stream.socket().bind({net::ip::make_address(opts.from), 0});
+        stream.connect(to);
+    }
     stream.socket().set_option(tcp::no_delay(true));
     impl_->ws.set_option(websocket::stream_base::decorator([headers = opts.headers](websocket::request_type& req) {
         for (const auto& [name, value] : headers) req.set(name, value);
@@ -123,6 +130,22 @@ void ws_client::send_raw(std::vector<std::uint8_t> bytes) {
         impl_->ws.binary(true);
         impl_->ws.async_write(net::buffer(*owned), [owned, done](boost::system::error_code ec, std::size_t) { done(ec); });
     });
+}
+
+void ws_client::send_fragmented(std::vector<std::uint8_t> bytes, std::size_t fragment_size, bool ping_between) {
+    auto owned = std::make_shared<std::vector<std::uint8_t>>(std::move(bytes));
+    for (std::size_t at = 0;; at += fragment_size) {
+        const std::size_t n = std::min(fragment_size, owned->size() - at);
+        const bool fin = at + n >= owned->size();
+        impl_->on_thread([this, owned, at, n, fin](auto done) {
+            impl_->ws.binary(true);
+            impl_->ws.async_write_some(fin, net::buffer(owned->data() + at, n),
+                                       [owned, done](boost::system::error_code ec, std::size_t) { done(ec); });
+        });
+        if (fin) return;
+        if (ping_between)
+            impl_->on_thread([this](auto done) { impl_->ws.async_ping({}, [done](boost::system::error_code ec) { done(ec); }); });
+    }
 }
 
 void ws_client::send_text(std::string text) {

@@ -29,6 +29,7 @@ using namespace std::chrono_literals;
 struct ws_options {
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;
+    std::string from;  ///< loopback source address (any of 127.0.0.0/8); empty: the kernel's choice
     std::string target = "/ws";
     std::map<std::string, std::string> headers;  ///< e.g. Cookie, Origin
     std::size_t read_limit = 64 * 1024 * 1024;
@@ -52,6 +53,10 @@ public:
     void send(const protocol::packet& p);
     /// Sends raw bytes as one binary message.
     void send_raw(std::vector<std::uint8_t> bytes);
+    /// Sends `bytes` as one binary message split into frames of at most
+    /// `fragment_size` bytes (RFC 6455 continuation frames), with a ping
+    /// between the fragments if asked; waits until all are written.
+    void send_fragmented(std::vector<std::uint8_t> bytes, std::size_t fragment_size, bool ping_between = false);
     /// Sends a text message (not part of the protocol).
     void send_text(std::string text);
 

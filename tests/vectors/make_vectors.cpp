@@ -51,25 +51,28 @@ std::vector<std::pair<std::string, std::vector<packet>>> good_vectors() {
 
     return {
         {"authenticate", {authenticate{"q3Zb8mJr2cYw0Xk9LdPfUeTnHgVs1AiOaB4oE7uRlCy"}}},
-        {"join_room_fresh", {join_room{"lobby", 0}}},
-        {"join_room_resume", {join_room{"dev.team-2", 123456}}},
+        {"join_room_fresh", {join_room{"lobby", 0, 0}}},
+        {"join_room_resume", {join_room{"dev.team-2", 0x1A2B3C4D5E6FULL, 123456}}},
         {"leave_room", {leave_room{3}}},
         {"send_message_50_bytes", {send_message{3, 0x1F2E3D4C5B6A7ULL, 0, fifty_bytes}}},
         {"send_message_reply_unicode", {send_message{3, 99, 41, "Grüße aus Köln — ça va? 你好 \xF0\x9F\x91\x8B", false}}},
         {"send_message_resend", {send_message{3, 0x1F2E3D4C5B6A7ULL, 0, "sent while offline", true}}},
         {"send_message_empty_text", {send_message{1, 1, 0, ""}}},
         {"send_message_2kb_compressed", {send_message{3, 123, 0, long_text}}},
-        {"edit_message", {edit_message{3, 42, "fixed the typo"}}},
-        {"delete_message", {delete_message{3, 42}}},
-        {"toggle_reaction_heart", {toggle_reaction{3, 42, reaction_kind::heart}}},
+        {"edit_message", {edit_message{3, 0x2A3B4C5D6E7FULL, 42, "fixed the typo", false}}},
+        {"edit_message_resend", {edit_message{3, 0x2A3B4C5D6E7FULL, 42, "fixed the typo", true}}},
+        {"delete_message", {delete_message{3, 0x2A3B4C5D6E80ULL, 42, false}}},
+        {"set_reaction_heart_on", {set_reaction{3, 0x2A3B4C5D6E81ULL, 42, reaction_kind::heart, true, false}}},
+        {"set_reaction_like_off", {set_reaction{3, 0x2A3B4C5D6E82ULL, 42, reaction_kind::like, false, true}}},
         {"set_typing_on", {set_typing{3, true}}},
         {"set_typing_off", {set_typing{3, false}}},
         {"request_history", {request_history{3, 1000, 50}}},
         {"ping", {ping{77}}},
-        {"welcome", {welcome{7, "ana", "parley/0.1.0", 1'790'000'000'000ULL}}},
-        {"room_joined", {room_joined{3, "lobby", 1200, 1195}}},
+        {"welcome", {parley::testing::sample_welcome()}},
+        {"room_joined", {room_joined{3, "lobby", 0x1A2B3C4D5E6FULL, 1200, 1195}}},
         {"room_left", {room_left{3}}},
-        {"message_ack", {message_ack{3, 0x1F2E3D4C5B6A7ULL, 1201, 1'790'000'000'123ULL}}},
+        {"ack", {ack{3, 0x1F2E3D4C5B6A7ULL, 1201, 1'790'000'000'123ULL}}},
+        {"ack_no_change", {ack{3, 0x2A3B4C5D6E81ULL, 0, 1'790'000'000'200ULL}}},
         {"chat_message_50_bytes", {chat_message{3, sample_record(1201, fifty_bytes)}}},
         {"chat_message_reactions_reply", {chat_message{3, with_reactions}}},
         {"chat_message_max_values", {chat_message{std::uint32_t(-1), [] {
@@ -77,9 +80,9 @@ std::vector<std::pair<std::string, std::vector<packet>>> good_vectors() {
              m.author_id = m.client_msg_id = m.sent_at = m.edited_at = m.reply_to = limits::max_safe_integer;
              return m;
          }()}}},
-        {"message_edited", {message_edited{3, 42, "fixed the typo", 1'790'000'005'000ULL}}},
-        {"message_deleted", {message_deleted{3, 42, 1'790'000'006'000ULL}}},
-        {"reaction_update", {reaction_update{3, 42, reaction_kind::star, 5, 8, true}}},
+        {"message_edited", {message_edited{3, 1202, 42, "fixed the typo", 1'790'000'005'000ULL}}},
+        {"message_deleted", {message_deleted{3, 1203, 42, 1'790'000'006'000ULL}}},
+        {"reaction_update", {reaction_update{3, 1204, 42, reaction_kind::star, 5, 8, true}}},
         {"typing_update", {typing_update{3, {8, "bo"}, true}}},
         {"presence_snapshot", {presence_update{3, presence_change::snapshot, {{7, "ana"}, {8, "bo"}, {9, "cy"}}}}},
         {"presence_left", {presence_update{3, presence_change::left, {{8, "bo"}}}}},
@@ -88,6 +91,7 @@ std::vector<std::pair<std::string, std::vector<packet>>> good_vectors() {
         {"persisted_watermark", {persisted_watermark{3, 1195}}},
         {"error_report_rate_limited", {error_report{106, 0x04, 99, 1500, "slow down: 10 messages per 5 s"}}},
         {"pong", {pong{77}}},
+        {"room_reset", {room_reset{3, 0x3C4D5E6F7A8BULL, 1195}}},
     };
 }
 
@@ -106,7 +110,7 @@ std::vector<std::pair<std::string, bytes>> error_vectors() {
 
     add("truncated", bytes(good.begin(), good.end() - 1));
     add("bad_magic", [&] { auto b = good; b[0] = 'X'; return b; }());
-    add("bad_version", build_frame({.version = 2, .kind = 0x0A}, payload_of(ping{77})));
+    add("bad_version", build_frame({.version = 1, .kind = 0x0A}, payload_of(ping{77})));
     add("bad_checksum", [&] { auto b = good; b[5] ^= 0x01; return b; }());
     add("unknown_kind", build_frame({.kind = 0x30}, payload_of(ping{77})));
     add("bad_flags", build_frame({.kind = 0x0A, .flags = 0x02}, payload_of(ping{77})));
@@ -136,7 +140,7 @@ std::vector<std::pair<std::string, bytes>> error_vectors() {
     }
     add("trailing_bytes", [&] { auto b = good; b.push_back(0); return b; }());
     add("bad_varint", build_frame(packet_kind::leave_room, bytes{0x83, 0x00}));
-    add("bad_value", build_frame(packet_kind::toggle_reaction, bytes{3, 42, 9}));
+    add("bad_value", build_frame(packet_kind::set_reaction, bytes{3, 1, 42, 9, 1, 0}));
     {
         bytes p{3, 0, 1};
         append_varint(p, limits::max_history_page + 1);

@@ -26,6 +26,7 @@ import { confirmDialog, toast } from './ui/feedback.js';
 
 const NARROW = matchMedia('(max-width: 760px)');
 const NOTICE_KEY = 'parley:sign-in-notice';
+const IDENTITY_KEY = 'parley:me';   // the signed-in user, for starting while the server is unreachable
 const NO_MEMBERS_PANEL = matchMedia('(max-width: 1100px)');
 
 let protocol = null;
@@ -320,7 +321,7 @@ class Session {
 
   openPicker(rec, anchor) {
     const order = protocol.reactions;
-    const mine = order.filter((_, i) => rec.my_reactions & (1 << i));
+    const mine = order.filter((name) => this.chat.reactedNow(this.chat.current, rec.seq, name));
     picker.open(anchor, (name) => this.chat.react(this.chat.current, rec.seq, name), mine);
   }
 
@@ -421,6 +422,7 @@ async function signOut(message, callServer) {
       // the cookie is cleared by the server only; a failed call leaves it to expire
     }
   }
+  remember(null);
   if (message) sessionStorage.setItem(NOTICE_KEY, message);
   location.reload();
 }
@@ -437,26 +439,75 @@ function bootFailed(text) {
   $('boot').append(retry);
 }
 
+/**
+ * The user of the last session in this browser, or null. Lets the app open
+ * while the server cannot be reached: the outbox and the rooms are there, and
+ * the connection keeps trying (a session that turns out to be gone signs out).
+ */
+function rememberedUser() {
+  try {
+    const me = JSON.parse(localStorage.getItem(IDENTITY_KEY) ?? 'null');
+    return Number.isSafeInteger(me?.id) && typeof me.username === 'string' ? me : null;
+  } catch {
+    return null;
+  }
+}
+
+function remember(user) {
+  try {
+    if (user) localStorage.setItem(IDENTITY_KEY, JSON.stringify({ id: user.id, username: user.username }));
+    else localStorage.removeItem(IDENTITY_KEY);
+  } catch {
+    // storage is full or disabled: offline starts are not possible, nothing else changes
+  }
+}
+
+/** The service worker keeps the app's files for starts while the server is unreachable. */
+async function installServiceWorker() {
+  if (!('serviceWorker' in navigator)) return;
+  try {
+    await navigator.serviceWorker.register('/sw.js', { scope: '/' });
+    const worker = (await navigator.serviceWorker.ready).active;
+    const urls = performance.getEntriesByType('resource').map((e) => e.name)
+      .filter((u) => new URL(u).origin === location.origin);
+    worker?.postMessage({ type: 'keep', urls: [...new Set(['/', ...urls])] });
+  } catch (e) {
+    console.warn('parley: no service worker, so no start without the server', e);
+  }
+}
+
 async function boot() {
   applyIcons();
-  auth = new AuthView((user) => startSession(user));
+  auth = new AuthView((user) => {
+    remember(user);
+    startSession(user);
+  });
   let me;
   try {
-    [protocol, me] = await Promise.all([loadProtocol(), api.me()]);
+    protocol = await loadProtocol();
   } catch (e) {
     console.error('parley: start-up failed', e);
-    const what = e?.code === 'network'
-      ? 'The Parley server cannot be reached.'
-      : 'Parley could not start: this browser failed to load its WebAssembly module.';
-    bootFailed(what);
+    bootFailed('Parley could not start: this browser failed to load its WebAssembly module.');
     return;
   }
+  try {
+    me = await api.me();
+  } catch (e) {
+    me = e?.code === 'network' ? rememberedUser() : null;
+    if (!me) {
+      console.error('parley: start-up failed', e);
+      bootFailed(e?.code === 'network' ? 'The Parley server cannot be reached.' : `Parley could not start: ${e.message}`);
+      return;
+    }
+  }
+  remember(me);
   picker = new ReactionPicker(protocol.reactions);
   $('boot').hidden = true;
   const notice = sessionStorage.getItem(NOTICE_KEY) ?? '';
   sessionStorage.removeItem(NOTICE_KEY);
   if (me) startSession(me);
   else auth.show(notice);
+  installServiceWorker();
 }
 
 boot();

@@ -38,9 +38,9 @@ function samples() {
   return [
     { name: 'send_message', note: '50-byte text', packet: { type: 'send_message', room_id: 3, client_msg_id: 548535317935783, reply_to: 0, text: SENTENCES[0], resend: false } },
     { name: 'chat_message', note: '50-byte text, 2 reactions', packet: { type: 'chat_message', room_id: 3, message: record(0) } },
-    { name: 'message_ack', note: '', packet: { type: 'message_ack', room_id: 3, client_msg_id: 548535317935783, seq: 1201, sent_at: NOW } },
+    { name: 'ack', note: '', packet: { type: 'ack', room_id: 3, client_id: 548535317935783, seq: 1201, at: NOW } },
     { name: 'typing_update', note: '', packet: { type: 'typing_update', room_id: 3, user: { id: 8, name: 'bo' }, active: true } },
-    { name: 'reaction_update', note: '', packet: { type: 'reaction_update', room_id: 3, seq: 1201, reaction: 'heart', count: 3, user_id: 8, added: true } },
+    { name: 'reaction_update', note: '', packet: { type: 'reaction_update', room_id: 3, seq: 1250, message_seq: 1201, reaction: 'heart', count: 3, user_id: 8, added: true } },
     { name: 'presence_update', note: 'snapshot of 100 users', packet: { type: 'presence_update', room_id: 3, change: 'snapshot', users } },
     { name: 'history_page', note: '50 messages', packet: { type: 'history_page', room_id: 3, mode: 'latest', has_more: true, messages: Array.from({ length: 50 }, (_, i) => record(i)) } },
   ];

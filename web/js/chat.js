@@ -7,21 +7,24 @@
 //   messages     {room, kind: replace|append|prepend|update, fromOthers, mine, records}
 //   presence     {room}
 //   typing       {room}
+//   outbox       an outbox entry was added, saved or removed
 //   notice       {text, level: info|warn|error}
 //   unauthorized the session is gone: sign in again
 //
-// Recovery after a reconnect or a reload (section "Recovery point" of room.js):
-//   1. every joined room is joined again with since_seq = its `stored` seq;
-//   2. the server answers room_joined (last_seq, persisted_seq), the presence
-//      snapshot and the missed messages (replay) or the newest page (latest);
-//   3. messages above room_joined.last_seq were lost by the server: dropped;
-//   4. a request_history below since_seq refreshes the messages already on
-//      screen (edits, deletions and reactions made while we were away) and
-//      fills the view after a reload;
-//   5. every outbox entry of the room that is not saved is sent again with its
-//      client_msg_id and resend=true, one packet each, in the order written.
+// Recovery after a reconnect or a reload (room.js, "Position"):
+//   1. every joined room is joined again with its position (epoch, lastSeq),
+//      or (0, 0) when its view is not in memory;
+//   2. the server answers room_joined, room_reset when it cannot vouch for
+//      what the view holds above some seq, the presence snapshot, and either
+//      the missed events (replayed as the live packets) or a `latest` page;
+//   3. outbox entries acknowledged in another epoch, or above a reset's base,
+//      are pending again: their seq is no longer vouched for;
+//   4. every outbox entry of the room that is not saved is sent again with its
+//      client id and resend=true, in the order written, paced by the limits
+//      the server announced in `welcome`.
 
-import { ERR, KIND, newClientMsgId } from './protocol.js';
+import { newClientMsgId } from './protocol.js';
+import { isMessage } from './outbox.js';
 import { Room } from './room.js';
 
 const HISTORY_PAGE = 50;
@@ -29,25 +32,62 @@ const OLDER_TIMEOUT_MS = 10000;
 const TYPING_REFRESH_MS = 3000;      // "typing" is repeated at most this often
 const TYPING_IDLE_MS = 5000;         // no keystroke for this long: stopped
 const REMOTE_TYPING_MS = 8000;       // safety net if a "stopped" never arrives
-const SEND_RATE = 8;                 // messages per second the client paces itself to
-const SEND_BURST = 16;
 const PREFS_VERSION = 1;
+const JOIN_BATCH = 32;
+
+/**
+ * Token buckets for the limits the server announces in `welcome`, so the
+ * client paces itself instead of learning the limits from refusals. Until a
+ * welcome arrives (or for kinds it does not name) nothing is paced.
+ */
+class Pacer {
+  constructor() {
+    this.byKind = new Map(); // kind byte -> bucket
+  }
+
+  /** @param limits welcome.rate_limits: [{kinds, per_minute, burst}] */
+  configure(limits) {
+    const now = performance.now();
+    this.byKind.clear();
+    for (const l of limits ?? []) {
+      if (!(l.per_minute > 0) || !(l.burst > 0)) continue;
+      const bucket = { rate: l.per_minute / 60000, burst: l.burst, tokens: l.burst, at: now };
+      for (const k of l.kinds) this.byKind.set(k, bucket);
+    }
+  }
+
+  /** Takes a token for a packet kind; returns 0, or the ms to wait for one. */
+  take(kind) {
+    const b = this.byKind.get(kind);
+    if (!b) return 0;
+    const now = performance.now();
+    b.tokens = Math.min(b.burst, b.tokens + (now - b.at) * b.rate);
+    b.at = now;
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil((1 - b.tokens) / b.rate);
+  }
+}
 
 export class Chat extends EventTarget {
   constructor({ protocol, connection, me, outbox }) {
     super();
     this.protocol = protocol;
+    this.kind = protocol.kinds;      // packet kind bytes by name (the wasm module's vocabulary)
+    this.err = protocol.errors;      // error codes by name
     this.conn = connection;
     this.me = me;
     this.outbox = outbox;
     this.rooms = new Map();          // name -> Room, in sidebar order
     this.byId = new Map();           // room_id -> Room (current connection)
     this.current = null;
-    this.epoch = 0;                  // counts connections; outbox entries remember theirs
+    this.generation = 0;             // counts connections; outbox entries remember theirs (`sentOn`)
     this.savedIds = new Set();       // client ids confirmed saved during this page load
-    this.tokens = SEND_BURST;
-    this.tokensAt = performance.now();
+    this.pacer = new Pacer();
     this.flushTimers = new Map();
+    this.joinTimers = new Map();
     this.typingRoom = null;
     this.typingSentAt = 0;
     this.typingIdle = 0;
@@ -67,6 +107,7 @@ export class Chat extends EventTarget {
     this.conn.removeEventListener('state', this.onState);
     this.savePrefs();
     for (const t of this.flushTimers.values()) clearTimeout(t);
+    for (const t of this.joinTimers.values()) clearTimeout(t);
     for (const t of this.typingTimers.values()) clearTimeout(t);
     clearTimeout(this.typingIdle);
   }
@@ -75,7 +116,7 @@ export class Chat extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
-  // ---- preferences: joined rooms and recovery points survive a reload ----------
+  // ---- preferences: joined rooms and read positions survive a reload ------------
 
   loadPrefs() {
     let prefs = null;
@@ -136,10 +177,13 @@ export class Chat extends EventTarget {
   }
 
   join(room) {
-    if (!this.conn.ready || room.joined || room.joiningEpoch === this.epoch) return;
-    room.joiningEpoch = this.epoch;
-    room.sinceSent = room.stored;
-    this.conn.send({ type: 'join_room', room: room.name, since_seq: room.sinceSent });
+    if (!this.conn.ready || room.joined || room.joiningOn === this.generation) return;
+    room.joiningOn = this.generation;
+    this.conn.send(this.joinPacket(room));
+  }
+
+  joinPacket(room) {
+    return { type: 'join_room', room: room.name, ...room.position };
   }
 
   /** Everything read in the room in view. */
@@ -170,7 +214,7 @@ export class Chat extends EventTarget {
 
   onConnectionState(state) {
     if (state === 'ready') return;
-    if (this.epoch === 0 && state === 'connecting') return;
+    if (this.generation === 0 && state === 'connecting') return;
     // The connection is gone: every room must be joined again on the next one.
     for (const room of this.rooms.values()) room.disconnect();
     this.byId.clear();
@@ -184,17 +228,17 @@ export class Chat extends EventTarget {
       this.emit('unauthorized', { reason: 'account changed' });
       return;
     }
-    this.epoch++;
+    this.generation++;
+    this.pacer.configure(p.rate_limits);
     for (const room of this.rooms.values()) room.disconnect();
     this.byId.clear();
-    // The room in view first, so it fills first; the joins travel as one batch.
+    // The room in view first, so it fills first; the joins travel as batches.
     const order = [...this.rooms.values()].sort((a, b) => (b.name === this.current) - (a.name === this.current));
     const joins = order.map((room) => {
-      room.joiningEpoch = this.epoch;
-      room.sinceSent = room.stored;
-      return { type: 'join_room', room: room.name, since_seq: room.sinceSent };
+      room.joiningOn = this.generation;
+      return this.joinPacket(room);
     });
-    for (let i = 0; i < joins.length; i += 32) this.conn.sendBatch(joins.slice(i, i + 32));
+    for (let i = 0; i < joins.length; i += JOIN_BATCH) this.conn.sendBatch(joins.slice(i, i + JOIN_BATCH));
   }
 
   // ---- incoming packets ---------------------------------------------------------------
@@ -203,11 +247,12 @@ export class Chat extends EventTarget {
     switch (p.type) {
       case 'welcome': return this.onWelcome(p);
       case 'room_joined': return this.onRoomJoined(p);
+      case 'room_reset': return this.onRoomReset(p);
       case 'room_left': return this.onRoomLeft(p);
       case 'presence_update': return this.onPresence(p);
       case 'history_page': return this.onHistory(p);
       case 'chat_message': return this.onChatMessage(p);
-      case 'message_ack': return this.onAck(p);
+      case 'ack': return this.onAck(p);
       case 'persisted_watermark': return this.onWatermark(p);
       case 'message_edited': return this.onEdited(p);
       case 'message_deleted': return this.onDeleted(p);
@@ -227,37 +272,50 @@ export class Chat extends EventTarget {
     }
     room.id = p.room_id;
     room.joined = true;
-    room.joiningEpoch = -1;
+    room.joiningOn = -1;
     room.persistedSeq = p.persisted_seq;
-    room.serverLast = p.last_seq;
+    room.joinedLast = p.last_seq;
+    // A position at or below what the epoch shares with the old one is the
+    // same in both (otherwise room_reset follows): it carries over.
+    room.epoch = p.epoch;
     this.byId.set(p.room_id, room);
-
-    const lost = room.truncateAbove(p.last_seq);
-    if (lost.length) this.forgetLost(room, lost);
-    if (room.sinceSent > 0 && room.sinceSent <= p.last_seq) this.refresh(room);
+    // Acknowledgements from another epoch are not vouched for: send those
+    // entries again (a duplicate is acknowledged with its original seq).
+    this.repend(room, (e) => e.seq > 0 && e.ack_epoch !== p.epoch);
     this.flush(room.name);
     this.emit('rooms');
   }
 
-  /** The server restarted without these messages: mine go back to the outbox queue. */
-  forgetLost(room, lost) {
-    for (const rec of lost) {
-      const entry = rec.author_id === this.me.id ? this.outbox.get(rec.client_msg_id) : null;
-      if (entry) {
-        entry.state = 'pending';
-        entry.seq = 0;
-        this.outbox.put(entry);
+  /** The server cannot vouch for what this view holds above base_seq. */
+  onRoomReset(p) {
+    const room = this.byId.get(p.room_id);
+    if (!room) return;
+    const dropped = room.resetAbove(p.base_seq, p.epoch);
+    this.repend(room, (e) => e.seq > p.base_seq);
+    // Changes aimed at a message that is gone with the reset: mine come back
+    // with a new seq (their target_cid finds it); others' are lost.
+    for (const e of this.outbox.forRoom(room.name)) {
+      if (isMessage(e) || e.message_seq <= p.base_seq) continue;
+      if (e.target_cid && this.outbox.get(e.target_cid)) {
+        e.message_seq = 0;
+        this.outbox.put(e);
+      } else {
+        this.dropChange(e, 'A change to a message lost in a server restart was not saved.');
       }
     }
-    this.emit('messages', { room: room.name, kind: 'replace' });
+    if (dropped.length) this.emit('messages', { room: room.name, kind: 'replace' });
   }
 
-  /** Re-reads the messages below the recovery point (see the file comment, step 4). */
-  refresh(room) {
-    let below = 0;
-    for (const s of room.seqs) if (s <= room.sinceSent) below++;
-    const limit = Math.min(this.protocol.limits?.max_history_page ?? 100, Math.max(HISTORY_PAGE, below));
-    this.conn.send({ type: 'request_history', room_id: room.id, before_seq: room.sinceSent + 1, limit });
+  /** Makes the matching outbox entries of a room pending again (their seq is not vouched for). */
+  repend(room, which) {
+    for (const e of this.outbox.forRoom(room.name)) {
+      if (e.state === 'failed' || !which(e)) continue;
+      e.state = 'pending';
+      e.seq = 0;
+      e.ack_epoch = 0;
+      e.sentOn = null;
+      this.outbox.put(e);
+    }
   }
 
   onRoomLeft(p) {
@@ -290,42 +348,33 @@ export class Chat extends EventTarget {
     if (p.mode === 'latest') {
       room.replace(msgs);
       room.hasMore = p.has_more;
+      this.doneLoadingOlder(room);
       kind = 'replace';
-    } else if (p.mode === 'replay') {
-      const wasEmpty = room.seqs.length === 0;
-      for (const m of msgs) room.upsert(m);
-      if (wasEmpty && msgs.length) room.hasMore = msgs[0].seq > 1;
-      kind = 'append';
     } else {
       kind = this.mergeOlder(room, p);
       if (!kind) return;
     }
-    room.loaded = true;
-    for (const m of msgs) {
-      this.linkOutbox(room, m);
-      if (m.seq > room.serverLast) room.serverLast = m.seq;
-    }
+    for (const m of msgs) this.linkOutbox(room, m);
     if (!this.viewing(room.name)) room.countUnread(this.me.id);
     this.emit('messages', { room: room.name, kind, records: msgs });
     this.emit('rooms');
   }
 
-  /** An `older` page: scroll-back or refresh. Pages that would leave a gap are dropped. */
+  /** An `older` page (scroll-back). Pages that would leave a gap are dropped. */
   mergeOlder(room, p) {
     const msgs = p.messages;
     if (msgs.length === 0) {
-      if (room.loadingOlder || room.seqs.length === 0) room.hasMore = false;
+      room.hasMore = false;
       this.doneLoadingOlder(room);
       return 'prepend';
     }
-    if (room.seqs.length && msgs[msgs.length - 1].seq < room.oldest - 1) return null;
-    const extendsView = room.seqs.length === 0 || msgs[0].seq < room.oldest;
-    for (const m of msgs) room.upsert(m);
-    if (extendsView) {
-      room.hasMore = p.has_more;
-      this.doneLoadingOlder(room);
-    }
-    return extendsView ? 'prepend' : 'update';
+    if (!room.loaded || (room.seqs.length && msgs[msgs.length - 1].seq < room.oldest - 1)) return null;
+    // Messages the view already has are newer there (events changed them since).
+    const older = msgs.filter((m) => room.seqs.length === 0 || m.seq < room.oldest);
+    for (const m of older) room.upsert(m);
+    room.hasMore = p.has_more;
+    this.doneLoadingOlder(room);
+    return 'prepend';
   }
 
   doneLoadingOlder(room) {
@@ -338,7 +387,7 @@ export class Chat extends EventTarget {
     if (!room) return;
     const rec = p.message;
     const isNew = room.upsert(rec) === 'new';
-    if (rec.seq > room.serverLast) room.serverLast = rec.seq;
+    room.applied(rec.seq);
     this.linkOutbox(room, rec);
     const mine = rec.author_id === this.me.id;
     if (!mine && room.typing.delete(rec.author_id)) this.emit('typing', { room: room.name });
@@ -351,49 +400,74 @@ export class Chat extends EventTarget {
   linkOutbox(room, rec) {
     if (rec.author_id !== this.me.id) return;
     const entry = this.outbox.get(rec.client_msg_id);
-    if (!entry || entry.room !== room.name) return;
-    if (entry.state === 'sent' && entry.seq === rec.seq) return;
-    entry.state = 'sent';
-    entry.seq = rec.seq;
-    entry.sent_at = rec.sent_at;
-    entry.error = null;
-    if (rec.seq <= room.persistedSeq) this.markSaved(entry);
-    else this.outbox.put(entry);
+    if (!entry || entry.room !== room.name || !isMessage(entry)) return;
+    if (entry.state === 'sent' && entry.seq === rec.seq && entry.ack_epoch === room.epoch) return;
+    this.acknowledged(room, entry, rec.seq, rec.sent_at);
   }
 
   onAck(p) {
-    const entry = this.outbox.get(p.client_msg_id);
+    const entry = this.outbox.get(p.client_id);
     const room = this.byId.get(p.room_id);
-    if (!entry || !room) return;
-    entry.state = 'sent';
-    entry.seq = p.seq;
-    entry.sent_at = p.sent_at;
-    entry.error = null;
-    // A duplicate resend is acknowledged without a broadcast: show the message
-    // from the entry when the server's copy is not on screen.
-    const rec = room.get(p.seq);
-    const ours = rec && rec.author_id === this.me.id && rec.client_msg_id === entry.client_msg_id;
-    if (!ours && room.seqs.length && p.seq >= room.oldest) {
-      room.upsert({
-        seq: p.seq, author_id: this.me.id, author: this.me.username, client_msg_id: entry.client_msg_id,
-        sent_at: p.sent_at, edited_at: 0, reply_to: entry.reply_to, deleted: false, text: entry.text,
-        reactions: [], my_reactions: 0,
-      });
+    if (!entry || !room || entry.room !== room.name) return;
+    if (p.seq === 0) {
+      // It changed nothing (already so): nothing to wait for.
+      this.markSaved(entry);
+      this.emit('messages', { room: room.name, kind: 'update', mine: true });
+      return;
     }
-    if (p.seq <= room.persistedSeq) this.markSaved(entry);
+    this.acknowledged(room, entry, p.seq, p.at);
+    if (isMessage(entry)) this.showAcknowledged(room, entry);
+    this.emit('messages', { room: room.name, kind: 'update', mine: true });
+  }
+
+  /** The server gave an entry its seq in the room's current epoch. */
+  acknowledged(room, entry, seq, at) {
+    entry.state = 'sent';
+    entry.seq = seq;
+    entry.ack_epoch = room.epoch;
+    entry.error = null;
+    if (isMessage(entry)) {
+      entry.sent_at = at;
+      this.retarget(room, entry);
+    }
+    if (seq <= room.persistedSeq) this.markSaved(entry);
     else this.outbox.put(entry);
-    this.emit('messages', { room: room.name, kind: ours ? 'update' : 'append', mine: true });
+  }
+
+  /** Changes waiting for one of my messages to get its (new) seq can go now. */
+  retarget(room, message) {
+    let waiting = false;
+    for (const e of this.outbox.forRoom(room.name)) {
+      if (e.target_cid !== message.client_msg_id || isMessage(e) || e.message_seq === message.seq) continue;
+      e.message_seq = message.seq;
+      this.outbox.put(e);
+      waiting = true;
+    }
+    if (waiting) this.flush(room.name);
+  }
+
+  /**
+   * A duplicate resend is acknowledged without a broadcast: show the message
+   * from the entry when the server's copy is not on screen.
+   */
+  showAcknowledged(room, entry) {
+    const rec = room.get(entry.seq);
+    const ours = rec && rec.author_id === this.me.id && rec.client_msg_id === entry.client_msg_id;
+    if (ours || !room.seqs.length || entry.seq < room.oldest) return;
+    room.upsert({
+      seq: entry.seq, author_id: this.me.id, author: this.me.username, client_msg_id: entry.client_msg_id,
+      sent_at: entry.sent_at, edited_at: 0, reply_to: entry.reply_to, deleted: false, text: entry.text,
+      reactions: [], my_reactions: 0,
+    });
   }
 
   onWatermark(p) {
     const room = this.byId.get(p.room_id);
     if (!room) return;
     room.persistedSeq = Math.max(room.persistedSeq, p.seq);
-    room.stored = p.seq;
-    this.savePrefsSoon();
     let changed = false;
     for (const entry of this.outbox.forRoom(room.name)) {
-      if (entry.state === 'sent' && entry.seq <= p.seq) {
+      if (entry.state === 'sent' && entry.ack_epoch === room.epoch && entry.seq <= p.seq) {
         this.markSaved(entry);
         changed = true;
       }
@@ -408,10 +482,19 @@ export class Chat extends EventTarget {
     this.emit('outbox');
   }
 
-  onEdited(p) {
+  /** A change of a message not in view (before the page on screen) changes nothing here. */
+  changed(p) {
     const room = this.byId.get(p.room_id);
-    const rec = room?.get(p.seq);
-    if (!rec) return;
+    if (!room) return null;
+    room.applied(p.seq);
+    const rec = room.get(p.message_seq);
+    return rec ? { room, rec } : null;
+  }
+
+  onEdited(p) {
+    const hit = this.changed(p);
+    if (!hit) return;
+    const { room, rec } = hit;
     rec.text = p.text;
     rec.edited_at = p.edited_at;
     room.touch(rec);
@@ -419,9 +502,9 @@ export class Chat extends EventTarget {
   }
 
   onDeleted(p) {
-    const room = this.byId.get(p.room_id);
-    const rec = room?.get(p.seq);
-    if (!rec) return;
+    const hit = this.changed(p);
+    if (!hit) return;
+    const { room, rec } = hit;
     rec.deleted = true;
     rec.text = '';
     rec.reactions = [];
@@ -433,9 +516,9 @@ export class Chat extends EventTarget {
   }
 
   onReaction(p) {
-    const room = this.byId.get(p.room_id);
-    const rec = room?.get(p.seq);
-    if (!rec) return;
+    const hit = this.changed(p);
+    if (!hit) return;
+    const { room, rec } = hit;
     const order = this.protocol.reactions;
     const list = rec.reactions.filter((r) => r.reaction !== p.reaction);
     if (p.count > 0) list.push({ reaction: p.reaction, count: p.count });
@@ -470,49 +553,72 @@ export class Chat extends EventTarget {
   }
 
   onError(p) {
+    const K = this.kind;
+    const E = this.err;
     switch (p.ref_kind) {
-      case KIND.send_message: return this.onSendError(p);
-      case KIND.request_history: {
+      case K.send_message:
+      case K.edit_message:
+      case K.delete_message:
+      case K.set_reaction: return this.onChangeError(p);
+      case K.request_history: {
         for (const room of this.rooms.values()) if (room.loadingOlder) this.doneLoadingOlder(room);
-        if (p.code === ERR.rate_limited) return undefined;
+        if (p.code === E.rate_limited || p.code === E.room_unavailable) return undefined;
         break;
       }
-      case KIND.join_room: return this.onJoinError(p);
-      case KIND.set_typing: return undefined;
+      case K.join_room: return this.onJoinError(p);
+      case K.set_typing: return undefined;
       default: break;
     }
     switch (p.code) {
-      case ERR.not_authenticated:
-      case ERR.auth_failed: return this.emit('unauthorized', { reason: p.text });
-      case ERR.forbidden: return this.notice('You can only edit or delete your own messages.', 'warn');
-      case ERR.message_deleted: return this.notice('That message was deleted.', 'warn');
-      case ERR.no_such_message: return this.notice('That message no longer exists.', 'warn');
-      case ERR.rate_limited: return this.notice('Slow down a little: too many actions at once.', 'warn');
-      case ERR.empty_text: return this.notice('A message cannot be empty.', 'warn');
-      case ERR.shutting_down: return this.notice('The server is restarting. Reconnecting…', 'info');
-      case ERR.not_in_room: return undefined; // a rejoin is under way
+      case E.not_authenticated:
+      case E.auth_failed: return this.emit('unauthorized', { reason: p.text });
+      case E.rate_limited: return this.notice('Slow down a little: too many actions at once.', 'warn');
+      case E.shutting_down: return this.notice('The server is restarting. Reconnecting…', 'info');
+      case E.not_in_room: return undefined; // a rejoin is under way
       default: return this.notice(p.text || `The server refused the request (error ${p.code}).`, 'error');
     }
   }
 
-  onSendError(p) {
+  /** A refused outbox entry: wait and send again, or give up on it for good. */
+  onChangeError(p) {
+    const E = this.err;
     const entry = this.outbox.get(p.ref);
     if (!entry) return;
-    entry.epoch = null;
+    entry.sentOn = null;
     switch (p.code) {
-      case ERR.rate_limited:
-      case ERR.server_busy:
+      case E.rate_limited:
+      case E.server_busy:
+      case E.room_unavailable:
         entry.notBefore = Date.now() + Math.max(p.retry_after_ms, 250);
         this.scheduleFlush(entry.room, entry.notBefore - Date.now());
         return;
-      case ERR.not_in_room:
-      case ERR.shutting_down:
+      case E.not_in_room:
+      case E.shutting_down:
         return; // sent again once the room is joined again
       default:
-        this.failEntry(entry, p.code, p.code === ERR.no_such_message
-          ? 'The message it replied to no longer exists.'
-          : p.text || `Refused by the server (error ${p.code}).`);
+        break;
     }
+    if (!isMessage(entry)) {
+      const why = {
+        [E.forbidden]: 'You can only edit or delete your own messages.',
+        [E.message_deleted]: 'That message was deleted.',
+        [E.no_such_message]: 'That message no longer exists.',
+        [E.empty_text]: 'A message cannot be empty.',
+      }[p.code] ?? (p.text || `The server refused the change (error ${p.code}).`);
+      this.dropChange(entry, why);
+      return;
+    }
+    this.failEntry(entry, p.code, p.code === E.no_such_message
+      ? 'The message it replied to no longer exists.'
+      : p.text || `Refused by the server (error ${p.code}).`);
+  }
+
+  /** A change that cannot be applied: it leaves the outbox and the user is told. */
+  dropChange(entry, why) {
+    this.outbox.remove(entry.client_msg_id);
+    this.notice(`${why} Your change was not saved.`, 'warn');
+    this.emit('messages', { room: entry.room, kind: 'update', mine: true });
+    this.emit('outbox');
   }
 
   failEntry(entry, code, why) {
@@ -524,28 +630,80 @@ export class Chat extends EventTarget {
   }
 
   onJoinError(p) {
-    const why = p.code === ERR.bad_room_name
+    const E = this.err;
+    const waiting = [...this.rooms.values()].filter((r) => !r.joined && r.joiningOn === this.generation);
+    for (const room of waiting) room.joiningOn = -1;
+    if (p.code === E.room_unavailable) {
+      // The room could not be loaded (its storage failed): try again later.
+      for (const room of waiting) this.joinLater(room, Math.max(p.retry_after_ms, 500));
+      return;
+    }
+    const why = p.code === E.bad_room_name
       ? 'Room names are 1–64 letters, digits, “.”, “_” or “-”.'
-      : p.code === ERR.too_many_rooms ? 'You have joined too many rooms: leave one first.' : p.text;
+      : p.code === E.too_many_rooms ? 'You have joined too many rooms: leave one first.' : p.text;
     this.notice(`Cannot join the room. ${why}`, 'error');
-    for (const room of this.rooms.values()) if (!room.joined && room.joiningEpoch === this.epoch) room.joiningEpoch = -1;
+  }
+
+  joinLater(room, ms) {
+    clearTimeout(this.joinTimers.get(room.name));
+    this.joinTimers.set(room.name, setTimeout(() => {
+      this.joinTimers.delete(room.name);
+      if (this.rooms.get(room.name) === room) this.join(room);
+    }, ms));
   }
 
   notice(text, level = 'info') {
     this.emit('notice', { text, level });
   }
 
-  // ---- outgoing: messages --------------------------------------------------------------
+  // ---- outgoing: the outbox ------------------------------------------------------------
 
   /** Queues a new message in the outbox and sends it when the room is joined. */
   sendMessage(roomName, text, replyTo = 0) {
-    const entry = {
-      client_msg_id: newClientMsgId(), user_id: this.me.id, room: roomName, text, reply_to: replyTo,
-      created_at: Date.now(), state: 'pending', seq: 0, sent_at: 0, attempts: 0, error: null,
-    };
     if (this.typingRoom === roomName) this.stopTyping();
+    return this.enqueue(roomName, { kind: 'message', text, reply_to: replyTo });
+  }
+
+  /** Replaces the text of one of my messages. */
+  edit(roomName, seq, text) {
+    return this.change(roomName, seq, { kind: 'edit', text });
+  }
+
+  remove(roomName, seq) {
+    return this.change(roomName, seq, { kind: 'delete' });
+  }
+
+  /** Puts my reaction on a message or takes it off, whichever it is not now. */
+  react(roomName, seq, reaction) {
+    const on = !this.reactedNow(roomName, seq, reaction);
+    return this.change(roomName, seq, { kind: 'reaction', reaction, on });
+  }
+
+  /** Whether my reaction is on a message, counting changes still in the outbox. */
+  reactedNow(roomName, seq, reaction) {
+    const rec = this.rooms.get(roomName)?.get(seq);
+    let on = Boolean(rec && rec.my_reactions & (1 << this.protocol.reactions.indexOf(reaction)));
+    for (const e of this.outbox.forRoom(roomName)) {
+      if (e.kind === 'reaction' && e.message_seq === seq && e.reaction === reaction) on = e.on;
+    }
+    return on;
+  }
+
+  change(roomName, seq, fields) {
+    const rec = this.rooms.get(roomName)?.get(seq);
+    const mine = rec && rec.author_id === this.me.id ? this.outbox.get(rec.client_msg_id) : null;
+    return this.enqueue(roomName, { ...fields, message_seq: seq, target_cid: mine ? mine.client_msg_id : 0 });
+  }
+
+  /** Writes an entry to the outbox (durable on return) and sends it when it can. */
+  enqueue(roomName, fields) {
+    const entry = {
+      client_msg_id: newClientMsgId(), user_id: this.me.id, room: roomName, text: '', reply_to: 0,
+      message_seq: 0, target_cid: 0, reaction: '', on: false, ...fields,
+      created_at: Date.now(), state: 'pending', seq: 0, ack_epoch: 0, sent_at: 0, attempts: 0, error: null,
+    };
     this.outbox.put(entry); // durable on return (the outbox's journal): a reload cannot lose it
-    this.emit('messages', { room: roomName, kind: 'append', mine: true });
+    this.emit('messages', { room: roomName, kind: isMessage(entry) ? 'append' : 'update', mine: true });
     this.emit('outbox');
     this.flush(roomName);
     return entry;
@@ -555,11 +713,11 @@ export class Chat extends EventTarget {
     const entry = this.outbox.get(clientMsgId);
     if (!entry) return;
     // A reply whose original is gone is sent again as a plain message.
-    if (entry.errorCode === ERR.no_such_message) entry.reply_to = 0;
+    if (entry.errorCode === this.err.no_such_message) entry.reply_to = 0;
     entry.state = 'pending';
     entry.error = null;
     entry.errorCode = 0;
-    entry.epoch = null;
+    entry.sentOn = null;
     entry.notBefore = 0;
     this.outbox.put(entry);
     this.flush(entry.room);
@@ -574,24 +732,41 @@ export class Chat extends EventTarget {
     this.emit('outbox');
   }
 
+  /** The packet that carries an outbox entry. */
+  packetFor(room, e) {
+    const resend = e.attempts > 0 || Boolean(e.fromDisk);
+    const base = { room_id: room.id, client_id: e.client_msg_id, message_seq: e.message_seq, resend };
+    switch (e.kind ?? 'message') {
+      case 'message':
+        return { type: 'send_message', room_id: room.id, client_msg_id: e.client_msg_id, reply_to: e.reply_to, text: e.text, resend };
+      case 'edit': return { type: 'edit_message', ...base, text: e.text };
+      case 'delete': return { type: 'delete_message', ...base };
+      case 'reaction': return { type: 'set_reaction', ...base, reaction: e.reaction, on: e.on };
+      default: return null;
+    }
+  }
+
   /**
    * Sends the room's outbox entries not yet sent on this connection, oldest
-   * first, paced by a token bucket so a long offline queue does not trip the
-   * server's rate limit.
+   * first, paced by the server's announced limits so a long offline queue
+   * does not trip them. A change waiting for its target's seq waits.
    */
   flush(roomName) {
     const room = this.rooms.get(roomName);
     if (!room?.joined || !this.conn.ready) return;
     for (const e of this.outbox.forRoom(roomName)) {
-      if (e.state === 'failed' || e.state === 'saved' || e.epoch === this.epoch) continue;
-      const wait = Math.max((e.notBefore ?? 0) - Date.now(), this.takeToken());
+      if (e.state === 'failed' || e.state === 'saved' || e.sentOn === this.generation) continue;
+      if (!isMessage(e) && e.message_seq === 0) continue;
+      const packet = this.packetFor(room, e);
+      if (!packet) {
+        this.failEntry(e, 0, 'This browser wrote it in a form it can no longer send.');
+        continue;
+      }
+      const wait = Math.max((e.notBefore ?? 0) - Date.now(), this.pacer.take(this.kind[packet.type]));
       if (wait > 0) return this.scheduleFlush(roomName, wait);
       let sent;
       try {
-        sent = this.conn.send({
-          type: 'send_message', room_id: room.id, client_msg_id: e.client_msg_id,
-          reply_to: e.reply_to, text: e.text, resend: e.attempts > 0 || Boolean(e.fromDisk),
-        });
+        sent = this.conn.send(packet);
       } catch (err) {
         // The codec refuses it (e.g. an entry written by an older client): it can never be sent.
         this.failEntry(e, 0, `It cannot be encoded: ${err.message}`);
@@ -599,7 +774,7 @@ export class Chat extends EventTarget {
       }
       if (!sent) return undefined;
       e.attempts++;
-      e.epoch = this.epoch;
+      e.sentOn = this.generation;
     }
     return undefined;
   }
@@ -612,22 +787,10 @@ export class Chat extends EventTarget {
     }, ms));
   }
 
-  /** Takes a send token; returns 0, or the ms to wait for the next one. */
-  takeToken() {
-    const now = performance.now();
-    this.tokens = Math.min(SEND_BURST, this.tokens + ((now - this.tokensAt) / 1000) * SEND_RATE);
-    this.tokensAt = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return 0;
-    }
-    return Math.ceil(((1 - this.tokens) / SEND_RATE) * 1000);
-  }
-
-  /** Outbox entries of a room that have no server copy on screen yet. */
+  /** Outbox messages of a room that have no server copy on screen yet. */
   pendingFor(roomName) {
     const room = this.rooms.get(roomName);
-    return this.outbox.forRoom(roomName).filter((e) => {
+    return this.outbox.messagesOf(roomName).filter((e) => {
       if (!e.seq || !room) return true;
       const rec = room.get(e.seq);
       return !(rec && rec.client_msg_id === e.client_msg_id && rec.author_id === this.me.id);
@@ -639,43 +802,32 @@ export class Chat extends EventTarget {
     if (rec.author_id !== this.me.id) return null;
     const entry = this.outbox.get(rec.client_msg_id);
     if (entry) return entry.state;
-    if (this.savedIds.has(rec.client_msg_id) || rec.seq <= room.persistedSeq || rec.seq <= room.stored) return 'saved';
+    if (this.savedIds.has(rec.client_msg_id) || rec.seq <= room.persistedSeq) return 'saved';
     return 'sent';
   }
 
+  /**
+   * My unsaved changes to a message: {state: pending|sent, text} (text: the
+   * newest pending edit), or null when none is in the outbox.
+   */
+  changesOf(room, rec) {
+    let state = null;
+    let text = null;
+    for (const e of this.outbox.forRoom(room.name)) {
+      if (isMessage(e) || e.message_seq !== rec.seq) continue;
+      if (e.state === 'pending' || state === null) state = e.state;
+      if (e.kind === 'edit') text = e.text;
+    }
+    return state ? { state, text } : null;
+  }
+
   // ---- outgoing: everything else --------------------------------------------------------
-
-  /** Sends a room request; false (and a notice) when the room is not reachable now. */
-  request(roomName, packet) {
-    const room = this.rooms.get(roomName);
-    if (!room?.joined || !this.conn.ready) {
-      this.notice('You are offline. Try again once the connection is back.', 'warn');
-      return false;
-    }
-    try {
-      return this.conn.send({ ...packet, room_id: room.id });
-    } catch (e) {
-      this.notice(`That cannot be sent: ${e.message}`, 'error');
-      return false;
-    }
-  }
-
-  edit(roomName, seq, text) {
-    return this.request(roomName, { type: 'edit_message', seq, text });
-  }
-
-  remove(roomName, seq) {
-    return this.request(roomName, { type: 'delete_message', seq });
-  }
-
-  react(roomName, seq, reaction) {
-    return this.request(roomName, { type: 'toggle_reaction', seq, reaction });
-  }
 
   /** Asks for the page before the oldest message on screen. @return whether a request went out */
   loadOlder(roomName) {
     const room = this.rooms.get(roomName);
     if (!room?.joined || !this.conn.ready || room.loadingOlder || !room.hasMore || !room.loaded) return false;
+    if (this.pacer.take(this.kind.request_history) > 0) return false; // the next scroll asks again
     room.loadingOlder = true;
     room.olderTimer = setTimeout(() => {
       room.loadingOlder = false;
@@ -691,7 +843,8 @@ export class Chat extends EventTarget {
     const room = this.rooms.get(roomName);
     if (!room?.joined || !this.conn.ready) return undefined;
     const now = Date.now();
-    if (this.typingRoom !== roomName || now - this.typingSentAt >= TYPING_REFRESH_MS) {
+    const due = this.typingRoom !== roomName || now - this.typingSentAt >= TYPING_REFRESH_MS;
+    if (due && this.pacer.take(this.kind.set_typing) === 0) {
       this.conn.send({ type: 'set_typing', room_id: room.id, active: true });
       this.typingRoom = roomName;
       this.typingSentAt = now;

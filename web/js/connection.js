@@ -10,21 +10,30 @@
 //                server over loopback only)
 //   stopped      stop() was called (signed out)
 //
-// Reconnecting uses exponential back-off with full jitter between half and all
-// of the delay (0.5 s, 1 s, 2 s ... capped at 15 s), reset once a connection
-// has been ready for a while, so a crashed server is not hammered by every
-// client at the same instant but a blip is recovered in under a second.
+// Reconnecting waits with full jitter between half and all of a ceiling that
+// grows with how long the connection has been lost, not with how many
+// attempts failed: a tenth of the outage so far, between 0.5 s and 15 s. A
+// blip is recovered in under a second, a 30 s outage is retried every 1.5-3 s,
+// and a server that is down for minutes is not hammered by every client at
+// the same instant. The outage ends once a connection has been ready for a
+// while (a server that welcomes and drops at once does not reset it). The
+// `online` event and a tab becoming visible again retry at once.
 //
-// Dead connections are found with application pings: every 20 s of silence we
-// send `ping`; if nothing at all arrives within 8 s the socket is dropped and a
-// new one opened. The server's own WebSocket pings do not reach script.
+// Dead connections. A network that drops silently closes nothing, so the
+// client sends `ping` after 20 s of silence and drops the socket if nothing
+// at all arrives within 8 s; the browser's `offline` event probes at once
+// (nothing within 4 s: dropped). The server's WebSocket pings do not reach
+// script. Every way a socket ends goes through lost(), which schedules the
+// next attempt.
 
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 15000;
+const OUTAGE_FRACTION = 0.1;         // the retry ceiling is this share of the outage so far
 const POLICY_DELAY_MS = 5000;        // after close 1008: the server asked us to slow down
-const STABLE_AFTER_MS = 10000;       // a connection this old resets the back-off
+const STABLE_AFTER_MS = 10000;       // ready this long: the outage is over
 const PING_EVERY_MS = 20000;
 const PONG_WITHIN_MS = 8000;
+const PROBE_WITHIN_MS = 4000;        // after the browser's `offline` event
 const WELCOME_WITHIN_MS = 10000;
 
 export class Connection extends EventTarget {
@@ -36,6 +45,7 @@ export class Connection extends EventTarget {
     this.state = 'stopped';
     this.ws = null;
     this.attempt = 0;
+    this.outageSince = 0;            // when the connection was lost; 0: not lost
     this.retryAt = 0;
     this.retryTimer = 0;
     this.pingTimer = 0;
@@ -46,7 +56,11 @@ export class Connection extends EventTarget {
     this.stats = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, decodeErrors: 0 };
     this.onOnline = () => this.retryNow();
     this.onOffline = () => {
-      if (this.state !== 'ready' && this.state !== 'stopped') this.setState('offline');
+      if (this.state === 'ready') this.probe(PROBE_WITHIN_MS);
+      else if (this.state !== 'stopped') this.setState('offline');
+    };
+    this.onVisible = () => {
+      if (document.visibilityState === 'visible') this.retryNow();
     };
   }
 
@@ -54,12 +68,14 @@ export class Connection extends EventTarget {
     if (this.state !== 'stopped') return;
     addEventListener('online', this.onOnline);
     addEventListener('offline', this.onOffline);
+    document.addEventListener('visibilitychange', this.onVisible);
     this.open();
   }
 
   stop() {
     removeEventListener('online', this.onOnline);
     removeEventListener('offline', this.onOffline);
+    document.removeEventListener('visibilitychange', this.onVisible);
     clearTimeout(this.retryTimer);
     this.drop(1000, 'signed out');
     this.setState('stopped');
@@ -101,7 +117,9 @@ export class Connection extends EventTarget {
   // ---- opening and closing ---------------------------------------------------
 
   open() {
-    this.setState('connecting');
+    // Attempts go on while the browser says it is offline (see above), but
+    // the state stays `offline`: that is what the user should be told.
+    this.setState(navigator.onLine || this.state === 'stopped' ? 'connecting' : 'offline');
     let ws;
     try {
       ws = new WebSocket(this.url);
@@ -111,6 +129,7 @@ export class Connection extends EventTarget {
     }
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
+    this.armDeadline(WELCOME_WITHIN_MS); // a connect that hangs counts as lost too
     ws.onopen = () => {
       this.armDeadline(WELCOME_WITHIN_MS);
       this.dispatchEvent(new Event('opened'));
@@ -123,11 +142,21 @@ export class Connection extends EventTarget {
   onClose(ws, code, reason) {
     if (ws !== this.ws) return;
     this.ws = null;
+    this.lost(code, reason);
+  }
+
+  /** The socket is gone, however it ended: tell the listeners and plan the next attempt. */
+  lost(code, reason) {
     this.lastClose = { code, reason };
     this.clearTimers();
     if (this.state === 'stopped') return;
-    if (this.readySince && Date.now() - this.readySince > STABLE_AFTER_MS) this.attempt = 0;
+    const now = Date.now();
+    if (this.readySince && now - this.readySince > STABLE_AFTER_MS) this.outageSince = 0;
     this.readySince = 0;
+    if (!this.outageSince) {
+      this.outageSince = now;
+      this.attempt = 0;
+    }
     this.dispatchEvent(new CustomEvent('closed', { detail: { code, reason } }));
     this.scheduleRetry(code === 1008 ? POLICY_DELAY_MS : 0);
   }
@@ -146,10 +175,16 @@ export class Connection extends EventTarget {
     }
   }
 
+  /** The wait before the next attempt: see the file comment. */
+  retryDelay(minDelay) {
+    const outage = this.outageSince ? Date.now() - this.outageSince : 0;
+    const ceiling = Math.min(MAX_DELAY_MS, Math.max(BASE_DELAY_MS, outage * OUTAGE_FRACTION));
+    return Math.max(minDelay, ceiling / 2 + Math.random() * (ceiling / 2));
+  }
+
   scheduleRetry(minDelay = 0) {
-    const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** this.attempt);
-    const delay = Math.max(minDelay, ceiling / 2 + Math.random() * (ceiling / 2));
-    this.attempt = Math.min(this.attempt + 1, 10);
+    const delay = this.retryDelay(minDelay);
+    this.attempt++;
     this.retryAt = Date.now() + delay;
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.open(), delay);
@@ -159,10 +194,16 @@ export class Connection extends EventTarget {
   /** A silent connection is considered dead: drop it and reconnect. */
   onDeadline() {
     console.warn('parley: the server stopped answering; reconnecting');
-    const ws = this.ws;
+    const had = this.ws !== null;
     this.drop(4000, 'no answer');
-    if (ws) this.onClose(ws, 1006, 'no answer');
-    else this.scheduleRetry();
+    if (had || this.state === 'connecting' || this.state === 'ready') this.lost(1006, 'no answer');
+  }
+
+  /** Asks the server for a sign of life now; no answer within `ms` drops the socket. */
+  probe(ms) {
+    if (!this.send({ type: 'ping', nonce: this.nonce++ })) return;
+    clearTimeout(this.pingTimer);
+    this.armDeadline(ms);
   }
 
   // ---- receiving ---------------------------------------------------------------

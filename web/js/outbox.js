@@ -1,22 +1,29 @@
-// The outbox: every message the user sends, kept in IndexedDB until the
-// server says it is on disk.
+// The outbox: every change the user makes (a message, an edit, a deletion,
+// a reaction), kept in IndexedDB until the server says it is on disk.
 //
 // Life of an entry (docs: BRIEF, "Nothing a client sent is lost"):
 //   pending  written here before it is sent; shown greyed with a clock
-//   sent     acknowledged with a seq (message_ack, or its own chat_message)
-//   saved    a persisted_watermark of its room covers the seq: removed here
-//   failed   refused for good (e.g. empty text); kept until the user retries
-//            or discards it
+//   sent     acknowledged (`ack`) as event `seq` of the room's epoch
+//            `ack_epoch`
+//   saved    a persisted_watermark of that epoch covers the seq: removed here
+//   failed   a message refused for good (e.g. empty text); kept until the user
+//            retries or discards it (a refused edit, deletion or reaction is
+//            dropped with a notice instead: there is nothing to retry)
 // After a reconnect or a reload every entry that is not saved is sent again
-// with the same client_msg_id and resend=true; the server acknowledges a
-// duplicate with its original seq instead of posting it twice.
+// with the same client id and resend=true; the server acknowledges a
+// duplicate with the original instead of applying it twice.
+//
+// Entries are keyed by their client id (`client_msg_id`, the store's key for
+// every kind). `kind` is message, edit, delete or reaction; changes name
+// their target by `message_seq`, and by `target_cid` when the target is one
+// of the user's own messages still in the outbox (its seq may change).
 //
 // Durability. IndexedDB writes are asynchronous: a tab that navigates or
 // closes a few milliseconds after Enter aborts the transaction, and the
-// message would be gone. So every write first goes, synchronously, into a
+// change would be gone. So every write first goes, synchronously, into a
 // small journal in localStorage, and leaves it once its IndexedDB transaction
-// has committed. Opening the outbox replays the journal into IndexedDB. A
-// message is therefore durable the moment put() returns, and can be sent at
+// has committed. Opening the outbox replays the journal into IndexedDB. An
+// entry is therefore durable the moment put() returns, and can be sent at
 // once, without waiting for the database.
 //
 // The entries are mirrored in memory (`entries`, insertion ordered), so the
@@ -52,7 +59,10 @@ function done(tx) {
 }
 
 // The fields that are stored; the rest of an entry is per page load.
-const STORED = ['client_msg_id', 'user_id', 'room', 'text', 'reply_to', 'created_at', 'state', 'seq', 'sent_at', 'attempts', 'error', 'errorCode'];
+const STORED = [
+  'client_msg_id', 'user_id', 'room', 'kind', 'text', 'reply_to', 'message_seq', 'target_cid', 'reaction', 'on',
+  'created_at', 'state', 'seq', 'ack_epoch', 'sent_at', 'attempts', 'error', 'errorCode',
+];
 
 function storable(entry) {
   const out = {};
@@ -107,6 +117,11 @@ class Journal {
   }
 }
 
+/** Entries written before changes had kinds are messages. */
+export function isMessage(entry) {
+  return (entry.kind ?? 'message') === 'message';
+}
+
 export class Outbox {
   constructor(userId, db) {
     this.userId = userId;
@@ -156,6 +171,11 @@ export class Outbox {
   /** Entries of one room, oldest first. */
   forRoom(room) {
     return [...this.entries.values()].filter((e) => e.room === room);
+  }
+
+  /** Messages (not changes) of one room, oldest first. */
+  messagesOf(room) {
+    return this.forRoom(room).filter(isMessage);
   }
 
   get size() {

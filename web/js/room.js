@@ -1,17 +1,19 @@
 // What the client knows about one room: its messages (by seq), who is online
-// and typing, and the bookkeeping that makes recovery exact.
+// and typing, and the position that makes recovery exact.
 //
 // Messages are keyed by seq, so a message that arrives twice (as a replay and
 // as a live broadcast, or as an ack echo after a resend) is stored once: an
 // upsert replaces the record, it never adds a second one.
 //
-// Recovery point. The client rejoins with since_seq = `stored`, the highest
-// seq a persisted_watermark has confirmed, not the highest seq it has seen.
-// Messages above the watermark were broadcast but may not have reached the
-// disk; if the server is killed they are gone, and the restarted server hands
-// their seqs to new messages. Rejoining from the watermark makes the server
-// replay everything that might differ, and truncateAbove() drops what the
-// restarted server no longer has, so the view always matches the server.
+// Position (docs/protocol.md, "Epochs"). Every change in a room (a message,
+// an edit, a deletion, a reaction) is an event with the next seq of the
+// room's current epoch. The client holds (epoch, lastSeq): the newest event
+// it applied, in the epoch it applied it in. It rejoins with that position and
+// the server replays exactly the events after it, or, when it can no longer
+// vouch for part of what the client holds (a crash lost events that were
+// broadcast but never stored), sends room_reset: drop everything above
+// base_seq, take the new epoch, and a `latest` page follows. A view that is
+// not in memory (a reload) joins with (0, 0) and gets the latest page.
 
 export class Room {
   constructor(name, saved = {}) {
@@ -21,17 +23,17 @@ export class Room {
     this.messages = new Map();   // seq -> message_record (+ `_v`, a render version)
     this.seqs = [];              // ascending
     this.hasMore = false;        // older messages exist before seqs[0]
-    this.loaded = false;         // the first history answer arrived
+    this.loaded = false;         // the view holds the room as of (epoch, lastSeq)
     this.loadingOlder = false;
     this.olderTimer = 0;
     this.lastRead = saved.lastRead ?? 0;
-    this.stored = saved.stored ?? 0;
+    this.epoch = 0;              // the epoch of lastSeq; 0 = none
+    this.lastSeq = 0;            // newest event applied to this view
+    this.joinedLast = 0;         // room_joined.last_seq on the current connection
     this.persistedSeq = 0;       // watermark on the current connection
-    this.serverLast = 0;         // room_joined.last_seq, then raised by new messages
     this.online = new Map();     // user id -> name
     this.typing = new Map();     // user id -> {name, until}
     this.unread = 0;
-    this.sinceSent = 0;          // since_seq of the join in flight
   }
 
   get oldest() {
@@ -40,6 +42,16 @@ export class Room {
 
   get newest() {
     return this.seqs.length ? this.seqs[this.seqs.length - 1] : 0;
+  }
+
+  /** The position to join with: where this view is, or (0, 0) for none. */
+  get position() {
+    return this.loaded ? { epoch: this.epoch, since_seq: this.lastSeq } : { epoch: 0, since_seq: 0 };
+  }
+
+  /** An event of this room was applied (live or replayed). */
+  applied(seq) {
+    if (seq > this.lastSeq) this.lastSeq = seq;
   }
 
   get(seq) {
@@ -72,31 +84,27 @@ export class Room {
     rec._v = (rec._v ?? 0) + 1;
   }
 
-  /** Replaces every message (a `latest` history page). */
+  /** Replaces every message with a `latest` page, which is the room as of joinedLast. */
   replace(records) {
     this.messages.clear();
     this.seqs = [];
     for (const r of records) this.upsert(r);
+    this.lastSeq = this.joinedLast;
+    this.loaded = true;
   }
 
-  /** Forgets messages the server does not have (lost in a crash). @return the dropped records */
-  truncateAbove(seq) {
+  /** Forgets what the server cannot vouch for (room_reset). @return the dropped records */
+  resetAbove(seq, epoch) {
     const dropped = [];
     while (this.seqs.length && this.newest > seq) {
       const s = this.seqs.pop();
       dropped.push(this.messages.get(s));
       this.messages.delete(s);
     }
+    this.lastSeq = Math.min(this.lastSeq, seq);
+    this.lastRead = Math.min(this.lastRead, seq);
+    this.epoch = epoch;
     return dropped;
-  }
-
-  /** The record of one of my messages, by its client message id. */
-  findByClientId(authorId, clientMsgId) {
-    for (let i = this.seqs.length - 1; i >= 0; i--) {
-      const r = this.messages.get(this.seqs[i]);
-      if (r.client_msg_id === clientMsgId && r.author_id === authorId) return r;
-    }
-    return null;
   }
 
   /** Counts unread messages by others after lastRead. */
@@ -130,6 +138,6 @@ export class Room {
   }
 
   saved() {
-    return { lastRead: this.lastRead, stored: this.stored };
+    return { lastRead: this.lastRead };
   }
 }

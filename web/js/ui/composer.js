@@ -140,6 +140,9 @@ export class Composer {
 
   lastOwnMessage() {
     const room = this.room;
+    // My newest message is still on its way (no seq yet): it cannot be edited
+    // yet, and an older one is not the one I mean.
+    if (this.chat.pendingFor(room.name).length) return null;
     for (let i = room.seqs.length - 1; i >= 0; i--) {
       const rec = room.get(room.seqs[i]);
       if (rec.author_id === this.chat.me.id && !rec.deleted) return rec;

@@ -165,13 +165,14 @@ export class MessageList {
     for (const seq of room.seqs) {
       const rec = room.get(seq);
       const status = chat.statusOf(room, rec);
+      const change = chat.changesOf(room, rec);
       const quoted = rec.reply_to ? room.get(rec.reply_to) : null;
       add({
         rec, time: rec.sent_at, authorId: rec.author_id, replyTo: rec.reply_to, deleted: rec.deleted,
         row: (groupStart) => ({
           key: `s${seq}`,
-          sig: `${rec._v}|${groupStart}|${status}|${quoted ? `${quoted.seq}.${quoted._v}` : '-'}`,
-          build: () => this.messageRow(rec, { groupStart, status, quoted }),
+          sig: `${rec._v}|${groupStart}|${status}|${change ? `${change.state}.${change.text}` : '-'}|${quoted ? `${quoted.seq}.${quoted._v}` : '-'}`,
+          build: () => this.messageRow(rec, { groupStart, status, change, quoted }),
         }),
       });
     }
@@ -217,7 +218,11 @@ export class MessageList {
     }
   }
 
-  messageRow(rec, { groupStart, status, quoted }) {
+  /**
+   * One message. `change`: my unsaved changes to it (chat.changesOf): the row
+   * says so, and shows a pending edit's text, until the server has stored them.
+   */
+  messageRow(rec, { groupStart, status, change, quoted }) {
     const mine = rec.author_id === this.chat.me.id;
     const li = h('li', {
       class: `msg${groupStart ? ' group-start' : ''}${mine ? ' mine' : ''}${rec.deleted ? ' deleted' : ''}`,
@@ -225,6 +230,7 @@ export class MessageList {
       'aria-label': `${rec.author}, ${formatFull(rec.sent_at)}`,
     });
     if (status) li.dataset.status = status;
+    if (change) li.dataset.change = change.state;
     li.append(this.gutter(rec.author, rec.sent_at, groupStart));
     const body = h('div', { class: 'msg-body' });
     if (groupStart) body.append(meta(rec.author, rec.sent_at, mine));
@@ -232,12 +238,13 @@ export class MessageList {
     if (rec.deleted) {
       body.append(h('p', { class: 'text tombstone' }, 'This message was deleted.'));
     } else {
-      const text = h('p', { class: 'text' }, renderText(rec.text));
-      if (rec.edited_at) text.append(' ', h('span', { class: 'edited', title: `Edited ${formatFull(rec.edited_at)}`, text: '(edited)' }));
+      const text = h('p', { class: 'text' }, renderText(change?.text ?? rec.text));
+      if (rec.edited_at || change?.text != null) text.append(' ', h('span', { class: 'edited', title: `Edited ${formatFull(rec.edited_at)}`, text: '(edited)' }));
       body.append(text);
       if (rec.reactions.length) body.append(this.reactionChips(rec));
     }
-    if (status && !rec.deleted) body.append(statusBadge(status));
+    if (change) body.append(h('span', { class: 'change-pending', role: 'status', text: 'Saving your change…' }));
+    else if (status && !rec.deleted) body.append(statusBadge(status));
     li.append(body);
     if (!rec.deleted) li.append(this.actions(mine));
     return li;
