@@ -615,16 +615,30 @@ void room::voided(std::uint64_t seq) {
     });
 }
 
+// The page replaces what the members hold, so like a joiner's page it is
+// taken as of one seq and followed by the events after it: those broadcast
+// while the page was read reach the members again after it (every event
+// packet sets a state, so applying one twice changes nothing).
 void room::reset_members(std::uint64_t base_seq) {
+    constexpr std::uint64_t newest = std::numeric_limits<std::uint64_t>::max();
     broadcast(room_reset{id_, epoch_, base_seq});
-    collect_messages_before(last_seq_ + 1, latest_page_size,
-        [this](std::vector<message_state> latest, bool has_more) {
-            for (const auto& [conn, m] : members_) send_page(m, history_mode::latest, has_more, latest);
+    // No page to send: the members rejoin, which reads again.
+    auto failed = [this] {
+        for (const auto& [conn, m] : members_) send_to(m, room_left{id_});
+    };
+    const std::uint64_t page_seq = last_seq_;
+    collect_messages_before(page_seq + 1, latest_page_size,
+        [this, page_seq, failed](std::vector<message_state> latest, bool has_more) {
+            collect_events(page_seq + 1, newest,
+                [this, latest = std::move(latest), has_more](std::vector<timeline_item> since_page) {
+                    for (const auto& [conn, m] : members_) {
+                        send_page(m, history_mode::latest, has_more, latest);
+                        send_items(m, since_page);
+                    }
+                },
+                failed);
         },
-        [this] {
-            // No page to send: the members rejoin, which reads again.
-            for (const auto& [conn, m] : members_) send_to(m, room_left{id_});
-        });
+        failed);
 }
 
 // ---- presence and typing -----------------------------------------------------------------------

@@ -487,6 +487,49 @@ TEST_F(RoomTest, EventsDuringTheJoinReadAreNotLost) {
     EXPECT_EQ(of_kind<room_joined>(got).at(0).last_seq, 11u);
 }
 
+// After an event could not be stored (void), members get room_reset and a
+// latest page; events broadcast while that page was read reach them again
+// after it, so the page cannot hide them.
+TEST_F(RoomTest, AResetAfterAVoidIsFollowedByWhatThePageMissed) {
+    cfg.room_cache_messages = 3;
+    auto r = make_room(1);
+    auto& ana = connect(2, "ana");
+    auto& bob = connect(3, "bob");
+    r->join(ana.member, 0, 0);
+    r->join(bob.member, 0, 0);
+    settle();
+    for (std::uint64_t i = 1; i <= 8; ++i) post(*r, bob, i, "m" + std::to_string(i));
+    settle();
+    sink.commit();  // on disk: the page's head is read from there
+    settle();
+    const std::uint64_t old_epoch = epoch_of(ana);
+    post(*r, bob, 9, "m9 (lost)");  // 9
+    settle();
+    ana.fresh();
+    store.hold_reads(true);
+    r->voided(9);
+    settle();
+    post(*r, bob, 10, "m10");  // posted while the page is read
+    settle();
+    store.hold_reads(false);
+    store.complete_held();
+    settle();
+
+    auto got = ana.fresh();
+    auto resets = of_kind<room_reset>(got);
+    ASSERT_EQ(resets.size(), 1u);
+    EXPECT_EQ(resets[0].base_seq, 8u);
+    EXPECT_NE(resets[0].epoch, old_epoch);
+    const std::size_t page_at = index_of_first(got, packet_kind::history_page);
+    ASSERT_LT(page_at, got.size());
+    std::vector<packet> after(got.begin() + static_cast<std::ptrdiff_t>(page_at) + 1, got.end());
+    std::set<std::uint64_t> shown;
+    for (const auto& m : std::get<history_page>(got[page_at]).messages) shown.insert(m.seq);
+    for (const auto& m : of_kind<chat_message>(after)) shown.insert(m.message.seq);
+    EXPECT_TRUE(shown.contains(10)) << "message 10, broadcast while the page was read, is hidden by the page";
+    EXPECT_FALSE(shown.contains(9)) << "the void is not a message";
+}
+
 // A client whose epoch the room never had drops everything (room_reset, base 0) and gets the latest page.
 TEST_F(RoomTest, UnknownEpochGetsResetToZeroAndTheLatestPage) {
     store_messages(1, 7, 5);

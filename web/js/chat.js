@@ -291,6 +291,10 @@ export class Chat extends EventTarget {
     const room = this.byId.get(p.room_id);
     if (!room) return;
     const dropped = room.resetAbove(p.base_seq, p.epoch);
+    // The page that follows is the room as of some seq at or above the base;
+    // claiming only the base is safe (a replay from there repeats nothing
+    // that matters: every event packet sets a state).
+    room.joinedLast = Math.min(room.joinedLast, p.base_seq);
     this.repend(room, (e) => e.seq > p.base_seq);
     // Changes aimed at a message that is gone with the reset: mine come back
     // with a new seq (their target_cid finds it); others' are lost.
@@ -304,6 +308,7 @@ export class Chat extends EventTarget {
       }
     }
     if (dropped.length) this.emit('messages', { room: room.name, kind: 'replace' });
+    this.emit('outbox');
   }
 
   /** Makes the matching outbox entries of a room pending again (their seq is not vouched for). */
@@ -318,10 +323,13 @@ export class Chat extends EventTarget {
     }
   }
 
+  /** The answer to leave_room, or the server ending the membership: then join again. */
   onRoomLeft(p) {
     const room = this.byId.get(p.room_id);
     this.byId.delete(p.room_id);
-    if (room && !this.rooms.has(room.name)) room.disconnect();
+    if (!room) return;
+    room.disconnect();
+    if (this.rooms.get(room.name) === room) this.joinLater(room, 500);
   }
 
   onPresence(p) {
