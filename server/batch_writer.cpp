@@ -105,12 +105,27 @@ void batch_writer::run() {
     }
 }
 
+template <class F>
+void batch_writer::transact(F&& body) {
+    with_transaction(db_, [&] {
+        writing_ = nullptr;
+        fail_if_injected("begin");
+        body();
+        writing_ = nullptr;
+        fail_if_injected("commit");
+    });
+}
+
+void batch_writer::fail_if_injected(std::string_view call) {
+    if (opts_.fault_hook) check_sqlite(opts_.fault_hook(call, writing_), nullptr, call);
+}
+
 // Returns false after a transient failure (the caller retries the batch).
 bool batch_writer::commit(const std::vector<storage_event>& batch) {
     const auto started = clock::now();
     voided_.clear();
     try {
-        with_transaction(db_, [&] {
+        transact([&] {
             for (const auto& e : batch) write(e);
         });
     } catch (const sqlite_error& e) {
@@ -135,7 +150,7 @@ template <class F>
 bool batch_writer::commit_alone(F&& body) {
     for (auto backoff = std::chrono::milliseconds(50);; backoff = std::min(backoff * 2, opts_.max_backoff)) {
         try {
-            with_transaction(db_, body);
+            transact(body);
             stats_.commits.fetch_add(1, std::memory_order_relaxed);
             return true;
         } catch (const sqlite_error& err) {
@@ -149,12 +164,20 @@ bool batch_writer::commit_alone(F&& body) {
     }
 }
 
-// One event per transaction. An event that still fails for good is logged;
+// One event per transaction. An event that fails for good twice is logged;
 // if it had a seq, a void row takes its place (retried like any write, since
 // the watermark may not pass it otherwise) and the room is told.
+//
+// A void can fail for good too: when its room has no row (the room's creation
+// failed for good), every event of the room fails its foreign key, and so
+// does the void. Retrying that forever would stop the writer for every room
+// and hang stop(); instead, after max_void_attempts, the room's watermark is
+// held below that seq for good (report() caps it), and the room is told.
 void batch_writer::commit_one_by_one(const std::vector<storage_event>& batch) {
     for (const auto& e : batch) {
-        if (commit_alone([&] { write(e); })) {
+        // Twice: a failure that does not repeat (at BEGIN or COMMIT, say) was
+        // not the event's fault, and must not cost it.
+        if (commit_alone([&] { write(e); }) || commit_alone([&] { write(e); })) {
             stats_.events_committed.fetch_add(1, std::memory_order_relaxed);
             continue;
         }
@@ -164,19 +187,34 @@ void batch_writer::commit_one_by_one(const std::vector<storage_event>& batch) {
             continue;
         }
         log::error("writer: room ", seq->first, " event ", seq->second, " could not be stored; storing a void");
-        while (!commit_alone([&] { write_void(seq->first, seq->second); }))
-            std::this_thread::sleep_for(opts_.max_backoff);
+        if (!store_void(seq->first, seq->second)) {
+            log::error("writer: room ", seq->first, " cannot store a void at ", seq->second,
+                       "; its watermark stays below it");
+            unstorable_.try_emplace(seq->first, seq->second);
+        }
         voided_.push_back(*seq);
+    }
+}
+
+bool batch_writer::store_void(std::uint32_t room_id, std::uint64_t seq) {
+    // Three tries tell a failure that repeats (a constraint) from a passing one.
+    constexpr int max_void_attempts = 3;
+    for (int attempt = 1;; ++attempt) {
+        if (commit_alone([&] { write_void(room_id, seq); })) return true;
+        if (attempt == max_void_attempts) return false;
+        std::this_thread::sleep_for(opts_.max_backoff);
     }
 }
 
 void batch_writer::step(statement& s, std::string_view name) {
     statement_use use(s);
     if (opts_.before_statement) opts_.before_statement(db_, name);
+    fail_if_injected(name);
     use->run();
 }
 
 void batch_writer::write_void(std::uint32_t room_id, std::uint64_t seq) {
+    writing_ = nullptr;
     insert_void_.bind_all(room_id, seq);
     step(insert_void_, "insert_void");
 }
@@ -202,6 +240,7 @@ void batch_writer::write_message(const events::message_posted& m) {
 
 void batch_writer::write(const storage_event& e) {
     using namespace events;
+    writing_ = &e;
     auto change = [this](auto room, auto seq, int kind, auto user, auto client, auto target, std::string_view text,
                          int reaction, bool added, std::uint32_t count, unix_ms at) {
         insert_change_.bind_all(room, seq, kind, user, client, target, text, reaction, added ? 1 : 0, count, at);
@@ -249,7 +288,10 @@ void batch_writer::report(const std::vector<storage_event>& batch) {
     for (const auto& e : batch)
         if (const auto seq = sequence_of(e)) highest[seq->first] = std::max(highest[seq->first], seq->second);
     if (!to_.persisted) return;
-    for (const auto& [room_id, seq] : highest) to_.persisted(room_id, seq);
+    for (auto [room_id, seq] : highest) {
+        if (auto hole = unstorable_.find(room_id); hole != unstorable_.end()) seq = std::min(seq, hole->second - 1);
+        if (seq != 0) to_.persisted(room_id, seq);
+    }
 }
 
 }  // namespace parley::server

@@ -26,11 +26,13 @@
 //   the id, as everyone saw it: the broadcast stands, de-duplication keeps the
 //   first.
 // - A batch that fails for a non-transient reason (a bug) is retried one
-//   event per transaction, so one bad event cannot block the others. A
+//   event per transaction (an event alone twice, so a failure that does not
+//   repeat costs nothing), so one bad event cannot block the others. A
 //   sequenced event that still cannot be stored is replaced by a void row and
 //   reported (voided, before the watermark that covers it), so its room can
 //   tell clients to drop it: the watermark never covers an event that is not
-//   on disk.
+//   on disk. (If even the void cannot be stored, which happens only when
+//   its room has no row, the room's watermark stays below that seq.)
 // - stop() commits everything still queued before it returns.
 #pragma once
 
@@ -42,6 +44,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -65,6 +68,13 @@ public:
         /// connection; tests use it to inject faults (throw sqlite_error, or
         /// lower PRAGMA max_page_count for a genuine SQLITE_FULL).
         std::function<void(database&, std::string_view statement)> before_statement;
+        /// Fault injection (tests/storage/fault_loop_test.cpp): called before
+        /// every write call with its name ("begin", "insert_message", ...,
+        /// "commit") and the event being written (null for "begin", "commit"
+        /// and "insert_void"). A result other than SQLITE_OK fails that call
+        /// with that code, as if SQLite had returned it. Unset, it costs one
+        /// test per call.
+        std::function<int(std::string_view call, const storage_event* event)> fault_hook;
     };
 
     /// What the writer tells rooms after each commit, from its own thread.
@@ -92,6 +102,8 @@ private:
     bool due(std::unique_lock<std::mutex>&) const;
     bool commit(const std::vector<storage_event>& batch);
     void commit_one_by_one(const std::vector<storage_event>& batch);
+    /// @return false when the void failed for good, max_void_attempts times
+    bool store_void(std::uint32_t room_id, std::uint64_t seq);
     /// Runs `body` in its own transaction until it commits or fails for good.
     /// @return false after a non-transient failure
     template <class F>
@@ -100,6 +112,11 @@ private:
     void write_message(const events::message_posted& m);
     void write_void(std::uint32_t room_id, std::uint64_t seq);
     void step(statement& s, std::string_view name);
+    /// BEGIN IMMEDIATE; body; COMMIT, with fault points at both ends.
+    template <class F>
+    void transact(F&& body);
+    /// Throws what SQLite would have if opts_.fault_hook injects a code for `call`.
+    void fail_if_injected(std::string_view call);
     void report(const std::vector<storage_event>& batch);
 
     options opts_;
@@ -109,6 +126,8 @@ private:
     statement insert_room_, insert_epoch_, insert_message_, bump_room_, edit_message_, delete_message_,
         delete_reactions_, add_reaction_, remove_reaction_, insert_change_, insert_void_;
     std::vector<std::pair<std::uint32_t, std::uint64_t>> voided_;  // in the batch being committed
+    const storage_event* writing_ = nullptr;  // for fault_hook: the event whose statements run
+    std::map<std::uint32_t, std::uint64_t> unstorable_;  // room -> lowest seq with neither its row nor a void
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;

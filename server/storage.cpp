@@ -69,8 +69,9 @@ std::uint64_t clamp_seq(std::uint64_t seq) {
 
 }  // namespace
 
-timeline_reader::timeline_reader(database& db)
-    : messages_in_range_(db.prepare(std::string(message_columns) + "WHERE m.room_id = ? AND m.seq BETWEEN ? AND ? ORDER BY m.seq")),
+timeline_reader::timeline_reader(database& db, const step_fault* faults)
+    : faults_(faults),
+      messages_in_range_(db.prepare(std::string(message_columns) + "WHERE m.room_id = ? AND m.seq BETWEEN ? AND ? ORDER BY m.seq")),
       messages_before_(db.prepare(std::string(message_columns) + "WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?")),
       reactions_(db.prepare("SELECT seq, reaction, user_id FROM reactions WHERE room_id = ? AND seq BETWEEN ? AND ? "
                             "ORDER BY seq, reaction, user_id")),
@@ -81,12 +82,17 @@ timeline_reader::timeline_reader(database& db)
                             "LIMIT 1")),
       epochs_(db.prepare("SELECT epoch, base_seq FROM room_epochs WHERE room_id = ? ORDER BY id")) {}
 
+bool timeline_reader::step(statement& s, std::string_view name) {
+    if (faults_ != nullptr && *faults_) check_sqlite((*faults_)(name), nullptr, name);
+    return s.step();
+}
+
 void timeline_reader::add_reactions(std::uint32_t room_id, std::vector<message_state>& messages) {
     if (messages.empty()) return;
     statement_use r(reactions_);
     r->bind_all(room_id, messages.front().record.seq, messages.back().record.seq);
     auto it = messages.begin();
-    while (r->step()) {
+    while (step(*r, "reactions")) {
         const std::uint64_t seq = r->column_u64(0);
         while (it != messages.end() && it->record.seq < seq) ++it;
         if (it == messages.end()) break;
@@ -101,14 +107,14 @@ event_page timeline_reader::events(std::uint32_t room_id, std::uint64_t from, st
     {
         statement_use m(messages_in_range_);
         m->bind_all(room_id, from, to);
-        while (m->step()) page.messages.push_back(message_from_row(*m));
+        while (step(*m, "messages_in_range")) page.messages.push_back(message_from_row(*m));
     }
     add_reactions(room_id, page.messages);
     std::vector<timeline_event> changes;
     {
         statement_use c(changes_);
         c->bind_all(room_id, from, to);
-        while (c->step()) changes.push_back(change_from_row(*c));
+        while (step(*c, "changes")) changes.push_back(change_from_row(*c));
     }
     // Merge the two by seq, filling holes with voids.
     auto m = page.messages.begin();
@@ -134,7 +140,7 @@ std::vector<message_state> timeline_reader::messages_before(std::uint32_t room_i
     {
         statement_use m(messages_before_);
         m->bind_all(room_id, clamp_seq(before), static_cast<std::int64_t>(limit));
-        while (m->step()) out.push_back(message_from_row(*m));
+        while (step(*m, "messages_before")) out.push_back(message_from_row(*m));
     }
     std::reverse(out.begin(), out.end());
     add_reactions(room_id, out);
@@ -145,7 +151,7 @@ std::optional<stored_ack> timeline_reader::client_op(std::uint32_t room_id, std:
                                                      std::uint64_t client_id) {
     statement_use s(client_op_);
     s->bind_all(room_id, user_id, client_id);
-    if (!s->step()) return std::nullopt;
+    if (!step(*s, "client_op")) return std::nullopt;
     return stored_ack{s->column_u64(0), s->column_u64(1)};
 }
 
@@ -153,12 +159,13 @@ std::vector<epoch_record> timeline_reader::epochs(std::uint32_t room_id) {
     std::vector<epoch_record> out;
     statement_use s(epochs_);
     s->bind_all(room_id);
-    while (s->step()) out.push_back({s->column_u64(0), s->column_u64(1)});
+    while (step(*s, "epochs")) out.push_back({s->column_u64(0), s->column_u64(1)});
     return out;
 }
 
 struct sqlite_store::reader {
-    explicit reader(const std::string& path) : db(path, database::mode::read_only), reads(db) {}
+    reader(const std::string& path, const timeline_reader::step_fault* faults)
+        : db(path, database::mode::read_only), reads(db, faults) {}
     database db;
     timeline_reader reads;
 };
@@ -183,7 +190,7 @@ void sqlite_store::run(std::string_view name, Read read, handler<T> done) {
         read_result<T> result;
         try {
             if (before_read) before_read(name);
-            if (!r) r = std::make_unique<reader>(path_);
+            if (!r) r = std::make_unique<reader>(path_, &step_fault_hook);
             result.value = read(r->reads);
             result.ok = true;
         } catch (const std::exception& e) {

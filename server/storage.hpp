@@ -31,7 +31,14 @@ std::vector<stored_room> load_rooms(database& db);
 /// (used by the store's threads, and by tests on a database of their own).
 class timeline_reader {
 public:
-    explicit timeline_reader(database& db);
+    /// Fault injection (tests/storage/fault_loop_test.cpp): called before every
+    /// step of a read statement (one per row) with the statement's name; a
+    /// result other than SQLITE_OK fails that step with that code, as if
+    /// SQLite had returned it.
+    using step_fault = std::function<int(std::string_view statement)>;
+
+    /// @param faults may be null (no fault points: one pointer test per step)
+    explicit timeline_reader(database& db, const step_fault* faults = nullptr);
 
     /// Events [from, to], dense: a seq that storage lacks (a hole left by
     /// an older version) comes back as a void event.
@@ -42,7 +49,10 @@ public:
 
 private:
     void add_reactions(std::uint32_t room_id, std::vector<message_state>& messages);
+    /// statement::step, after the fault point `name`.
+    bool step(statement& s, std::string_view name);
 
+    const step_fault* faults_;
     statement messages_in_range_, messages_before_, reactions_, changes_, client_op_, epochs_;
 };
 
@@ -63,6 +73,9 @@ public:
     /// Called before every read with its name; tests throw sqlite_error from
     /// it to make the Nth read fail.
     std::function<void(std::string_view read)> before_read;
+    /// Given to every read connection's timeline_reader: fails the Nth step
+    /// of a read, between rows (set it before the first read).
+    timeline_reader::step_fault step_fault_hook;
 
 private:
     struct reader;
