@@ -47,8 +47,8 @@ constexpr std::uint8_t enum_count(presence_change) noexcept { return 3; }
 /// Why a history page was sent.
 enum class history_mode : std::uint8_t {
     older = 0,   ///< answer to request_history: messages before `before_seq`
-    latest = 1,  ///< the newest messages of the room, as of room_joined.last_seq;
-                 ///< replaces what the client had
+    latest = 1,  ///< the newest messages of the room as of some seq, followed by
+                 ///< the events after it; replaces what the client had
 };
 constexpr std::uint8_t enum_count(history_mode) noexcept { return 2; }
 

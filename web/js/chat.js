@@ -274,7 +274,6 @@ export class Chat extends EventTarget {
     room.joined = true;
     room.joiningOn = -1;
     room.persistedSeq = p.persisted_seq;
-    room.joinedLast = p.last_seq;
     // A position at or below what the epoch shares with the old one is the
     // same in both (otherwise room_reset follows): it carries over.
     room.epoch = p.epoch;
@@ -282,6 +281,9 @@ export class Chat extends EventTarget {
     // Acknowledgements from another epoch are not vouched for: send those
     // entries again (a duplicate is acknowledged with its original seq).
     this.repend(room, (e) => e.seq > 0 && e.ack_epoch !== p.epoch);
+    // A rejoin on the same connection (the server left the room) sends again
+    // what was sent before it and not answered.
+    for (const e of this.outbox.forRoom(room.name)) if (e.state === 'pending') e.sentOn = null;
     this.flush(room.name);
     this.emit('rooms');
   }
@@ -291,10 +293,6 @@ export class Chat extends EventTarget {
     const room = this.byId.get(p.room_id);
     if (!room) return;
     const dropped = room.resetAbove(p.base_seq, p.epoch);
-    // The page that follows is the room as of some seq at or above the base;
-    // claiming only the base is safe (a replay from there repeats nothing
-    // that matters: every event packet sets a state).
-    room.joinedLast = Math.min(room.joinedLast, p.base_seq);
     this.repend(room, (e) => e.seq > p.base_seq);
     // Changes aimed at a message that is gone with the reset: mine come back
     // with a new seq (their target_cid finds it); others' are lost.

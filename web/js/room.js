@@ -29,7 +29,6 @@ export class Room {
     this.lastRead = saved.lastRead ?? 0;
     this.epoch = 0;              // the epoch of lastSeq; 0 = none
     this.lastSeq = 0;            // newest event applied to this view
-    this.joinedLast = 0;         // room_joined.last_seq on the current connection
     this.persistedSeq = 0;       // watermark on the current connection
     this.online = new Map();     // user id -> name
     this.typing = new Map();     // user id -> {name, until}
@@ -84,12 +83,17 @@ export class Room {
     rec._v = (rec._v ?? 0) + 1;
   }
 
-  /** Replaces every message with a `latest` page, which is the room as of joinedLast. */
+  /**
+   * Replaces every message with a `latest` page. The page is the room as of
+   * some seq the wire does not name (the events after it follow it), so the
+   * position claimed is its newest message: a replay from there repeats only
+   * events the page already shows, and every event packet sets a state.
+   */
   replace(records) {
     this.messages.clear();
     this.seqs = [];
     for (const r of records) this.upsert(r);
-    this.lastSeq = this.joinedLast;
+    this.lastSeq = this.newest;
     this.loaded = true;
   }
 
