@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, start the server on http://localhost:8080
 #   make test   install what is missing, build, run every test suite
 #
-# Other targets: build, wasm, test-protocol, test-tsan, test-asan, fuzz-protocol, bench,
+# Other targets: build, wasm, test-protocol, soak, test-tsan, test-asan, fuzz, fuzz-protocol, bench,
 # bench-protocol, bench-wasm, clean.
 # Builds are incremental (Ninja + ccache) in build/; sanitizer and fuzz builds
 # live in build-<preset>/.
@@ -11,11 +11,12 @@ PRESET        ?= dev
 BUILD         := build
 CTEST_JOBS    ?= 2
 FUZZ_SECONDS  ?= 600
-FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_SMOKE_SECONDS ?= 12
+SOAK_SECONDS  ?= 600
 CMAKE         := cmake
 SHELL         := /bin/bash
 
-.PHONY: all deps configure build wasm run test test-protocol test-tsan test-asan fuzz-build fuzz-protocol fuzz-smoke \
+.PHONY: all deps configure build wasm run test test-protocol soak test-tsan test-asan fuzz-build fuzz fuzz-protocol fuzz-smoke \
         bench bench-protocol bench-wasm clean help
 
 all: build
@@ -51,6 +52,12 @@ test: build wasm
 test-protocol: build wasm
 	cd $(BUILD) && ctest --output-on-failure -j$(CTEST_JOBS) -L protocol
 
+# The soak test for SOAK_SECONDS (a 60 s run is part of `make test`); SOAK_SEED
+# repeats a run's choices (its seed is printed first).
+soak: configure
+	$(CMAKE) --build $(BUILD) --target parley parley-soak
+	PARLEY_BINARY_DIR=$(BUILD) $(BUILD)/tests/soak/parley-soak --seconds $(SOAK_SECONDS) $(if $(SOAK_SEED),--seed $(SOAK_SEED))
+
 # ---- sanitizers --------------------------------------------------------------
 # The server and storage suites under ThreadSanitizer (races) and under
 # AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -66,32 +73,48 @@ test-asan: deps wasm
 	cd build-sanitize && ctest --output-on-failure -j$(CTEST_JOBS) -L "protocol|server|storage"
 
 # ---- fuzzing ---------------------------------------------------------------
-# The decoder fuzzer, seeded with the golden vectors. Findings land in
-# build-fuzz/findings/ (crash-*, leak-*): turn each into a regression test.
+# libFuzzer targets (fuzz/CMakeLists.txt says what each one feeds): the
+# protocol decoders, seeded with the golden vectors, and the server's HTTP
+# handling and room sessions, seeded from fuzz/seeds/. Findings land in
+# build-fuzz/findings/ (crash-*, leak-*): turn each into a regression seed or test.
+#   make fuzz            every fuzzer for FUZZ_SECONDS (default 600) each
+#   make fuzz-protocol   the protocol fuzzers only
+#   make fuzz-smoke      every fuzzer for FUZZ_SMOKE_SECONDS (run by make test)
+# FUZZ_ONLY="http session" narrows any of them.
 FUZZ_DIR := build-fuzz
 
 $(FUZZ_DIR)/build.ninja:
 	$(CMAKE) --preset fuzz
 
-FUZZERS  := decode payload stateful
+PROTOCOL_FUZZERS := decode payload stateful
+FUZZERS  := $(PROTOCOL_FUZZERS) http session
+FUZZ_ONLY ?= $(FUZZERS)
 
 fuzz-build: deps build $(FUZZ_DIR)/build.ninja
-	$(CMAKE) --build $(FUZZ_DIR) --target $(addprefix fuzz_,$(FUZZERS))
+	$(CMAKE) --build $(FUZZ_DIR) --target $(addprefix fuzz_,$(FUZZ_ONLY))
 	@rm -rf $(FUZZ_DIR)/seeds && $(BUILD)/tests/vectors/parley-make-vectors --corpus $(FUZZ_DIR)/seeds
-	@mkdir -p $(FUZZ_DIR)/findings $(addprefix $(FUZZ_DIR)/corpus/,$(FUZZERS))
+	@cp -r fuzz/seeds/. $(FUZZ_DIR)/seeds/
+	@mkdir -p $(FUZZ_DIR)/findings $(addprefix $(FUZZ_DIR)/corpus/,$(FUZZ_ONLY))
 
-# Each fuzzer runs FUZZ_SECONDS; a finding stops the run with a non-zero status.
-fuzz-protocol: fuzz-build
-	@for f in $(FUZZERS); do \
+# Each fuzzer runs FUZZ_SECONDS on one core; a finding stops the run with a
+# non-zero status. fuzz/<name>.dict, when it exists, is the fuzzer's
+# dictionary; fuzz/<name>.options holds extra libFuzzer flags.
+fuzz: fuzz-build
+	@for f in $(FUZZ_ONLY); do \
 	  echo "== fuzz_$$f for $(FUZZ_SECONDS)s"; \
-	  $(FUZZ_DIR)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+	  extra=$$(cat fuzz/$$f.options 2>/dev/null); test -f fuzz/$$f.dict && extra="$$extra -dict=fuzz/$$f.dict"; \
+	  $(FUZZ_DIR)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 $$extra \
 	    -rss_limit_mb=2048 -artifact_prefix=$(FUZZ_DIR)/findings/ -print_final_stats=1 \
-	    $(FUZZ_DIR)/corpus/$$f $(FUZZ_DIR)/seeds/$$f 2>&1 | grep -E "^(#[0-9]+ +DONE|Done|stat::|==|SUMMARY|ERROR)" ; \
+	    $(FUZZ_DIR)/corpus/$$f $(FUZZ_DIR)/seeds/$$f 2>&1 | grep -E "^(#[0-9]+ +DONE|Done|stat::|==|SUMMARY|ERROR|fuzz_)" ; \
 	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
 	done
 
+fuzz-protocol:
+	$(MAKE) --no-print-directory fuzz FUZZ_ONLY="$(PROTOCOL_FUZZERS)"
+
+# Five fuzzers at 12 s: about a minute of CI, on top of the build.
 fuzz-smoke:
-	$(MAKE) --no-print-directory fuzz-protocol FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS)
 
 # ---- benchmarks ------------------------------------------------------------
 RELEASE := build-release

@@ -57,6 +57,9 @@ public:
 
 private:
     struct counts {
+        // A constructor, not an aggregate: make_shared<counts>(max) needs
+        // parenthesized aggregate init, which clang 14 (the fuzz build) lacks.
+        explicit counts(std::size_t max_per_address) : max(max_per_address) {}
         const std::size_t max;
         std::mutex mutex;
         std::map<boost::asio::ip::address, std::size_t> open;  // addresses with at least one connection

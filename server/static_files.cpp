@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <ranges>
 #include <sstream>
 
 namespace parley::server {
@@ -120,10 +119,15 @@ std::optional<fs::path> static_files::resolve(std::string_view target) const {
         std::string rest = decoded->substr(m.url_prefix.size());
         if (rest.empty() || rest.back() == '/') rest += "index.html";
         fs::path relative;
-        for (std::string_view part : std::views::split(std::string_view(rest), '/') |
-                                         std::views::transform([](auto r) { return std::string_view(r.begin(), r.end()); })) {
+        // A find loop rather than std::views::split, which clang 14 (the fuzz
+        // build) cannot compile against libstdc++ 12.
+        const std::string_view path(rest);
+        for (std::size_t from = 0; from <= path.size();) {
+            const std::size_t to = std::min(path.find('/', from), path.size());
+            const std::string_view part = path.substr(from, to - from);
             if (part == ".." || part == ".") return std::nullopt;  // no way up, ever
             if (!part.empty()) relative /= std::string(part);
+            from = to + 1;
         }
         return m.directory / relative;
     }

@@ -36,6 +36,10 @@ public:
     /// MIME type for a file name, by extension ("application/wasm" for .wasm).
     static std::string_view content_type(std::string_view filename);
 
+    /// The file a request target names (query and fragment ignored), always
+    /// below its mount's directory; nullopt if it names none (public for fuzz/http_fuzzer.cpp).
+    std::optional<std::filesystem::path> resolve(std::string_view target) const;
+
 private:
     struct entry {
         std::filesystem::file_time_type mtime;
@@ -45,7 +49,6 @@ private:
         std::string etag;
     };
     std::shared_ptr<const entry> load(const std::filesystem::path& path);
-    std::optional<std::filesystem::path> resolve(std::string_view target) const;
 
     std::vector<mount> mounts_;
     std::mutex mutex_;

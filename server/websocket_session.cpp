@@ -22,6 +22,9 @@ template <class... F>
 struct overloaded : F... {
     using F::operator()...;
 };
+// Spelled out: clang 14 (the fuzz build) has no aggregate deduction.
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
 
 bool is_expected_close(boost::system::error_code ec) {
     return ec == websocket::error::closed || ec == net::error::operation_aborted || ec == net::error::eof ||
