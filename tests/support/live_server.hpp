@@ -34,6 +34,8 @@ public:
     /// Starts the binary again on the same port and data directory.
     void restart();
     bool running() const { return process_ != nullptr; }
+    /// The server's process id (for /proc/<pid>/status), -1 while stopped.
+    int pid() const { return process_ ? process_->pid() : -1; }
 
     /// A client authenticated (by cookie) as `username`, registered on first use.
     std::unique_ptr<ws_client> connect(const std::string& username, ws_options opts = {});
