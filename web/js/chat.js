@@ -292,8 +292,17 @@ export class Chat extends EventTarget {
   onRoomReset(p) {
     const room = this.byId.get(p.room_id);
     if (!room) return;
+    const before = room.epoch;
     const dropped = room.resetAbove(p.base_seq, p.epoch);
     this.repend(room, (e) => e.seq > p.base_seq);
+    // At or below the base the old epoch and the new one are the same: those
+    // acknowledgements still hold, and the new epoch's watermark saves them.
+    for (const e of this.outbox.forRoom(room.name)) {
+      if (e.seq > 0 && e.ack_epoch === before) {
+        e.ack_epoch = p.epoch;
+        this.outbox.put(e);
+      }
+    }
     // Changes aimed at a message that is gone with the reset: mine come back
     // with a new seq (their target_cid finds it); others' are lost.
     for (const e of this.outbox.forRoom(room.name)) {
@@ -307,6 +316,7 @@ export class Chat extends EventTarget {
     }
     if (dropped.length) this.emit('messages', { room: room.name, kind: 'replace' });
     this.emit('outbox');
+    this.flush(room.name);
   }
 
   /** Makes the matching outbox entries of a room pending again (their seq is not vouched for). */
