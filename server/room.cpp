@@ -135,6 +135,19 @@ void room::when_member(std::uint64_t connection_id, std::function<void(const roo
     // Otherwise the connection left (or never joined) while the request was in flight: drop it.
 }
 
+// Every request of a member takes the same road: onto the strand, past the
+// warm-up, to the connection's membership. A room that cannot be warmed now
+// answers room_unavailable with a retry hint, so the client tries again.
+void room::serve(std::uint64_t connection_id, request_ref ref, std::function<void(const room_member&)> op) {
+    on_strand([this, connection_id, ref, op = std::move(op)]() mutable {
+        when_warm([this, connection_id, op = std::move(op)]() mutable { when_member(connection_id, std::move(op)); },
+                  [this, connection_id, ref] {
+                      if (const room_member* m = member(connection_id))
+                          send_error(*m, error_code::room_unavailable, ref.kind, ref.id, unavailable_retry_ms);
+                  });
+    });
+}
+
 // ---- joining and leaving ----------------------------------------------------------------------
 
 room::join_plan room::plan_join(std::uint64_t epoch, std::uint64_t since_seq) const {
@@ -253,32 +266,24 @@ void room::leave(std::uint64_t connection_id, bool reply) {
 
 void room::post_message(std::uint64_t connection_id, send_message msg, clock::time_point received_at,
                         done_handler done) {
-    on_strand([this, connection_id, msg = std::move(msg), received_at, g = make_guard(std::move(done))]() mutable {
-        const auto client_id = msg.client_msg_id;
-        when_warm([this, connection_id, msg = std::move(msg), received_at, g]() mutable {
-            do_post(connection_id, std::move(msg), received_at, std::move(g));
-        }, [this, connection_id, client_id, g] {
-            if (const room_member* m = member(connection_id))
-                send_error(*m, error_code::room_unavailable, packet_kind::send_message, client_id, unavailable_retry_ms);
-        });
-    });
+    const request_ref ref{packet_kind::send_message, msg.client_msg_id};
+    serve(connection_id, ref, [this, msg = std::move(msg), received_at, g = make_guard(std::move(done))](
+                                  const room_member& m) mutable { do_post(m, std::move(msg), received_at, std::move(g)); });
 }
 
-void room::do_post(std::uint64_t connection_id, send_message msg, clock::time_point received_at, guard g) {
-    when_member(connection_id, [this, msg = std::move(msg), received_at, g](const room_member& m) mutable {
-        if (is_blank(msg.text)) return send_error(m, error_code::empty_text, packet_kind::send_message, msg.client_msg_id);
-        if (msg.reply_to > last_seq_)
-            return send_error(m, error_code::no_such_message, packet_kind::send_message, msg.client_msg_id);
-        const std::uint64_t conn = m.connection_id;
-        auto retry = [this, conn, msg, received_at, g]() mutable {
-            msg.resend = false;  // not stored: a first delivery after all
-            do_post(conn, std::move(msg), received_at, std::move(g));
-        };
-        if (answer_duplicate(m, packet_kind::send_message, msg.client_msg_id, msg.resend, retry, g)) return;
-        if (svc_.sink != nullptr && svc_.sink->backlog() >= svc_.cfg.max_writer_backlog)
-            return send_error(m, error_code::server_busy, packet_kind::send_message, msg.client_msg_id, 1000);
-        accept_message(m, std::move(msg), received_at);
-    });
+void room::do_post(const room_member& m, send_message msg, clock::time_point received_at, guard g) {
+    if (is_blank(msg.text)) return send_error(m, error_code::empty_text, packet_kind::send_message, msg.client_msg_id);
+    if (msg.reply_to > last_seq_)
+        return send_error(m, error_code::no_such_message, packet_kind::send_message, msg.client_msg_id);
+    const std::uint64_t conn = m.connection_id;
+    auto retry = [this, conn, msg, received_at, g]() mutable {
+        msg.resend = false;  // not stored: a first delivery after all
+        when_member(conn, [this, msg, received_at, g](const room_member& mm) { do_post(mm, msg, received_at, g); });
+    };
+    if (answer_duplicate(m, packet_kind::send_message, msg.client_msg_id, msg.resend, retry, g)) return;
+    if (svc_.sink != nullptr && svc_.sink->backlog() >= svc_.cfg.max_writer_backlog)
+        return send_error(m, error_code::server_busy, packet_kind::send_message, msg.client_msg_id, 1000);
+    accept_message(m, std::move(msg), received_at);
 }
 
 // De-duplication has one scope everywhere: (room, user, client id), in
@@ -349,37 +354,24 @@ void room::ack(const room_member& m, std::uint64_t client_id, std::uint64_t seq,
 // ---- edits, deletions, reactions -----------------------------------------------------------------
 
 void room::edit_message(std::uint64_t connection_id, protocol::edit_message req, done_handler done) {
-    change_request c{packet_kind::edit_message, req.client_id, req.message_seq, req.resend, std::move(req)};
-    on_strand([this, connection_id, c = std::move(c), g = make_guard(std::move(done))]() mutable {
-        submit_change(connection_id, std::move(c), std::move(g));
-    });
+    submit_change(connection_id, {packet_kind::edit_message, req.client_id, req.message_seq, req.resend, std::move(req)},
+                  std::move(done));
 }
 
 void room::delete_message(std::uint64_t connection_id, protocol::delete_message req, done_handler done) {
-    change_request c{packet_kind::delete_message, req.client_id, req.message_seq, req.resend, req};
-    on_strand([this, connection_id, c = std::move(c), g = make_guard(std::move(done))]() mutable {
-        submit_change(connection_id, std::move(c), std::move(g));
-    });
+    submit_change(connection_id, {packet_kind::delete_message, req.client_id, req.message_seq, req.resend, req},
+                  std::move(done));
 }
 
 void room::set_reaction(std::uint64_t connection_id, protocol::set_reaction req, done_handler done) {
-    change_request c{packet_kind::set_reaction, req.client_id, req.message_seq, req.resend, req};
-    on_strand([this, connection_id, c = std::move(c), g = make_guard(std::move(done))]() mutable {
-        submit_change(connection_id, std::move(c), std::move(g));
-    });
+    submit_change(connection_id, {packet_kind::set_reaction, req.client_id, req.message_seq, req.resend, req},
+                  std::move(done));
 }
 
-void room::submit_change(std::uint64_t connection_id, change_request req, guard g) {
-    const auto kind = req.kind;
-    const auto client_id = req.client_id;
-    when_warm([this, connection_id, req = std::move(req), g]() mutable {
-        when_member(connection_id, [this, req = std::move(req), g](const room_member& m) mutable {
-            do_change(m, std::move(req), std::move(g));
-        });
-    }, [this, connection_id, kind, client_id, g] {
-        if (const room_member* m = member(connection_id))
-            send_error(*m, error_code::room_unavailable, kind, client_id, unavailable_retry_ms);
-    });
+void room::submit_change(std::uint64_t connection_id, change_request req, done_handler done) {
+    const request_ref ref{req.kind, req.client_id};
+    serve(connection_id, ref, [this, req = std::move(req), g = make_guard(std::move(done))](
+                                  const room_member& m) mutable { do_change(m, std::move(req), std::move(g)); });
 }
 
 void room::do_change(const room_member& m, change_request req, guard g) {
@@ -474,27 +466,19 @@ void room::with_message(const room_member& m, packet_kind kind, std::uint64_t re
 // ---- history ------------------------------------------------------------------------------------
 
 void room::request_history(std::uint64_t connection_id, protocol::request_history req) {
-    on_strand([this, connection_id, req] {
-        when_warm([this, connection_id, req] {
-            when_member(connection_id, [this, req](const room_member& m) {
-                const std::uint64_t before = req.before_seq == 0 || req.before_seq > last_seq_ ? last_seq_ + 1 : req.before_seq;
-                const std::size_t limit = std::clamp<std::size_t>(req.limit, 1, limits::max_history_page);
-                const std::uint64_t conn = m.connection_id;
-                collect_messages_before(before, limit,
-                    [this, conn](std::vector<message_state> states, bool has_more) {
-                        if (const room_member* mm = member(conn)) send_page(*mm, history_mode::older, has_more, states);
-                    },
-                    [this, conn, before] {
-                        if (const room_member* mm = member(conn))
-                            send_error(*mm, error_code::room_unavailable, packet_kind::request_history, before,
-                                       unavailable_retry_ms);
-                    });
+    serve(connection_id, {packet_kind::request_history, req.before_seq}, [this, req](const room_member& m) {
+        const std::uint64_t before = req.before_seq == 0 || req.before_seq > last_seq_ ? last_seq_ + 1 : req.before_seq;
+        const std::size_t limit = std::clamp<std::size_t>(req.limit, 1, limits::max_history_page);
+        const std::uint64_t conn = m.connection_id;
+        collect_messages_before(before, limit,
+            [this, conn](std::vector<message_state> states, bool has_more) {
+                if (const room_member* mm = member(conn)) send_page(*mm, history_mode::older, has_more, states);
+            },
+            [this, conn, before] {
+                if (const room_member* mm = member(conn))
+                    send_error(*mm, error_code::room_unavailable, packet_kind::request_history, before,
+                               unavailable_retry_ms);
             });
-        }, [this, connection_id, req] {
-            if (const room_member* m = member(connection_id))
-                send_error(*m, error_code::room_unavailable, packet_kind::request_history, req.before_seq,
-                           unavailable_retry_ms);
-        });
     });
 }
 

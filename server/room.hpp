@@ -136,6 +136,14 @@ private:
     /// Runs `op` with the connection's membership; defers it while the
     /// connection's join is still loading, drops it if the connection left.
     void when_member(std::uint64_t connection_id, std::function<void(const room_member&)> op);
+    /// What a refusal refers to: the request's kind and its id (client id, or seq).
+    struct request_ref {
+        protocol::packet_kind kind;
+        std::uint64_t id;
+    };
+    /// Runs `op` on the strand, once the room is warm, with the connection's
+    /// membership; room_unavailable for `ref` if the room cannot be warmed now.
+    void serve(std::uint64_t connection_id, request_ref ref, std::function<void(const room_member&)> op);
     guard make_guard(done_handler done);
 
     // joining
@@ -146,9 +154,9 @@ private:
     void refuse_join(std::uint64_t connection_id, const room_member& m);
 
     // changes
-    void do_post(std::uint64_t connection_id, protocol::send_message msg, clock::time_point received_at, guard g);
+    void do_post(const room_member& m, protocol::send_message msg, clock::time_point received_at, guard g);
     void accept_message(const room_member& m, protocol::send_message msg, clock::time_point received_at);
-    void submit_change(std::uint64_t connection_id, change_request req, guard g);
+    void submit_change(std::uint64_t connection_id, change_request req, done_handler done);
     void do_change(const room_member& m, change_request req, guard g);
     /// If the user's change with client_id is known (in memory, or on disk
     /// for a resend), acks it and returns true; `retry` runs once storage said it is not.
