@@ -3,7 +3,7 @@
 #
 #   parley_add_library(NAME protocol SRCS ... DEPS ... [PUBLIC_DEPS ...])
 #     -> target parley_protocol, alias parley::protocol
-#   parley_add_executable(NAME parley SRCS ... DEPS ...)
+#   parley_add_executable(NAME parley SRCS ... DEPS ... [OUTPUT_NAME name] [LINK_OPTIONS ...])
 #   parley_add_test(NAME codec_test SRCS ... DEPS ... LABELS protocol)
 #     -> a GoogleTest executable registered with CTest under the labels
 
@@ -30,9 +30,10 @@ function(parley_add_library)
 endfunction()
 
 function(parley_add_executable)
-  cmake_parse_arguments(A "" "NAME;OUTPUT_NAME" "SRCS;DEPS" ${ARGN})
+  cmake_parse_arguments(A "" "NAME;OUTPUT_NAME" "SRCS;DEPS;LINK_OPTIONS" ${ARGN})
   add_executable(${A_NAME} ${A_SRCS})
   target_link_libraries(${A_NAME} PRIVATE ${A_DEPS})
+  target_link_options(${A_NAME} PRIVATE ${A_LINK_OPTIONS})
   if(A_OUTPUT_NAME)
     set_target_properties(${A_NAME} PROPERTIES OUTPUT_NAME ${A_OUTPUT_NAME})
   endif()
