@@ -4,8 +4,8 @@
 #
 # Other targets: build, wasm, test-protocol, soak, test-tsan, test-asan, fuzz, fuzz-protocol, bench,
 # bench-protocol, bench-wasm, clean.
-# Builds are incremental (Ninja + ccache) in build/; sanitizer and fuzz builds
-# live in build-<preset>/.
+# Builds are incremental (Ninja + ccache) in build/; sanitizer, fuzz and wasm
+# builds live in build-<preset>/.
 
 PRESET        ?= dev
 BUILD         := build
@@ -36,10 +36,16 @@ configure: deps $(BUILD)/build.ninja
 build: configure
 	$(CMAKE) --build $(BUILD)
 
-# protocol/ compiled to WebAssembly for the browser: build/wasm/, served at
-# /wasm/. Incremental; the first run fetches lz4 and zlib sources from Debian.
-wasm: deps
-	wasm/build.sh
+# protocol/ compiled to WebAssembly for the browser by the wasm preset in
+# build-wasm/, published to build/wasm/ and served at /wasm/. Incremental; the
+# first configure fetches lz4 and zlib sources from Debian's archive.
+WASM := build-wasm
+
+$(WASM)/build.ninja:
+	$(CMAKE) --preset wasm
+
+wasm: deps $(WASM)/build.ninja
+	$(CMAKE) --build $(WASM)
 
 # ARGS passes flags to the server, e.g. make run ARGS="--listen 0.0.0.0:8080".
 run: build wasm
@@ -144,4 +150,4 @@ bench-wasm: wasm
 	node bench/wasm_bench.mjs $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD) $(FUZZ_DIR) $(RELEASE) build-sanitize build-tsan
+	rm -rf $(BUILD) $(FUZZ_DIR) $(RELEASE) $(WASM) build-sanitize build-tsan
