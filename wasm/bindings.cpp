@@ -1,5 +1,5 @@
 // The JavaScript face of protocol/: embind glue between plain JS objects and
-// the packet structs, compiled with em++ by wasm/build.sh.
+// the packet structs, linked with protocol/ into the module by wasm/CMakeLists.txt.
 //
 // SHAPE
 // A packet is a plain object whose `type` is the kind's name and whose other

@@ -1,6 +1,6 @@
 // The Parley wire protocol for JavaScript: the small, stable API the browser
 // client is written against, over the Emscripten build of protocol/
-// (parley_protocol.js + parley_protocol.wasm, built by wasm/build.sh and
+// (parley_protocol.js + parley_protocol.wasm, built by the wasm preset and
 // served next to this file at /wasm/).
 //
 //   import { loadParley, ParleyError } from '/wasm/parley.js';
