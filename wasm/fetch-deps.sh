@@ -9,10 +9,12 @@
 # WHERE THE SOURCES COME FROM
 # Debian's archive, and nowhere else: `apt-get source` through a private
 # sources list, lists directory and cache under DIR/.apt/, so the system's
-# source lists are neither read nor changed (apt's own settings, such as a
-# proxy, still apply). The deb-src line names the archive signing keyring, so
-# only Debian-signed indices are accepted. PARLEY_DEBIAN_MIRROR replaces
-# deb.debian.org, e.g. with a local mirror of the archive. Emscripten's ports
+# apt configuration is never changed (its settings, such as a proxy, still
+# apply). The mirror is the one the system's sources name for bookworm (read
+# only), so a machine that reaches Debian through a local mirror fetches
+# from it; PARLEY_DEBIAN_MIRROR overrides it, deb.debian.org is the last
+# resort. The deb-src line names the archive signing keyring, so only
+# Debian-signed indices are accepted. Emscripten's ports
 # (-sUSE_ZLIB...) are not used: they download from outside Debian's archive.
 #
 # WHICH VERSIONS
@@ -29,7 +31,38 @@ dir=$(cd "$dir" && pwd)
 say() { echo "wasm: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
-mirror=${PARLEY_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# The URI this machine's apt uses for Debian bookworm (one-line or deb822
+# sources), so the fetch goes through the same mirror or proxy as apt does.
+system_mirror() {
+    local file line
+    for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [[ -r $file ]] || continue
+        while read -r line; do
+            line=$(sed -E -e 's/#.*//' -e 's/\[[^]]*\]//' <<<"$line")
+            read -r -a words <<<"$line"
+            if [[ ${words[0]:-} == deb && ${words[2]:-} == bookworm ]]; then
+                echo "${words[1]}"
+                return
+            fi
+        done <"$file"
+    done
+    for file in /etc/apt/sources.list.d/*.sources; do
+        [[ -r $file ]] || continue
+        # deb822: blank-line separated stanzas of "Key: value" lines.
+        awk 'BEGIN { RS = ""; FS = "\n" }
+             {
+               uri = ""; ok = 0
+               for (i = 1; i <= NF; i++) {
+                 if ($i ~ /^URIs:/) { split($i, w, /[ \t]+/); uri = w[2] }
+                 if ($i ~ /^Suites:/ && $i ~ /[ \t]bookworm([ \t]|$)/) ok = 1
+               }
+               if (ok && uri != "") { print uri; exit }
+             }' "$file"
+    done | head -1
+}
+
+mirror=${PARLEY_DEBIAN_MIRROR:-$(system_mirror)}
+mirror=${mirror:-http://deb.debian.org/debian}
 apt_dir=$dir/.apt
 apt=(apt-get -q
      -o "Dir::Etc::SourceList=$apt_dir/sources.list" -o Dir::Etc::SourceParts=-
