@@ -18,7 +18,7 @@ function(parley_embed_sql)
     string(APPEND body "    {${version}, \"${name}\", R\"parley_sql(${sql})parley_sql\"},\n")
   endforeach()
   string(CONCAT content "// Generated from sql/ by cmake/EmbedSql.cmake. Do not edit.\n"
-              "#include \"server/migrations.hpp\"\n\n"
+              "#include \"server/store/migrations.hpp\"\n\n"
               "namespace parley::server {\n\n"
               "std::span<const migration> embedded_migrations() {\n"
               "    static const migration all[] = {\n${body}    };\n"

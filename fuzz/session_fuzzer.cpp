@@ -2,7 +2,7 @@
 //
 // SETUP
 // Two rooms over tests/support/fake_store.hpp, no network and no sleeps, as
-// tests/server/room_test.cpp sets them up: room 1 starts with 0-15 messages
+// tests/chat/room_test.cpp sets them up: room 1 starts with 0-15 messages
 // "on disk" (posted by our users, so edits and resends reach stored ones),
 // room 2 starts empty. The cache keeps 4 events, so joins, history and
 // changes to older messages read the store; replays beyond 12 events turn
@@ -37,7 +37,7 @@
 // A broken invariant prints the step and what broke, then traps.
 #include "protocol/codec.hpp"
 #include "protocol/utf8.hpp"
-#include "server/room.hpp"
+#include "server/chat/room.hpp"
 #include "tests/support/fake_store.hpp"
 
 #include <fuzzer/FuzzedDataProvider.h>

@@ -3,7 +3,7 @@
 // The decoder enforces each of these before it allocates or copies, so a
 // hostile peer can never make it do more work than the size of its input
 // (and, for compressed payloads, max_payload_bytes) allows. The server's
-// own operational bounds (queues, rate limits) live in server/config.hpp.
+// own bounds live in server/core/bounds.hpp, its knobs in server/core/config.hpp.
 #pragma once
 
 #include <cstddef>

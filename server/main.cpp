@@ -1,6 +1,6 @@
 // parley: the chat server. See `parley --help` and docs/operations.md.
-#include "server/config.hpp"
-#include "server/log.hpp"
+#include "server/core/config.hpp"
+#include "server/core/log.hpp"
 #include "server/server.hpp"
 
 #include <cstdio>

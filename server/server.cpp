@@ -1,15 +1,16 @@
 #include "server/server.hpp"
 
-#include "server/accounts.hpp"
-#include "server/clock.hpp"
-#include "server/batch_writer.hpp"
-#include "server/listener.hpp"
-#include "server/log.hpp"
-#include "server/migrations.hpp"
-#include "server/room_registry.hpp"
-#include "server/server_context.hpp"
-#include "server/static_files.hpp"
-#include "server/storage.hpp"
+#include "server/chat/room_registry.hpp"
+#include "server/core/bounds.hpp"
+#include "server/core/clock.hpp"
+#include "server/core/log.hpp"
+#include "server/net/listener.hpp"
+#include "server/net/server_context.hpp"
+#include "server/net/static_files.hpp"
+#include "server/store/accounts.hpp"
+#include "server/store/batch_writer.hpp"
+#include "server/store/migrations.hpp"
+#include "server/store/storage.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -27,8 +28,6 @@ namespace net = boost::asio;
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr auto drain_timeout = std::chrono::seconds(5);
 
 // Epoch ids are random, so that a database restored from a backup, whose
 // counters went back in time, can never hand out an epoch a client already
@@ -137,7 +136,7 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
                                              room_quotas{s.cfg.max_rooms, s.cfg.max_rooms_per_user});
     s.rooms->load(stored);
     s.files = std::make_unique<static_files>(client_mounts(s.cfg));
-    s.ctx = std::make_unique<server_context>(s.cfg, s.stats, *s.accts, *s.rooms, *s.files, s.blocking);
+    s.ctx = std::make_unique<server_context>(s.cfg, s.stats, *s.accts, *s.rooms, *s.writer, *s.files, s.blocking);
     const auto address = net::ip::make_address(s.cfg.listen_host);
     s.acceptor = std::make_shared<listener>(s.io, net::ip::tcp::endpoint(address, s.cfg.listen_port), *s.ctx);
     log::info("parley ", PARLEY_VERSION, ": ", stored.size(), " rooms in ", path);
@@ -178,7 +177,7 @@ void server::impl::shutdown_in_order() {
     acceptor->stop();
     net::post(io, [this] { session_sweep->cancel(); });
     ctx->connections.shutdown_all();
-    const auto deadline = std::chrono::steady_clock::now() + drain_timeout;
+    const auto deadline = std::chrono::steady_clock::now() + bounds::drain_timeout;
     while (ctx->connections.size() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     log::info("draining the writer (", writer->backlog(), " events)");
@@ -210,7 +209,5 @@ int server::run() {
 }
 
 std::uint16_t server::port() const { return impl_->acceptor->port(); }
-
-const config& server::settings() const { return impl_->cfg; }
 
 }  // namespace parley::server

@@ -8,7 +8,7 @@
 // drain the writer (every queued event is committed); stop the threads.
 #pragma once
 
-#include "server/config.hpp"
+#include "server/core/config.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -32,7 +32,6 @@ public:
     int run();
 
     std::uint16_t port() const;
-    const config& settings() const;
 
 private:
     struct impl;

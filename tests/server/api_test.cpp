@@ -1,5 +1,5 @@
 // The HTTP side of a live server: accounts API, health, metrics, the client files.
-#include "server/api.hpp"
+#include "server/net/api.hpp"
 
 #include "tests/support/test_server.hpp"
 

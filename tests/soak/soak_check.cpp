@@ -1,6 +1,6 @@
 #include "tests/soak/soak_check.hpp"
 
-#include "server/database.hpp"
+#include "server/store/database.hpp"
 
 #include <map>
 #include <set>

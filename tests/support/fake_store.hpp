@@ -16,7 +16,7 @@
 // Everything runs on the test's one thread: no locks.
 #pragma once
 
-#include "server/events.hpp"
+#include "server/core/events.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>

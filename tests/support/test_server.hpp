@@ -2,7 +2,7 @@
 // temporary data directory and the minimum password-hashing cost.
 #pragma once
 
-#include "server/config.hpp"
+#include "server/core/config.hpp"
 #include "server/server.hpp"
 #include "tests/support/ws_client.hpp"
 

@@ -1,0 +1,726 @@
+#include "server/chat/room.hpp"
+
+#include "server/core/bounds.hpp"
+#include "server/core/clock.hpp"
+#include "server/core/log.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <limits>
+
+namespace parley::server {
+namespace net = boost::asio;
+using namespace parley::protocol;
+
+namespace {
+
+using bounds::latest_page_size, bounds::max_pinned_messages, bounds::unavailable_retry_ms;
+
+/// The record as one viewer sees it: reaction counts, and which are theirs.
+message_record view_of(const message_state& s, std::uint64_t viewer) {
+    message_record r = s.record;
+    r.reactions.clear();
+    r.my_reactions = 0;
+    if (r.deleted) return r;
+    std::array<std::uint32_t, reaction_kind_count> counts{};
+    for (const auto& [reaction, user] : s.reactors) {
+        const auto k = static_cast<std::size_t>(reaction);
+        ++counts[k];
+        if (user == viewer) r.my_reactions = static_cast<std::uint8_t>(r.my_reactions | (1u << k));
+    }
+    for (std::size_t k = 0; k < counts.size(); ++k)
+        if (counts[k] != 0) r.reactions.push_back({static_cast<reaction_kind>(k), counts[k]});
+    return r;
+}
+
+bool is_blank(std::string_view text) {
+    return std::all_of(text.begin(), text.end(), [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
+}
+
+/// The packet that tells a member about `ev`; nothing for a void event.
+std::optional<packet> event_packet(std::uint32_t room_id, const timeline_event& ev, const message_state* m,
+                                   std::uint64_t viewer) {
+    using type = timeline_event::type;
+    switch (ev.what) {
+        case type::posted:
+            if (m == nullptr) return std::nullopt;
+            return chat_message{room_id, view_of(*m, viewer)};
+        case type::edited: return message_edited{room_id, ev.seq, ev.message_seq, ev.text, ev.at};
+        case type::deleted: return message_deleted{room_id, ev.seq, ev.message_seq, ev.at};
+        case type::reacted:
+            return reaction_update{room_id, ev.seq, ev.message_seq, ev.reaction, ev.count, ev.user_id, ev.added};
+        case type::voided: return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+room::room(net::io_context& io, room_services services, std::uint32_t id, std::string name, std::uint64_t last_seq)
+    : strand_(net::make_strand(io)),
+      svc_(std::move(services)),
+      id_(id),
+      name_(std::move(name)),
+      last_seq_(last_seq),
+      persisted_seq_(last_seq),
+      timeline_(svc_.cfg.room_cache_messages, max_pinned_messages),
+      sweep_timer_(strand_) {
+    last_seq_published_ = last_seq;
+}
+
+template <class F>
+void room::on_strand(F&& f) {
+    net::post(strand_, [self = shared_from_this(), f = std::forward<F>(f)]() mutable { f(); });
+}
+
+room::guard room::make_guard(done_handler done) {
+    // `done` runs when the last copy of the guard is gone: after the request
+    // was acknowledged or refused, however many asynchronous steps that took.
+    return guard(nullptr, [done = std::move(done)](void*) {
+        if (done) done();
+    });
+}
+
+// ---- warming: a room becomes usable on first use ---------------------------------------------
+
+void room::when_warm(std::function<void()> op, std::function<void()> unavailable) {
+    if (warm_) return op();
+    waiting_for_warm_.emplace_back(std::move(op), std::move(unavailable));
+    start_warming();
+}
+
+// The newest events are read into the cache, with the room's epochs. A read
+// that fails leaves the room cold: everything waiting is told "not available,
+// retry", and the next request tries again. A room is never shown as empty
+// because its disk could not be read.
+void room::start_warming() {
+    if (warming_) return;
+    warming_ = true;
+    if (svc_.store == nullptr || last_seq_ == 0) return become_warm({});
+    const std::uint64_t n = svc_.cfg.room_cache_messages;
+    const std::uint64_t from = last_seq_ > n ? last_seq_ - n + 1 : 1;
+    svc_.store->read_snapshot(id_, from, [this, self = shared_from_this()](read_result<room_snapshot> r) {
+        on_strand([this, r = std::move(r)]() mutable {
+            if (r.ok) return become_warm(std::move(r.value));
+            warming_ = false;
+            auto waiting = std::move(waiting_for_warm_);
+            for (auto& [op, unavailable] : waiting) unavailable();
+        });
+    });
+}
+
+void room::become_warm(room_snapshot snapshot) {
+    if (!snapshot.recent.events.empty()) last_seq_ = std::max(last_seq_, snapshot.recent.events.back().seq);
+    timeline_.load(last_seq_ + 1, std::move(snapshot.recent));
+    epochs_ = std::move(snapshot.epochs);
+    start_epoch(last_seq_);  // what this process issues may be lost in a crash: a run of its own
+    warm_ = true;
+    warming_ = false;
+    auto waiting = std::move(waiting_for_warm_);
+    for (auto& [op, unavailable] : waiting) op();
+}
+
+void room::start_epoch(std::uint64_t base_seq) {
+    epoch_ = svc_.new_epoch ? svc_.new_epoch() : epochs_.size() + 1;
+    epochs_.push_back({epoch_, base_seq});
+    if (svc_.sink != nullptr) svc_.sink->push(events::epoch_started{id_, epoch_, base_seq, now_unix_ms()});
+}
+
+void room::when_member(std::uint64_t connection_id, std::function<void(const room_member&)> op) {
+    if (const room_member* m = member(connection_id)) return op(*m);
+    if (auto it = joining_.find(connection_id); it != joining_.end())
+        it->second.push_back([this, connection_id, op = std::move(op)] { when_member(connection_id, op); });
+    // Otherwise the connection left (or never joined) while the request was in flight: drop it.
+}
+
+// Every request of a member takes the same road: onto the strand, past the
+// warm-up, to the connection's membership. A room that cannot be warmed now
+// answers room_unavailable with a retry hint, so the client tries again.
+void room::serve(std::uint64_t connection_id, request_ref ref, std::function<void(const room_member&)> op) {
+    on_strand([this, connection_id, ref, op = std::move(op)]() mutable {
+        when_warm([this, connection_id, op = std::move(op)]() mutable { when_member(connection_id, std::move(op)); },
+                  [this, connection_id, ref] {
+                      if (const room_member* m = member(connection_id))
+                          send_error(*m, error_code::room_unavailable, ref.kind, ref.id, unavailable_retry_ms);
+                  });
+    });
+}
+
+// ---- joining and leaving ----------------------------------------------------------------------
+
+room::join_plan room::plan_join(std::uint64_t epoch, std::uint64_t since_seq) const {
+    if (since_seq == 0) return {.latest = true};
+    // The highest seq the client's position shares with this epoch: every
+    // epoch begun after the client's own may have replaced what was above
+    // its base. An epoch this room never had (a database restored from an
+    // older backup, say) shares nothing.
+    std::uint64_t shared = last_seq_;
+    if (epoch != epoch_) {
+        auto it = std::find_if(epochs_.begin(), epochs_.end(), [&](const epoch_record& e) { return e.epoch == epoch; });
+        shared = 0;
+        if (it != epochs_.end()) {
+            shared = last_seq_;
+            for (++it; it != epochs_.end(); ++it) shared = std::min(shared, it->base_seq);
+        }
+    }
+    if (since_seq > shared) return {.latest = true, .reset_base = shared};
+    if (last_seq_ - since_seq > svc_.cfg.max_replay_messages) return {.latest = true};
+    return {};
+}
+
+void room::join(room_member m, std::uint64_t epoch, std::uint64_t since_seq) {
+    on_strand([this, m = std::move(m), epoch, since_seq]() mutable {
+        joining_.try_emplace(m.connection_id);
+        const std::uint64_t conn = m.connection_id;
+        auto refuse = [this, conn, m] { refuse_join(conn, m); };
+        when_warm([this, m = std::move(m), epoch, since_seq]() mutable { start_join(std::move(m), epoch, since_seq); },
+                  refuse);
+    });
+}
+
+// A joiner gets no broadcast before finish_join makes it a member, so what
+// it is sent must reach the newest event at that moment, not the one when
+// the join began: events recorded while storage was read would fall in
+// between. A replay therefore asks for everything after since_seq (its last
+// part is read from the cache when the disk part is back), and a latest
+// page, taken as of one seq, is followed by the events after that seq.
+void room::start_join(room_member m, std::uint64_t epoch, std::uint64_t since_seq) {
+    constexpr std::uint64_t newest = std::numeric_limits<std::uint64_t>::max();
+    const join_plan plan = plan_join(epoch, since_seq);
+    const std::uint64_t conn = m.connection_id;
+    auto failed = [this, conn, m] { refuse_join(conn, m); };
+    if (plan.latest) {
+        const std::uint64_t page_seq = last_seq_;
+        return collect_messages_before(page_seq + 1, latest_page_size,
+            [this, m, plan, page_seq, failed](std::vector<message_state> latest, bool has_more) mutable {
+                if (!joining_.contains(m.connection_id)) return;  // left meanwhile
+                collect_events(page_seq + 1, newest,
+                    [this, m, plan, latest = std::move(latest), has_more](std::vector<timeline_item> since_page) mutable {
+                        finish_join(std::move(m), plan, since_page, latest, has_more);
+                    },
+                    failed);
+            },
+            failed);
+    }
+    collect_events(since_seq + 1, newest, [this, m, plan](std::vector<timeline_item> items) mutable {
+        finish_join(std::move(m), plan, items, {}, false);
+    }, failed);
+}
+
+void room::refuse_join(std::uint64_t connection_id, const room_member& m) {
+    if (joining_.erase(connection_id) == 0) return;  // left meanwhile
+    send_error(m, error_code::room_unavailable, packet_kind::join_room, id_, unavailable_retry_ms);
+}
+
+void room::finish_join(room_member m, const join_plan& plan, const std::vector<timeline_item>& replay,
+                       const std::vector<message_state>& latest, bool has_more) {
+    auto pending = joining_.find(m.connection_id);
+    if (pending == joining_.end()) return;  // the connection left while its join was loading
+    auto deferred = std::move(pending->second);
+    joining_.erase(pending);
+    const bool rejoin = members_.contains(m.connection_id);
+    const room_member& added = members_.insert_or_assign(m.connection_id, std::move(m)).first->second;
+    if (!rejoin && presence_.connected(added.user_id, added.username))
+        broadcast(presence_update{id_, presence_change::joined, {{added.user_id, added.username}}}, true,
+                  added.connection_id);
+    publish_stats();
+
+    send_to(added, room_joined{id_, name_, epoch_, last_seq_, persisted_seq_});
+    if (plan.reset_base) send_to(added, room_reset{id_, epoch_, *plan.reset_base});
+    // The snapshot replaces the client's list; a room too large for one packet
+    // continues it with `joined` packets, which add to it.
+    presence_update snapshot{id_, presence_change::snapshot, {}};
+    for (auto& u : presence_.online()) {
+        snapshot.users.push_back(std::move(u));
+        if (snapshot.users.size() == limits::max_presence_users) {
+            send_to(added, snapshot);
+            snapshot.users.clear();
+            snapshot.change = presence_change::joined;
+        }
+    }
+    if (!snapshot.users.empty() || snapshot.change == presence_change::snapshot) send_to(added, snapshot);
+    // `replay`: what the client missed, or with a latest page what followed it.
+    if (plan.latest) send_page(added, history_mode::latest, has_more, latest);
+    send_items(added, replay);
+    for (const auto& u : presence_.typing_users())
+        if (u.id != added.user_id) send_to(added, typing_update{id_, u, true}, true);
+    for (auto& op : deferred) op();
+}
+
+void room::leave(std::uint64_t connection_id, bool reply) {
+    on_strand([this, connection_id, reply] {
+        joining_.erase(connection_id);
+        auto it = members_.find(connection_id);
+        if (it == members_.end()) return;
+        const room_member m = std::move(it->second);
+        members_.erase(it);
+        publish_stats();
+        member_left(m);
+        if (reply) send_to(m, room_left{id_});
+    });
+}
+
+// ---- messages -----------------------------------------------------------------------------------
+
+void room::post_message(std::uint64_t connection_id, send_message msg, clock::time_point received_at,
+                        done_handler done) {
+    const request_ref ref{packet_kind::send_message, msg.client_msg_id};
+    serve(connection_id, ref, [this, msg = std::move(msg), received_at, g = make_guard(std::move(done))](
+                                  const room_member& m) mutable { do_post(m, std::move(msg), received_at, std::move(g)); });
+}
+
+void room::do_post(const room_member& m, send_message msg, clock::time_point received_at, guard g) {
+    if (is_blank(msg.text)) return send_error(m, error_code::empty_text, packet_kind::send_message, msg.client_msg_id);
+    if (msg.reply_to > last_seq_)
+        return send_error(m, error_code::no_such_message, packet_kind::send_message, msg.client_msg_id);
+    const std::uint64_t conn = m.connection_id;
+    auto retry = [this, conn, msg, received_at, g]() mutable {
+        msg.resend = false;  // not stored: a first delivery after all
+        when_member(conn, [this, msg, received_at, g](const room_member& mm) { do_post(mm, msg, received_at, g); });
+    };
+    if (answer_duplicate(m, packet_kind::send_message, msg.client_msg_id, msg.resend, retry, g)) return;
+    if (svc_.sink != nullptr && svc_.sink->backlog() >= svc_.cfg.max_writer_backlog)
+        return send_error(m, error_code::server_busy, packet_kind::send_message, msg.client_msg_id, bounds::busy_retry_ms);
+    accept_message(m, std::move(msg), received_at);
+}
+
+// De-duplication has one scope everywhere: (room, user, client id), in
+// memory (the cache's events) and on disk (the same key is a unique index).
+// First attempts never wait for storage; a resend looks on disk once.
+bool room::answer_duplicate(const room_member& m, packet_kind kind, std::uint64_t client_id, bool resend,
+                            std::function<void()> retry, guard g) {
+    if (auto found = timeline_.find(m.user_id, client_id)) {
+        svc_.stats.duplicate_messages.fetch_add(1, std::memory_order_relaxed);
+        ack(m, client_id, found->seq, found->at);
+        return true;
+    }
+    if (!resend || svc_.store == nullptr) return false;
+    svc_.store->find_client_op(id_, m.user_id, client_id,
+        [this, self = shared_from_this(), conn = m.connection_id, kind, client_id, retry = std::move(retry),
+         g](read_result<std::optional<stored_ack>> r) mutable {
+            on_strand([this, conn, kind, client_id, r, retry = std::move(retry), g] {
+                const room_member* mm = member(conn);
+                if (mm == nullptr) return;
+                if (!r.ok) return send_error(*mm, error_code::room_unavailable, kind, client_id, unavailable_retry_ms);
+                if (!r.value) return retry();
+                // It might have been accepted meanwhile, through another connection.
+                svc_.stats.duplicate_messages.fetch_add(1, std::memory_order_relaxed);
+                ack(*mm, client_id, r.value->seq, r.value->at);
+            });
+        });
+    return true;
+}
+
+void room::accept_message(const room_member& m, send_message msg, clock::time_point received_at) {
+    message_state state;
+    message_record& r = state.record;
+    r.seq = last_seq_ + 1;
+    r.author_id = m.user_id;
+    r.author = m.username;
+    r.client_msg_id = msg.client_msg_id;
+    r.sent_at = now_unix_ms();
+    r.reply_to = msg.reply_to;
+    r.text = std::move(msg.text);
+    const timeline_event ev{.seq = r.seq, .what = timeline_event::type::posted, .user_id = m.user_id,
+                            .client_id = r.client_msg_id, .at = r.sent_at};
+    const events::message_posted stored{id_, r.seq, r.author_id, r.client_msg_id, r.text, r.sent_at, r.reply_to};
+    const chat_message live{id_, r};
+    record(m, ev, std::move(state), live, stored);
+    svc_.stats.broadcast_latency.observe(clock::now() - received_at);
+    svc_.stats.messages_total.fetch_add(1, std::memory_order_relaxed);
+    stop_typing(m.user_id, m.username);
+}
+
+// Every change is recorded the same way: the next seq, the broadcast (first:
+// latency is not bound to disk), the ack, the event for the writer, and the
+// event in the cache.
+void room::record(const room_member& m, timeline_event ev, std::optional<message_state> posted,
+                  const packet& broadcast_packet, storage_event stored) {
+    last_seq_ = ev.seq;
+    last_seq_published_.store(last_seq_, std::memory_order_relaxed);
+    broadcast(broadcast_packet);
+    ack(m, ev.client_id, ev.seq, ev.at);  // after the broadcast: the sender sees the event first
+    if (svc_.sink != nullptr) svc_.sink->push(std::move(stored));
+    timeline_.append(std::move(ev), std::move(posted));
+    timeline_.trim(persisted_seq_);
+}
+
+void room::ack(const room_member& m, std::uint64_t client_id, std::uint64_t seq, unix_ms at) {
+    send_to(m, protocol::ack{id_, client_id, seq, at});
+}
+
+// ---- edits, deletions, reactions -----------------------------------------------------------------
+
+void room::edit_message(std::uint64_t connection_id, protocol::edit_message req, done_handler done) {
+    submit_change(connection_id, {packet_kind::edit_message, req.client_id, req.message_seq, req.resend, std::move(req)},
+                  std::move(done));
+}
+
+void room::delete_message(std::uint64_t connection_id, protocol::delete_message req, done_handler done) {
+    submit_change(connection_id, {packet_kind::delete_message, req.client_id, req.message_seq, req.resend, req},
+                  std::move(done));
+}
+
+void room::set_reaction(std::uint64_t connection_id, protocol::set_reaction req, done_handler done) {
+    submit_change(connection_id, {packet_kind::set_reaction, req.client_id, req.message_seq, req.resend, req},
+                  std::move(done));
+}
+
+void room::submit_change(std::uint64_t connection_id, change_request req, done_handler done) {
+    const request_ref ref{req.kind, req.client_id};
+    serve(connection_id, ref, [this, req = std::move(req), g = make_guard(std::move(done))](
+                                  const room_member& m) mutable { do_change(m, std::move(req), std::move(g)); });
+}
+
+void room::do_change(const room_member& m, change_request req, guard g) {
+    if (const auto* e = std::get_if<protocol::edit_message>(&req.packet); e && is_blank(e->text))
+        return send_error(m, error_code::empty_text, req.kind, req.client_id);
+    const std::uint64_t conn = m.connection_id;
+    auto retry = [this, conn, req, g]() mutable {
+        req.resend = false;
+        when_member(conn, [this, req, g](const room_member& mm) { do_change(mm, req, g); });
+    };
+    if (answer_duplicate(m, req.kind, req.client_id, req.resend, retry, g)) return;
+    if (svc_.sink != nullptr && svc_.sink->backlog() >= svc_.cfg.max_writer_backlog)
+        return send_error(m, error_code::server_busy, req.kind, req.client_id, bounds::busy_retry_ms);
+    with_message(m, req.kind, req.client_id, req.message_seq, [this, req, g](const room_member& mm, message_state& s) {
+        apply_change(mm, req, s);
+    });
+}
+
+// Checks the change against the message's state now, then records it. A
+// change that alters nothing (deleting a deleted message, a reaction that is
+// already so, the same text) is acknowledged with seq 0 and takes no seq.
+void room::apply_change(const room_member& m, const change_request& req, message_state& s) {
+    const bool own = s.record.author_id == m.user_id;
+    timeline_event ev{.seq = last_seq_ + 1, .user_id = m.user_id, .client_id = req.client_id, .at = now_unix_ms(),
+                      .message_seq = s.record.seq};
+    if (const auto* e = std::get_if<protocol::edit_message>(&req.packet)) {
+        if (!own) return send_error(m, error_code::forbidden, req.kind, req.client_id);
+        if (s.record.deleted) return send_error(m, error_code::message_deleted, req.kind, req.client_id);
+        if (s.record.text == e->text) return ack(m, req.client_id, 0, ev.at);
+        s.record.text = e->text;
+        s.record.edited_at = ev.at;
+        s.changed_seq = ev.seq;
+        ev.what = timeline_event::type::edited;
+        ev.text = e->text;
+        return record(m, ev, std::nullopt, message_edited{id_, ev.seq, s.record.seq, ev.text, ev.at},
+                      events::message_edited{id_, ev.seq, m.user_id, req.client_id, s.record.seq, ev.text, ev.at});
+    }
+    if (std::holds_alternative<protocol::delete_message>(req.packet)) {
+        if (!own) return send_error(m, error_code::forbidden, req.kind, req.client_id);
+        if (s.record.deleted) return ack(m, req.client_id, 0, ev.at);
+        s.record.deleted = true;
+        s.record.text.clear();
+        s.reactors.clear();
+        s.changed_seq = ev.seq;
+        ev.what = timeline_event::type::deleted;
+        return record(m, ev, std::nullopt, message_deleted{id_, ev.seq, s.record.seq, ev.at},
+                      events::message_deleted{id_, ev.seq, m.user_id, req.client_id, s.record.seq, ev.at});
+    }
+    const auto& r = std::get<protocol::set_reaction>(req.packet);
+    if (s.record.deleted) return send_error(m, error_code::message_deleted, req.kind, req.client_id);
+    const std::pair<reaction_kind, std::uint64_t> mine{r.reaction, m.user_id};
+    auto it = std::find(s.reactors.begin(), s.reactors.end(), mine);
+    if ((it != s.reactors.end()) == r.on) return ack(m, req.client_id, 0, ev.at);
+    if (r.on) s.reactors.push_back(mine);
+    else s.reactors.erase(it);
+    s.changed_seq = ev.seq;
+    ev.what = timeline_event::type::reacted;
+    ev.reaction = r.reaction;
+    ev.added = r.on;
+    ev.count = static_cast<std::uint32_t>(
+        std::count_if(s.reactors.begin(), s.reactors.end(), [&](const auto& e) { return e.first == r.reaction; }));
+    record(m, ev, std::nullopt, reaction_update{id_, ev.seq, s.record.seq, ev.reaction, ev.count, m.user_id, ev.added},
+           events::reaction_set{id_, ev.seq, m.user_id, req.client_id, s.record.seq, ev.reaction, ev.added, ev.count,
+                                ev.at});
+}
+
+void room::with_message(const room_member& m, packet_kind kind, std::uint64_t ref, std::uint64_t seq,
+                        std::function<void(const room_member&, message_state&)> op) {
+    const timeline_event* ev = timeline_.event(seq);
+    const bool not_a_message = seq == 0 || seq > last_seq_ || (ev != nullptr && ev->what != timeline_event::type::posted);
+    if (not_a_message) return send_error(m, error_code::no_such_message, kind, ref);
+    if (message_state* s = timeline_.message(seq)) return op(m, *s);
+    if (svc_.store == nullptr || timeline_.covers(seq)) return send_error(m, error_code::no_such_message, kind, ref);
+    svc_.store->read_messages_before(id_, seq + 1, 1,
+        [this, self = shared_from_this(), conn = m.connection_id, kind, ref, seq,
+         op = std::move(op)](read_result<std::vector<message_state>> r) mutable {
+            on_strand([this, conn, kind, ref, seq, op = std::move(op), r = std::move(r)]() mutable {
+                const room_member* mm = member(conn);
+                if (mm == nullptr) return;
+                if (!r.ok) return send_error(*mm, error_code::room_unavailable, kind, ref, unavailable_retry_ms);
+                message_state* s = timeline_.message(seq);  // loaded meanwhile by another request
+                if (s == nullptr) {
+                    if (r.value.empty() || r.value.back().record.seq != seq)
+                        return send_error(*mm, error_code::no_such_message, kind, ref);
+                    s = &timeline_.pin(std::move(r.value.back()));
+                }
+                op(*mm, *s);
+            });
+        });
+}
+
+// ---- history ------------------------------------------------------------------------------------
+
+void room::request_history(std::uint64_t connection_id, protocol::request_history req) {
+    serve(connection_id, {packet_kind::request_history, req.before_seq}, [this, req](const room_member& m) {
+        const std::uint64_t before = req.before_seq == 0 || req.before_seq > last_seq_ ? last_seq_ + 1 : req.before_seq;
+        const std::size_t limit = std::clamp<std::size_t>(req.limit, 1, limits::max_history_page);
+        const std::uint64_t conn = m.connection_id;
+        collect_messages_before(before, limit,
+            [this, conn](std::vector<message_state> states, bool has_more) {
+                if (const room_member* mm = member(conn)) send_page(*mm, history_mode::older, has_more, states);
+            },
+            [this, conn, before] {
+                if (const room_member* mm = member(conn))
+                    send_error(*mm, error_code::room_unavailable, packet_kind::request_history, before,
+                               unavailable_retry_ms);
+            });
+    });
+}
+
+// Events [from, to] from the cache, reading what is older from disk first.
+// The cache may move on while the disk is read; what it let go meanwhile is
+// on disk by then, so the hole is read as well. `to` is clamped to the
+// newest event at each step, so an open end (UINT64_MAX) includes what was
+// recorded while the disk was read.
+void room::collect_events(std::uint64_t from, std::uint64_t to, items_handler done, std::function<void()> failed) {
+    auto from_cache = [this](std::uint64_t lo, std::uint64_t hi, std::vector<timeline_item>& out) {
+        for (std::uint64_t seq = lo; seq <= hi; ++seq) {
+            const timeline_event* ev = timeline_.event(seq);
+            if (ev == nullptr) continue;
+            const message_state* m = ev->what == timeline_event::type::posted ? timeline_.message(seq) : nullptr;
+            out.push_back({*ev, m ? std::optional<message_state>(*m) : std::nullopt});
+        }
+    };
+    const std::uint64_t wanted = to;
+    to = std::min(to, last_seq_);
+    if (from > to) return done({});
+    if (from >= timeline_.first_cached() || svc_.store == nullptr) {
+        std::vector<timeline_item> out;
+        from_cache(std::max(from, timeline_.first_cached()), to, out);
+        return done(std::move(out));
+    }
+    const std::uint64_t disk_to = std::min(to, timeline_.first_cached() - 1);
+    svc_.store->read_events(id_, from, disk_to,
+        [this, self = shared_from_this(), wanted, disk_to, done = std::move(done), failed = std::move(failed),
+         from_cache](read_result<event_page> r) mutable {
+            on_strand([this, wanted, disk_to, done = std::move(done), failed = std::move(failed), from_cache,
+                       r = std::move(r)]() mutable {
+                if (!r.ok) return failed();
+                std::vector<timeline_item> out;
+                auto stored = r.value.messages.begin();
+                for (auto& ev : r.value.events) {
+                    std::optional<message_state> m;
+                    if (ev.what == timeline_event::type::posted) {
+                        while (stored != r.value.messages.end() && stored->record.seq < ev.seq) ++stored;
+                        if (const message_state* fresher = timeline_.message(ev.seq)) m = *fresher;  // pinned
+                        else if (stored != r.value.messages.end() && stored->record.seq == ev.seq) m = *stored;
+                    }
+                    out.push_back({std::move(ev), std::move(m)});
+                }
+                if (wanted <= disk_to) return done(std::move(out));
+                collect_events(disk_to + 1, wanted, [out = std::move(out), done = std::move(done)](auto rest) mutable {
+                    out.insert(out.end(), std::make_move_iterator(rest.begin()), std::make_move_iterator(rest.end()));
+                    done(std::move(out));
+                }, std::move(failed));
+            });
+        });
+}
+
+// The newest `limit` messages below `before`: from the cache, completed from
+// disk when the cache holds fewer; has_more says whether older ones exist.
+void room::collect_messages_before(std::uint64_t before, std::size_t limit, messages_handler done,
+                                   std::function<void()> failed) {
+    std::vector<message_state> out;
+    for (const message_state* m : timeline_.messages_before(before, limit + 1)) out.push_back(*m);
+    const bool cache_has_all = timeline_.first_cached() <= 1 || svc_.store == nullptr;
+    if (out.size() > limit || cache_has_all) {
+        const bool has_more = out.size() > limit;
+        if (has_more) out.erase(out.begin());
+        return done(std::move(out), has_more);
+    }
+    const std::uint64_t disk_before = std::min(before, timeline_.first_cached());
+    const std::size_t wanted = limit + 1 - out.size();
+    svc_.store->read_messages_before(id_, disk_before, wanted,
+        [this, self = shared_from_this(), limit, out = std::move(out), done = std::move(done),
+         failed = std::move(failed)](read_result<std::vector<message_state>> r) mutable {
+            on_strand([this, limit, out = std::move(out), done = std::move(done), failed = std::move(failed),
+                       r = std::move(r)]() mutable {
+                if (!r.ok) return failed();
+                for (auto& s : r.value)
+                    if (const message_state* fresher = timeline_.message(s.record.seq)) s = *fresher;  // pinned
+                r.value.insert(r.value.end(), std::make_move_iterator(out.begin()), std::make_move_iterator(out.end()));
+                const bool has_more = r.value.size() > limit;
+                if (has_more) r.value.erase(r.value.begin(), r.value.end() - static_cast<std::ptrdiff_t>(limit));
+                done(std::move(r.value), has_more);
+            });
+        });
+}
+
+void room::send_page(const room_member& m, history_mode mode, bool has_more, const std::vector<message_state>& states) {
+    history_page page{id_, mode, has_more, {}};
+    for (const auto& s : states) page.messages.push_back(view_of(s, m.user_id));
+    send_to(m, page);
+}
+
+void room::send_items(const room_member& m, const std::vector<timeline_item>& items) {
+    for (const auto& item : items)
+        if (auto p = event_packet(id_, item.event, item.message ? &*item.message : nullptr, m.user_id)) send_to(m, *p);
+}
+
+// ---- storage ------------------------------------------------------------------------------------
+
+void room::persisted(std::uint64_t seq) {
+    on_strand([this, seq] {
+        if (seq <= persisted_seq_) return;
+        persisted_seq_ = std::min(seq, last_seq_);
+        broadcast(persisted_watermark{id_, persisted_seq_});
+        timeline_.trim(persisted_seq_);
+    });
+}
+
+// The writer stored a void in place of event `seq`. Everyone who saw the
+// event must drop it, and its number is no longer vouched for: a new epoch
+// begins at seq - 1, and every member gets room_reset and the latest page.
+// The writer reports this before the watermark that covers `seq`, so a
+// sender's outbox entry is resent, never taken for saved.
+void room::voided(std::uint64_t seq) {
+    on_strand([this, seq] {
+        when_warm([this, seq] {
+            log::error("room ", name_, ": event ", seq, " could not be stored and is void; clients are reset");
+            timeline_.void_event(seq);
+            start_epoch(seq - 1);
+            reset_members(seq - 1);
+        }, [] {});
+    });
+}
+
+// The page replaces what the members hold, so like a joiner's page it is
+// taken as of one seq and followed by the events after it: those broadcast
+// while the page was read reach the members again after it (every event
+// packet sets a state, so applying one twice changes nothing).
+void room::reset_members(std::uint64_t base_seq) {
+    constexpr std::uint64_t newest = std::numeric_limits<std::uint64_t>::max();
+    broadcast(room_reset{id_, epoch_, base_seq});
+    // No page to send: the members rejoin, which reads again.
+    auto failed = [this] {
+        for (const auto& [conn, m] : members_) send_to(m, room_left{id_});
+    };
+    const std::uint64_t page_seq = last_seq_;
+    collect_messages_before(page_seq + 1, latest_page_size,
+        [this, page_seq, failed](std::vector<message_state> latest, bool has_more) {
+            collect_events(page_seq + 1, newest,
+                [this, latest = std::move(latest), has_more](std::vector<timeline_item> since_page) {
+                    for (const auto& [conn, m] : members_) {
+                        send_page(m, history_mode::latest, has_more, latest);
+                        send_items(m, since_page);
+                    }
+                },
+                failed);
+        },
+        failed);
+}
+
+// ---- presence and typing -----------------------------------------------------------------------
+
+void room::member_left(const room_member& m) {
+    const bool last_connection = std::none_of(members_.begin(), members_.end(),
+                                              [&](const auto& e) { return e.second.user_id == m.user_id; });
+    if (last_connection) stop_typing(m.user_id, m.username);
+    if (auto offline_at = presence_.disconnected(m.user_id, svc_.now(), svc_.cfg.presence_grace))
+        schedule_sweep(*offline_at);
+}
+
+void room::set_typing(std::uint64_t connection_id, bool active) {
+    on_strand([this, connection_id, active] {
+        const room_member* m = member(connection_id);
+        if (m == nullptr) return;
+        if (!active) return stop_typing(m->user_id, m->username);
+        const auto expiry = svc_.now() + svc_.cfg.typing_ttl;
+        if (presence_.typing(m->user_id, m->username, expiry))
+            broadcast(typing_update{id_, {m->user_id, m->username}, true}, true, 0, m->user_id);
+        schedule_sweep(expiry);
+    });
+}
+
+void room::stop_typing(std::uint64_t user_id, const std::string& username) {
+    if (presence_.stopped_typing(user_id)) broadcast(typing_update{id_, {user_id, username}, false}, true, 0, user_id);
+}
+
+void room::schedule_sweep(clock::time_point deadline) {
+    if (sweep_at_ && *sweep_at_ <= deadline) return;  // an earlier sweep will see this one too
+    sweep_at_ = deadline;
+    sweep_timer_.expires_at(deadline);
+    sweep_timer_.async_wait([this, self = shared_from_this()](boost::system::error_code ec) {
+        if (ec) return;  // rescheduled or shutting down
+        sweep_at_.reset();
+        sweep();
+    });
+}
+
+void room::sweep_now() {
+    on_strand([this] { sweep(); });
+}
+
+void room::sweep() {
+    auto expired = presence_.sweep(svc_.now());
+    for (const auto& u : expired.stopped_typing) broadcast(typing_update{id_, u, false}, true, 0, u.id);
+    for (const auto& u : expired.went_offline) broadcast(presence_update{id_, presence_change::left, {u}}, true);
+    if (auto next = presence_.next_deadline()) schedule_sweep(*next);
+}
+
+// ---- sending ----------------------------------------------------------------------------------------
+
+void room::broadcast(const packet& p, bool ephemeral, std::uint64_t except_connection, std::uint64_t except_user) {
+    auto encoded = encode(p);
+    if (!encoded) {
+        log::error("room ", name_, ": cannot encode ", kind_name(kind_of(p)), ": ", error_name(encoded.error()));
+        return;
+    }
+    const shared_packet shared = make_shared_packet(std::move(*encoded));  // encoded once for every member
+    std::uint64_t sent = 0;
+    for (const auto& [id, m] : members_) {
+        if (id == except_connection || (except_user != 0 && m.user_id == except_user)) continue;
+        deliver(m, shared, ephemeral);
+        ++sent;
+    }
+    svc_.stats.packets_out[static_cast<std::size_t>(kind_of(p))].fetch_add(sent, std::memory_order_relaxed);
+}
+
+void room::send_to(const room_member& m, const packet& p, bool ephemeral) {
+    auto encoded = encode(p);
+    if (!encoded) {
+        log::error("room ", name_, ": cannot encode ", kind_name(kind_of(p)), ": ", error_name(encoded.error()));
+        return;
+    }
+    deliver(m, make_shared_packet(std::move(*encoded)), ephemeral);
+    svc_.stats.packets_out[static_cast<std::size_t>(kind_of(p))].fetch_add(1, std::memory_order_relaxed);
+}
+
+void room::deliver(const room_member& m, const shared_packet& packet, bool ephemeral) {
+    switch (m.queue->push(packet, ephemeral)) {
+        case push_result::dropped: svc_.stats.ephemeral_drops.fetch_add(1, std::memory_order_relaxed); break;
+        case push_result::overflow: svc_.stats.slow_consumer_disconnects.fetch_add(1, std::memory_order_relaxed); break;
+        case push_result::queued:
+        case push_result::closed: break;
+    }
+}
+
+void room::send_error(const room_member& m, error_code code, packet_kind ref_kind, std::uint64_t ref,
+                      std::uint32_t retry_after_ms) {
+    const auto c = static_cast<std::uint16_t>(code);
+    svc_.stats.count_error(c);
+    send_to(m, error_report{c, static_cast<std::uint8_t>(ref_kind), ref, retry_after_ms, std::string(error_description(c))});
+}
+
+const room_member* room::member(std::uint64_t connection_id) const {
+    auto it = members_.find(connection_id);
+    return it == members_.end() ? nullptr : &it->second;
+}
+
+void room::publish_stats() { members_published_.store(members_.size(), std::memory_order_relaxed); }
+
+}  // namespace parley::server

@@ -1,0 +1,224 @@
+// A chat room: its members, its sequence of events and its epochs; it
+// dispatches every request of its members to the parts that keep the state
+// (timeline.hpp: recent events and messages; presence.hpp: who is online and
+// typing) and sends the results.
+//
+// THREADING
+// All state lives on the room's strand. Public methods may be called from any
+// thread; they post to the strand and return. Replies and broadcasts go into
+// members' send queues, which never block, so a room never waits for a
+// socket. Storage reads run on storage threads and come back to the strand.
+//
+// ORDER
+// Everything one member receives from a room is queued from the room's
+// strand, so it arrives in the order the room decided it: an event before
+// its ack, a join's replay before live traffic.
+//
+// SEQUENCES AND EPOCHS
+// Every change (message, edit, deletion, reaction) takes the next seq and is
+// broadcast before it is stored. When the room first becomes usable in a
+// process it starts a new epoch whose base is the last stored seq: a crash
+// may have lost events above it that clients saw, and their numbers are
+// given out again. A client rejoins with (epoch, last seq seen); the room
+// replays what it missed when its position is still valid, and otherwise
+// sends room_reset (drop what you hold above base) and the latest page. The
+// same happens live when an event could not be stored (voided).
+#pragma once
+
+#include "server/chat/presence.hpp"
+#include "server/chat/send_queue.hpp"
+#include "server/chat/timeline.hpp"
+#include "server/core/config.hpp"
+#include "server/core/events.hpp"
+#include "server/core/metrics.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace parley::server {
+
+/// What a room needs to reach one connection.
+struct room_member {
+    std::uint64_t connection_id = 0;
+    std::uint64_t user_id = 0;
+    std::string username;
+    std::shared_ptr<send_queue> queue;
+};
+
+struct room_services {
+    const config& cfg;
+    metrics& stats;
+    event_sink* sink = nullptr;      ///< may be null (nothing persisted)
+    message_store* store = nullptr;  ///< may be null (memory only)
+    /// Time for presence and typing; tests move it by hand (and call sweep_now()).
+    std::function<std::chrono::steady_clock::time_point()> now = [] { return std::chrono::steady_clock::now(); };
+    /// A fresh epoch id: random, not 0, at most 2^53-1.
+    std::function<std::uint64_t()> new_epoch;
+};
+
+class room : public std::enable_shared_from_this<room> {
+public:
+    using clock = std::chrono::steady_clock;
+    using executor = boost::asio::strand<boost::asio::io_context::executor_type>;
+    /// Runs once a request is answered (acknowledged or refused), on the strand.
+    using done_handler = std::function<void()>;
+
+    /// @param last_seq highest sequence already stored (the next event gets last_seq + 1)
+    room(boost::asio::io_context& io, room_services services, std::uint32_t id, std::string name,
+         std::uint64_t last_seq);
+
+    std::uint32_t id() const noexcept { return id_; }
+    const std::string& name() const noexcept { return name_; }
+
+    // ---- requests from connections (any thread) ----------------------------
+    void join(room_member member, std::uint64_t epoch, std::uint64_t since_seq);
+    /// @param reply send room_left to the member (false when its connection is gone)
+    void leave(std::uint64_t connection_id, bool reply);
+    void post_message(std::uint64_t connection_id, protocol::send_message msg, clock::time_point received_at,
+                      done_handler done = {});
+    void edit_message(std::uint64_t connection_id, protocol::edit_message req, done_handler done = {});
+    void delete_message(std::uint64_t connection_id, protocol::delete_message req, done_handler done = {});
+    void set_reaction(std::uint64_t connection_id, protocol::set_reaction req, done_handler done = {});
+    void set_typing(std::uint64_t connection_id, bool active);
+    void request_history(std::uint64_t connection_id, protocol::request_history req);
+
+    // ---- from storage --------------------------------------------------------
+    /// Every event up to `seq` is on disk: tell members, let the cache shrink.
+    void persisted(std::uint64_t seq);
+    /// Event `seq` could not be stored and is void: a new epoch starts below it.
+    void voided(std::uint64_t seq);
+
+    /// Ends expired typing and presence now (the timer does this by itself;
+    /// tests with a hand-moved clock call it).
+    void sweep_now();
+
+    /// Snapshot for GET /api/rooms (read without the strand; may lag slightly).
+    std::uint64_t last_seq_approx() const noexcept { return last_seq_published_.load(std::memory_order_relaxed); }
+    std::size_t members_approx() const noexcept { return members_published_.load(std::memory_order_relaxed); }
+
+private:
+    using guard = std::shared_ptr<void>;
+    /// A change as the room applies it: its request kind, client id, target.
+    struct change_request {
+        protocol::packet_kind kind;
+        std::uint64_t client_id;
+        std::uint64_t message_seq;
+        bool resend;
+        protocol::packet packet;
+    };
+    struct timeline_item {
+        timeline_event event;
+        std::optional<message_state> message;  ///< posted events: the message now
+    };
+    using items_handler = std::function<void(std::vector<timeline_item>)>;
+    using messages_handler = std::function<void(std::vector<message_state>, bool has_more)>;
+    struct join_plan {
+        bool latest = false;                     ///< send the latest page (else replay)
+        std::optional<std::uint64_t> reset_base; ///< send room_reset with this base first
+    };
+
+    template <class F>
+    void on_strand(F&& f);
+    /// Runs `op` once the room is usable; `unavailable` if it cannot be made so now.
+    void when_warm(std::function<void()> op, std::function<void()> unavailable);
+    void start_warming();
+    void become_warm(room_snapshot snapshot);
+    void start_epoch(std::uint64_t base_seq);
+    /// Runs `op` with the connection's membership; defers it while the
+    /// connection's join is still loading, drops it if the connection left.
+    void when_member(std::uint64_t connection_id, std::function<void(const room_member&)> op);
+    /// What a refusal refers to: the request's kind and its id (client id, or seq).
+    struct request_ref {
+        protocol::packet_kind kind;
+        std::uint64_t id;
+    };
+    /// Runs `op` on the strand, once the room is warm, with the connection's
+    /// membership; room_unavailable for `ref` if the room cannot be warmed now.
+    void serve(std::uint64_t connection_id, request_ref ref, std::function<void(const room_member&)> op);
+    guard make_guard(done_handler done);
+
+    // joining
+    join_plan plan_join(std::uint64_t epoch, std::uint64_t since_seq) const;
+    void start_join(room_member m, std::uint64_t epoch, std::uint64_t since_seq);
+    void finish_join(room_member m, const join_plan& plan, const std::vector<timeline_item>& replay,
+                     const std::vector<message_state>& latest, bool has_more);
+    void refuse_join(std::uint64_t connection_id, const room_member& m);
+
+    // changes
+    void do_post(const room_member& m, protocol::send_message msg, clock::time_point received_at, guard g);
+    void accept_message(const room_member& m, protocol::send_message msg, clock::time_point received_at);
+    void submit_change(std::uint64_t connection_id, change_request req, done_handler done);
+    void do_change(const room_member& m, change_request req, guard g);
+    /// If the user's change with client_id is known (in memory, or on disk
+    /// for a resend), acks it and returns true; `retry` runs once storage said it is not.
+    bool answer_duplicate(const room_member& m, protocol::packet_kind kind, std::uint64_t client_id, bool resend,
+                          std::function<void()> retry, guard g);
+    void apply_change(const room_member& m, const change_request& req, message_state& s);
+    void record(const room_member& m, timeline_event ev, std::optional<message_state> posted,
+                const protocol::packet& broadcast_packet, storage_event stored);
+    /// Runs `op` with the message's state, loading and pinning it if it is older than the cache.
+    void with_message(const room_member& m, protocol::packet_kind kind, std::uint64_t ref, std::uint64_t seq,
+                      std::function<void(const room_member&, message_state&)> op);
+    void ack(const room_member& m, std::uint64_t client_id, std::uint64_t seq, unix_ms at);
+
+    // reading
+    void collect_events(std::uint64_t from, std::uint64_t to, items_handler done, std::function<void()> failed);
+    void collect_messages_before(std::uint64_t before, std::size_t limit, messages_handler done,
+                                 std::function<void()> failed);
+    void send_page(const room_member& m, protocol::history_mode mode, bool has_more,
+                   const std::vector<message_state>& states);
+    void send_items(const room_member& m, const std::vector<timeline_item>& items);
+    void reset_members(std::uint64_t base_seq);
+
+    // presence and typing
+    void member_left(const room_member& m);
+    void stop_typing(std::uint64_t user_id, const std::string& username);
+    /// Makes sure the sweep timer fires by `deadline` (O(1); the sweep itself scans).
+    void schedule_sweep(clock::time_point deadline);
+    void sweep();
+
+    // sending
+    /// Queues `p` for every member but `except_connection` and every connection of `except_user`.
+    void broadcast(const protocol::packet& p, bool ephemeral = false, std::uint64_t except_connection = 0,
+                   std::uint64_t except_user = 0);
+    void send_to(const room_member& m, const protocol::packet& p, bool ephemeral = false);
+    void deliver(const room_member& m, const shared_packet& packet, bool ephemeral);
+    void send_error(const room_member& m, protocol::error_code code, protocol::packet_kind ref_kind, std::uint64_t ref,
+                    std::uint32_t retry_after_ms = 0);
+    const room_member* member(std::uint64_t connection_id) const;
+    void publish_stats();
+
+    executor strand_;
+    room_services svc_;
+    const std::uint32_t id_;
+    const std::string name_;
+    std::uint64_t last_seq_;
+    std::uint64_t persisted_seq_;
+    std::uint64_t epoch_ = 0;
+    std::vector<epoch_record> epochs_;  // oldest first; the last is epoch_
+    timeline timeline_;
+    presence_tracker presence_;
+    boost::asio::steady_timer sweep_timer_;
+    std::optional<clock::time_point> sweep_at_;
+
+    bool warm_ = false;
+    bool warming_ = false;
+    std::vector<std::pair<std::function<void()>, std::function<void()>>> waiting_for_warm_;  // op, unavailable
+
+    std::unordered_map<std::uint64_t, room_member> members_;  // by connection id
+    std::unordered_map<std::uint64_t, std::vector<std::function<void()>>> joining_;  // deferred requests
+
+    std::atomic<std::uint64_t> last_seq_published_{0};
+    std::atomic<std::size_t> members_published_{0};
+};
+
+}  // namespace parley::server

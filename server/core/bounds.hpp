@@ -1,0 +1,97 @@
+// Every fixed bound of the server, each with its reason, and the invariants
+// between them that code relies on, checked at compile time. The bounds of
+// the wire format are in protocol/limits.hpp; the knobs an operator turns
+// are in config.hpp (their defaults and flag ranges refer to these).
+#pragma once
+
+#include "protocol/limits.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace parley::server::bounds {
+
+using namespace std::chrono_literals;
+
+// ---- HTTP ----------------------------------------------------------------------------------------
+
+/// Request line and headers: a browser with a few cookies needs about 2 KiB.
+inline constexpr std::size_t max_header_bytes = 16 * 1024;
+/// Request bodies: the JSON API takes a username and a password, nothing larger.
+inline constexpr std::size_t max_body_bytes = 64 * 1024;
+/// After an error response, unread input is drained this long before the
+/// close, so the peer reads the response instead of a reset.
+inline constexpr auto linger_timeout = 1s;
+
+// ---- connections ---------------------------------------------------------------------------------
+
+/// Packets coalesced into one WebSocket message: large enough that a busy
+/// room's burst is one write, small enough that one slow write does not hold
+/// a fast reader's next packet for long.
+inline constexpr std::size_t max_batch_bytes = 256 * 1024;
+/// A refusal because the room's disk could not be read: retry after this.
+inline constexpr std::uint32_t unavailable_retry_ms = 1000;
+/// A refusal because the writer is behind (server_busy): retry after this.
+inline constexpr std::uint32_t busy_retry_ms = 1000;
+/// History reads per user (sustained per second, burst): each one may touch
+/// the disk, and a client scrolls back a page at a time. No flag: a client
+/// that honours retry_after_ms never notices it.
+inline constexpr double history_rate = 20, history_burst = 40;
+
+// ---- rooms ---------------------------------------------------------------------------------------
+
+/// Messages in the page a joiner gets when it cannot be replayed to: a
+/// screenful and some; older ones come with request_history.
+inline constexpr std::size_t latest_page_size = 50;
+/// Messages older than the cache that stay in memory once an edit or a
+/// reaction loaded them (until persisted); beyond it the oldest pin goes.
+inline constexpr std::size_t max_pinned_messages = 1000;
+
+// ---- accounts ------------------------------------------------------------------------------------
+
+/// Passwords in bytes: 8 is the least worth hashing; 256 bounds the
+/// Argon2id input an unauthenticated request can make the server hash.
+inline constexpr std::size_t min_password_bytes = 8;
+inline constexpr std::size_t max_password_bytes = 256;
+/// Verified session tokens remembered in memory, so reconnects skip SQLite.
+/// An entry is under 100 bytes: 10 MB at most.
+inline constexpr std::size_t max_cached_sessions = 100000;
+
+// ---- storage -------------------------------------------------------------------------------------
+
+/// How long a SQLite call waits for another connection's lock (a reader
+/// checkpointing, the session store) before it reports SQLITE_BUSY.
+inline constexpr auto busy_timeout = 5000ms;
+/// The writer's back-off between failed commits: doubling from the first to
+/// the last, so a full disk is retried often at first and then calmly.
+inline constexpr auto first_backoff = 50ms;
+inline constexpr auto max_backoff = 5000ms;
+/// Attempts to store a void in place of an event that cannot be stored,
+/// before the room is held as unstorable (the watermark stops below it).
+inline constexpr int max_void_attempts = 3;
+
+// ---- shutdown ------------------------------------------------------------------------------------
+
+/// Connections get this long to flush their queues and close cleanly
+/// before the server stops the I/O threads.
+inline constexpr auto drain_timeout = 5s;
+
+// ---- invariants ----------------------------------------------------------------------------------
+
+namespace wire = protocol::limits;
+
+// A batch of queued packets is one packet: its envelope cannot fail.
+static_assert(max_batch_bytes + wire::max_header_bytes + wire::checksum_bytes <= wire::max_packet_bytes);
+static_assert(max_batch_bytes <= wire::max_payload_bytes);
+// A latest page is one history_page packet, even of the longest messages.
+static_assert(latest_page_size <= wire::max_history_page);
+// A registration body holds the longest username and password, every byte
+// JSON-escaped as \uXXXX, with room for the field names.
+static_assert(max_body_bytes >= 6 * (wire::max_username_bytes + max_password_bytes) + 256);
+static_assert(min_password_bytes <= max_password_bytes);
+static_assert(first_backoff <= max_backoff);
+// Shutdown outlasts the linger of a connection that was just refused.
+static_assert(drain_timeout > linger_timeout);
+
+}  // namespace parley::server::bounds

@@ -1,0 +1,103 @@
+// Settings of the parley server: every knob an operator can turn, with its
+// default and the reason for it. Command-line flags win over PARLEY_*
+// environment variables, which win over the defaults.
+#pragma once
+
+#include "server/core/bounds.hpp"
+#include "server/core/log.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace parley::server {
+
+struct config {
+    // ---- network
+    std::string listen_host = "127.0.0.1";  ///< loopback by default; --listen 0.0.0.0:8080 to expose
+    std::uint16_t listen_port = 8080;
+    unsigned threads = 0;                   ///< I/O threads; 0 = hardware concurrency
+    std::vector<std::string> allowed_origins;  ///< empty = same origin only ("*" allows any)
+    /// Open TCP connections (HTTP and WebSocket) one client address may hold;
+    /// more are refused with 503. 64 is a few browsers behind one NAT, far
+    /// beyond one user's tabs, and bounds what a single address can pin down
+    /// (descriptors, memory). 0: no cap (behind a reverse proxy every
+    /// connection comes from the proxy's address).
+    std::size_t max_connections_per_address = 64;
+
+    // ---- files
+    std::string data_dir = "./data";        ///< holds parley.db
+    std::string static_dir;                 ///< the browser client; empty = <exe dir>/../web or ./web
+    std::string wasm_dir;                   ///< the wasm build output served at /wasm/; empty = auto
+
+    // ---- accounts
+    // Argon2id cost; the default is libsodium's "interactive" level (2 passes,
+    // 64 MiB), hashed on the blocking pool so logins never stall chat traffic.
+    unsigned password_ops = 2;
+    std::size_t password_mem_kib = 64 * 1024;  ///< minimum 8 KiB (--password-cost min, for tests)
+    std::chrono::hours session_ttl{24 * 30};   ///< session tokens expire after 30 days
+    bool secure_cookies = false;            ///< add `Secure` to the cookie (behind HTTPS)
+
+    // ---- chat
+    std::size_t room_cache_messages = 500;  ///< recent messages kept per room (answers joins without disk)
+    std::size_t max_rooms_per_connection = 64;
+    std::size_t max_rooms = 10000;           ///< rooms on the server (each is stored and kept in memory)
+    std::size_t max_rooms_per_user = 100;    ///< rooms one user may create
+    double room_create_rate = 0.1, room_create_burst = 10;  ///< new rooms per second per user, burst
+    std::chrono::milliseconds typing_ttl{6000};        ///< typing "on" expires without a refresh
+    std::chrono::milliseconds presence_grace{3000};    ///< a reload does not flap presence
+    std::size_t max_replay_messages = 1000;  ///< beyond this gap a rejoin gets the latest page instead
+
+    // ---- per-connection bounds (slow consumers are disconnected, not waited for)
+    std::size_t max_queue_bytes = 4 * 1024 * 1024;   ///< outgoing bytes waiting for one connection
+    std::size_t max_queue_packets = 8192;            ///< outgoing packets waiting for one connection
+    std::size_t max_batch_bytes = bounds::max_batch_bytes;  ///< coalesced into one WebSocket message
+    /// Time to receive one HTTP request, headers and body (a WebSocket upgrade
+    /// request included), and to wait for the next one on a kept-alive
+    /// connection: a peer trickling bytes (slowloris) is dropped after it.
+    std::chrono::seconds request_timeout{30};
+    std::chrono::seconds handshake_timeout{10};      ///< the 101 response and the closing handshake
+    std::chrono::seconds idle_timeout{60};           ///< ping after half of it, close after all of it
+    std::size_t max_protocol_errors = 20;            ///< malformed packets before the connection is closed
+
+    // ---- rate limits (token buckets: sustained rate per second, burst)
+    double message_rate = 10, message_burst = 20;    ///< per user
+    double reaction_rate = 10, reaction_burst = 30;  ///< per user
+    double typing_rate = 2, typing_burst = 5;        ///< per user
+    double auth_rate = 1, auth_burst = 10;           ///< per IP: registrations and logins without a device cookie
+    std::size_t login_failures_per_account = 5;      ///< then each attempt waits, doubling (login_guard)
+    std::size_t login_failures_per_address = 20;     ///< then the address waits (one forgiven per minute)
+    /// Requests repeated before the wait a refusal announced, before the
+    /// connection is closed; one is forgiven per rate_violation_forgiven_after.
+    /// A client that honours retry_after_ms never commits one.
+    std::size_t max_rate_violations = 50;
+    std::chrono::milliseconds rate_violation_forgiven_after{10000};
+
+    // ---- storage
+    std::size_t batch_max_events = 10;               ///< commit when this many events wait...
+    std::chrono::milliseconds batch_max_delay{5000}; ///< ...or the first has waited this long
+    std::size_t max_writer_backlog = 100000;         ///< events; beyond it sends get server_busy
+
+    log_level level = log_level::info;
+
+    std::string database_path() const { return data_dir + "/parley.db"; }
+};
+
+/// Result of parsing the command line: a config, or a message and an exit code
+/// (0 after --help, 2 for bad arguments).
+struct parse_outcome {
+    std::optional<config> cfg;
+    std::string message;
+    int exit_code = 0;
+};
+
+/** Parses flags (and PARLEY_* variables from `environ_lookup`). */
+parse_outcome parse_config(int argc, const char* const* argv,
+                           const char* (*environ_lookup)(const char*));
+
+std::string usage_text();
+
+}  // namespace parley::server

@@ -1,0 +1,111 @@
+#include "server/core/metrics.hpp"
+
+#include "protocol/errors.hpp"
+#include "protocol/packets.hpp"
+
+#include <cstdio>
+
+namespace parley::server {
+namespace {
+
+void append_format(std::string& out, const char* fmt, auto... args) {
+    char line[256];
+    const int n = std::snprintf(line, sizeof line, fmt, args...);
+    if (n > 0) out.append(line, static_cast<std::size_t>(std::min<int>(n, sizeof line - 1)));
+}
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+    append_format(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void scalar(std::string& out, const char* name, const char* type, const char* help, auto value) {
+    header(out, name, type, help);
+    append_format(out, "%s %llu\n", name, static_cast<unsigned long long>(value));
+}
+
+void by_kind(std::string& out, const char* name, const char* help, const std::array<metrics::counter, 128>& values) {
+    header(out, name, "counter", help);
+    for (std::size_t k = 0; k < values.size(); ++k) {
+        const auto v = values[k].load(std::memory_order_relaxed);
+        const auto kind = protocol::kind_name(static_cast<protocol::packet_kind>(k));
+        if (v != 0 && !kind.empty())
+            append_format(out, "%s{kind=\"%.*s\"} %llu\n", name, static_cast<int>(kind.size()), kind.data(),
+                          static_cast<unsigned long long>(v));
+    }
+}
+
+void by_code(std::string& out, const std::array<metrics::counter, 64>& values, std::uint16_t base) {
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const auto v = values[i].load(std::memory_order_relaxed);
+        if (v == 0) continue;
+        const auto name = protocol::error_name(static_cast<std::uint16_t>(base + i));
+        append_format(out, "parley_protocol_errors_total{code=\"%u\",name=\"%.*s\"} %llu\n",
+                      static_cast<unsigned>(base + i), static_cast<int>(name.size()), name.data(),
+                      static_cast<unsigned long long>(v));
+    }
+}
+
+}  // namespace
+
+void histogram::observe(std::chrono::nanoseconds d) noexcept {
+    const double seconds = std::chrono::duration<double>(d).count();
+    std::size_t i = 0;
+    while (i < bounds.size() && seconds > bounds[i]) ++i;
+    buckets_[i].fetch_add(1, std::memory_order_relaxed);
+    count_.fetch_add(1, std::memory_order_relaxed);
+    sum_ns_.fetch_add(static_cast<std::uint64_t>(d.count()), std::memory_order_relaxed);
+}
+
+void histogram::render(std::string& out, const char* name, const char* help) const {
+    header(out, name, "histogram", help);
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < bounds.size(); ++i) {
+        cumulative += buckets_[i].load(std::memory_order_relaxed);
+        append_format(out, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i], static_cast<unsigned long long>(cumulative));
+    }
+    cumulative += buckets_[bounds.size()].load(std::memory_order_relaxed);
+    append_format(out, "%s_bucket{le=\"+Inf\"} %llu\n", name, static_cast<unsigned long long>(cumulative));
+    append_format(out, "%s_sum %.9f\n", name, static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9);
+    append_format(out, "%s_count %llu\n", name, static_cast<unsigned long long>(count_.load(std::memory_order_relaxed)));
+}
+
+void metrics::count_error(std::uint16_t code) noexcept {
+    if (code < 64) decode_errors[code].fetch_add(1, std::memory_order_relaxed);
+    else if (code >= 100 && code < 164) request_errors[code - 100].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string metrics::render(const gauges& now) const {
+    std::string out;
+    out.reserve(8192);
+    scalar(out, "parley_connections", "gauge", "Open WebSocket connections.", now.connections);
+    scalar(out, "parley_connections_total", "counter", "WebSocket connections accepted.", connections_total.load());
+    scalar(out, "parley_http_requests_total", "counter", "HTTP requests served.", http_requests_total.load());
+    scalar(out, "parley_rooms", "gauge", "Rooms in memory.", now.rooms);
+    by_kind(out, "parley_packets_in_total", "Packets received, by kind.", packets_in);
+    by_kind(out, "parley_packets_out_total", "Packets queued for sending, by kind.", packets_out);
+    scalar(out, "parley_bytes_in_total", "counter", "WebSocket payload bytes received.", bytes_in.load());
+    scalar(out, "parley_bytes_out_total", "counter", "WebSocket payload bytes sent.", bytes_out.load());
+    scalar(out, "parley_websocket_writes_total", "counter", "WebSocket messages written (a coalesced batch counts once).",
+           websocket_writes.load());
+    header(out, "parley_protocol_errors_total", "counter", "Error packets sent, by code.");
+    by_code(out, decode_errors, 0);
+    by_code(out, request_errors, 100);
+    scalar(out, "parley_queue_drops_total", "counter", "Ephemeral packets dropped for a half-full send queue.",
+           ephemeral_drops.load());
+    scalar(out, "parley_slow_consumer_disconnects_total", "counter", "Connections closed for a full send queue.",
+           slow_consumer_disconnects.load());
+    scalar(out, "parley_rate_limited_total", "counter", "Requests refused by a rate limit.", rate_limited.load());
+    scalar(out, "parley_messages_total", "counter", "Chat messages accepted.", messages_total.load());
+    scalar(out, "parley_duplicate_messages_total", "counter", "Resent messages answered with their original ack.",
+           duplicate_messages.load());
+    broadcast_latency.render(out, "parley_broadcast_latency_seconds", "From decoding a message to queueing it for every member.");
+    scalar(out, "parley_writer_backlog", "gauge", "Events waiting to be committed to SQLite.", now.writer_backlog);
+    scalar(out, "parley_events_committed_total", "counter", "Events committed to SQLite.", events_committed.load());
+    scalar(out, "parley_commits_total", "counter", "SQLite batch transactions committed.", commits.load());
+    scalar(out, "parley_commit_failures_total", "counter", "SQLite batch commits that failed and were retried.",
+           commit_failures.load());
+    commit_latency.render(out, "parley_commit_latency_seconds", "Duration of one batch transaction.");
+    return out;
+}
+
+}  // namespace parley::server

@@ -1,0 +1,45 @@
+// The live WebSocket sessions of one server, by connection id, with the
+// session token each signed in with: what shutdown, sign-out and session
+// expiry reach.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace parley::server {
+
+class websocket_session;
+
+/// Live WebSocket sessions: for shutdown, the connection gauge, and ending
+/// every connection of a session that was signed out or expired.
+class connection_registry {
+public:
+    void add(std::uint64_t id, std::weak_ptr<websocket_session> s);
+    /// Records which session token (its hash) the connection signed in with, until when.
+    void bind(std::uint64_t id, std::string token_hash, std::int64_t expires_at_ms);
+    void remove(std::uint64_t id);
+    std::size_t size() const;
+    /// Asks every session to close with "going away".
+    void shutdown_all();
+    /// Signs out every connection of the session (logout). Any thread.
+    void end_session(const std::string& token_hash);
+    /// Signs out every connection whose session expired by `now_ms`.
+    void end_expired(std::int64_t now_ms);
+
+private:
+    struct entry {
+        std::weak_ptr<websocket_session> session;
+        std::string token_hash;
+        std::int64_t expires_at_ms = 0;
+    };
+    template <class Pred>
+    void sign_out_if(Pred pred);
+
+    mutable std::mutex mutex_;
+    std::unordered_map<std::uint64_t, entry> sessions_;
+};
+
+}  // namespace parley::server

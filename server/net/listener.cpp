@@ -1,0 +1,53 @@
+#include "server/net/listener.hpp"
+
+#include "server/core/log.hpp"
+#include "server/net/http_session.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+
+namespace parley::server {
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+listener::listener(net::io_context& io, tcp::endpoint endpoint, server_context& ctx)
+    : io_(io), strand_(net::make_strand(io)), acceptor_(strand_), ctx_(ctx) {
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(net::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen(net::socket_base::max_listen_connections);
+    port_ = acceptor_.local_endpoint().port();
+}
+
+void listener::run() { net::dispatch(strand_, boost::beast::bind_front_handler(&listener::do_accept, shared_from_this())); }
+
+void listener::stop() {
+    net::post(strand_, [self = shared_from_this()] {
+        boost::system::error_code ignored;
+        self->acceptor_.close(ignored);
+    });
+}
+
+void listener::do_accept() {
+    // Each connection gets its own strand: its handlers never run concurrently.
+    acceptor_.async_accept(net::make_strand(io_), boost::beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+}
+
+void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+        log::warn("accept: ", ec.message());  // e.g. out of file descriptors: keep serving the others
+    } else {
+        boost::system::error_code ignored, gone;
+        socket.set_option(tcp::no_delay(true), ignored);  // chat packets are small; Nagle would delay them
+        const auto peer = socket.remote_endpoint(gone);
+        // An empty slot (the address holds its cap, or the peer left already) makes the session answer 503.
+        auto slot = gone ? connection_cap::slot{} : ctx_.address_slots.try_acquire(peer.address());
+        std::make_shared<http_session>(std::move(socket), ctx_, std::move(slot))->run();
+    }
+    do_accept();
+}
+
+}  // namespace parley::server

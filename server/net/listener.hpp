@@ -1,0 +1,33 @@
+// Accepts TCP connections and starts an http_session on each, on its own strand.
+#pragma once
+
+#include "server/net/server_context.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+
+namespace parley::server {
+
+class listener : public std::enable_shared_from_this<listener> {
+public:
+    /// Binds and listens at once; throws boost::system::system_error on failure.
+    listener(boost::asio::io_context& io, boost::asio::ip::tcp::endpoint endpoint, server_context& ctx);
+
+    void run();
+    /// Stops accepting (any thread).
+    void stop();
+    std::uint16_t port() const { return port_; }
+
+private:
+    void do_accept();
+    void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+
+    boost::asio::io_context& io_;
+    boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    server_context& ctx_;
+    std::uint16_t port_ = 0;
+};
+
+}  // namespace parley::server

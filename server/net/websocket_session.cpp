@@ -1,0 +1,445 @@
+#include "server/net/websocket_session.hpp"
+
+#include "server/net/batch_buffers.hpp"
+
+#include "server/core/clock.hpp"
+#include "server/core/log.hpp"
+#include "server/store/accounts.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/websocket.hpp>
+
+namespace parley::server {
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using namespace parley::protocol;
+
+namespace {
+
+template <class... F>
+struct overloaded : F... {
+    using F::operator()...;
+};
+// Spelled out: clang 14 (the fuzz build) has no aggregate deduction.
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
+
+bool is_expected_close(boost::system::error_code ec) {
+    return ec == websocket::error::closed || ec == net::error::operation_aborted || ec == net::error::eof ||
+           ec == net::error::connection_reset || ec == beast::error::timeout;
+}
+
+}  // namespace
+
+websocket_session::websocket_session(net::ip::tcp::socket&& socket, server_context& ctx, std::string remote,
+                                     connection_cap::slot slot)
+    : ws_(std::move(socket)),
+      ctx_(ctx),
+      remote_(std::move(remote)),
+      id_(ctx.next_connection_id++),
+      slot_(std::move(slot)),
+      discipline_(ctx.cfg.max_rate_violations, ctx.cfg.rate_violation_forgiven_after) {}
+
+websocket_session::~websocket_session() { end(); }
+
+void websocket_session::run(beast::http::request<beast::http::string_body> req, std::string cookie_token) {
+    // The queue's waker may fire on any thread; it reaches the session only by
+    // posting to its strand, and only while the session is alive.
+    queue_ = std::make_shared<send_queue>(
+        queue_limits{ctx_.cfg.max_queue_bytes, ctx_.cfg.max_queue_packets},
+        [weak = weak_from_this()](bool overflow) {
+            if (auto self = weak.lock())
+                net::post(self->ws_.get_executor(), [self, overflow] { overflow ? self->on_overflow() : self->do_write(); });
+        });
+
+    websocket::stream_base::timeout timeouts{ctx_.cfg.handshake_timeout, ctx_.cfg.idle_timeout, true};
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(beast::http::field::server, "parley/" PARLEY_VERSION); }));
+    websocket::permessage_deflate no_deflate;  // payloads are LZ4-compressed where it pays
+    no_deflate.server_enable = no_deflate.client_enable = false;
+    ws_.set_option(no_deflate);
+    ws_.read_message_max(limits::max_client_packet_bytes);
+    ws_.auto_fragment(false);
+    ws_.binary(true);
+
+    ws_.async_accept(req, [self = shared_from_this(), token = std::move(cookie_token)](boost::system::error_code ec) {
+        self->on_accept(ec);
+        if (!ec && !token.empty()) self->authenticate(token);
+        else if (!ec) self->resume();
+    });
+}
+
+void websocket_session::on_accept(boost::system::error_code ec) {
+    if (ec) {
+        log::debug("ws ", remote_, ": handshake failed: ", ec.message());
+        return end();
+    }
+    phase_ = phase::open;
+    ctx_.connections.add(id_, weak_from_this());
+    ctx_.stats.connections_total.fetch_add(1, std::memory_order_relaxed);
+    if (ctx_.stopping) shutdown();
+}
+
+// ---- authentication -----------------------------------------------------------
+
+void websocket_session::authenticate(std::string token) {
+    read_paused_ = true;  // packets after this one wait for the answer
+    net::post(ctx_.blocking, [self = shared_from_this(), token = std::move(token)] {
+        std::optional<session_info> session;
+        try {
+            session = self->ctx_.accts.find_session_info(token);
+        } catch (const std::exception& e) {
+            log::error("session lookup failed: ", e.what());
+        }
+        net::post(self->ws_.get_executor(), [self, session = std::move(session)] { self->on_authenticated(session); });
+    });
+}
+
+void websocket_session::on_authenticated(std::optional<session_info> session) {
+    if (session) {
+        user_ = std::move(session->user);
+        // From now on a logout or the expiry of this session ends the connection.
+        ctx_.connections.bind(id_, std::move(session->token_hash), session->expires_at_ms);
+        send_welcome();
+    } else {
+        send_error(error_code::auth_failed, packet_kind::authenticate, 0);
+        count_protocol_error();
+    }
+    read_paused_ = false;
+    resume();
+}
+
+// The welcome also announces every limit this client must respect, so a
+// client can pace itself instead of learning them from refusals.
+void websocket_session::send_welcome() {
+    auto k = [](packet_kind kind) { return static_cast<std::uint8_t>(kind); };
+    auto per_minute = [](double rate) { return static_cast<std::uint32_t>(rate * 60 + 0.5); };
+    auto whole = [](double burst) { return static_cast<std::uint32_t>(burst); };
+    const config& c = ctx_.cfg;
+    std::vector<rate_limit> limits_{
+        {{k(packet_kind::send_message), k(packet_kind::edit_message), k(packet_kind::delete_message)},
+         per_minute(c.message_rate), whole(c.message_burst)},
+        {{k(packet_kind::set_reaction)}, per_minute(c.reaction_rate), whole(c.reaction_burst)},
+        {{k(packet_kind::set_typing)}, per_minute(c.typing_rate), whole(c.typing_burst)},
+        {{k(packet_kind::request_history)}, per_minute(bounds::history_rate), whole(bounds::history_burst)},
+        {{k(packet_kind::join_room)}, per_minute(c.room_create_rate), whole(c.room_create_burst)},
+    };
+    send(welcome{user_->id, user_->username, "parley/" PARLEY_VERSION, now_unix_ms(), std::move(limits_),
+                 static_cast<std::uint32_t>(c.max_rooms_per_connection)});
+}
+
+// ---- reading ----------------------------------------------------------------------
+
+void websocket_session::do_read() {
+    if (reading_ || read_paused_ || !pending_.empty() || phase_ >= phase::closing) return;
+    reading_ = true;
+    ws_.async_read_some(net::buffer(probe_), beast::bind_front_handler(&websocket_session::on_probe, shared_from_this()));
+}
+
+void websocket_session::on_probe(boost::system::error_code ec, std::size_t bytes) {
+    if (ec) return on_read(ec, bytes);
+    if (ws_.got_text()) return refuse_text();
+    if (ws_.is_message_done()) {
+        reading_ = false;
+        ctx_.stats.bytes_in.fetch_add(bytes, std::memory_order_relaxed);
+        handle_message({probe_.data(), bytes});
+        return resume();
+    }
+    // Longer than the probe: keep its start and read the rest of the message.
+    buffer_.commit(net::buffer_copy(buffer_.prepare(bytes), net::buffer(probe_.data(), bytes)));
+    ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
+}
+
+void websocket_session::on_read(boost::system::error_code ec, std::size_t) {
+    reading_ = false;
+    if (ec) {
+        if (ec == websocket::error::message_too_big) ctx_.stats.count_error(static_cast<std::uint16_t>(decode_error::too_large));
+        if (!is_expected_close(ec)) log::debug("ws ", remote_, ": read: ", ec.message());
+        return end();
+    }
+    auto data = buffer_.cdata();
+    ctx_.stats.bytes_in.fetch_add(data.size(), std::memory_order_relaxed);
+    handle_message({static_cast<const std::uint8_t*>(data.data()), data.size()});
+    buffer_.consume(buffer_.size());
+    buffer_.shrink_to_fit();
+    resume();
+}
+
+// The protocol is binary only (docs/protocol.md, section 2): a text frame is
+// answered with close code 1003, "unsupported data", without reading it.
+void websocket_session::refuse_text() {
+    reading_ = false;
+    ctx_.stats.count_error(static_cast<std::uint16_t>(error_code::unexpected_kind));
+    do_close({websocket::close_code::unknown_data, "binary frames only"});
+}
+
+void websocket_session::handle_message(std::span<const std::uint8_t> message) {
+    auto packets = decode_message(message);
+    if (!packets) {
+        send_error(to_error_code(packets.error()), packet_kind{0}, 0);
+        return count_protocol_error();
+    }
+    pending_.assign(std::make_move_iterator(packets->begin()), std::make_move_iterator(packets->end()));
+}
+
+// The packets of one message are handled one at a time, in order, exactly as
+// if each had come alone: a packet that must wait (authentication, a resend's
+// disk check) holds back the rest of its batch as well as the next read.
+// Nothing new is read while packets are pending, so at most one message's
+// packets (max_batch_packets) wait here.
+void websocket_session::resume() {
+    while (!pending_.empty() && !read_paused_ && phase_ != phase::ended) {
+        protocol::packet p = std::move(pending_.front());
+        pending_.pop_front();
+        handle(p);
+    }
+    if (pending_.empty()) do_read();
+}
+
+void websocket_session::handle(packet& p) {
+    const packet_kind kind = kind_of(p);
+    ctx_.stats.packets_in[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
+    if (phase_ >= phase::closing) return;  // what follows a close is not answered
+    if (!is_client_kind(kind)) {
+        send_error(error_code::unexpected_kind, kind, 0);
+        return count_protocol_error();
+    }
+    if (!user_) {
+        if (auto* a = std::get_if<protocol::authenticate>(&p)) return authenticate(std::move(a->token));
+        if (auto* q = std::get_if<protocol::ping>(&p)) return send(pong{q->nonce});
+        send_error(error_code::not_authenticated, kind, 0);
+        return count_protocol_error();
+    }
+    std::visit(overloaded{
+                   [&](protocol::authenticate&) { send_welcome(); },
+                   [&](join_room& j) { handle_join(j); },
+                   [&](leave_room& l) { handle_leave(l); },
+                   [&](send_message& m) { handle_send(m); },
+                   [&](protocol::ping& q) { send(pong{q.nonce}); },
+                   [&](edit_message& m) { handle_room_request(p, m.room_id); },
+                   [&](delete_message& m) { handle_room_request(p, m.room_id); },
+                   [&](set_reaction& m) { handle_room_request(p, m.room_id); },
+                   [&](set_typing& m) { handle_room_request(p, m.room_id); },
+                   [&](request_history& m) { handle_room_request(p, m.room_id); },
+                   [&](auto&) {},  // server-to-client kinds were refused above
+               },
+               p);
+}
+
+// Every check that can refuse the join runs before anything is created: the
+// name, this connection's room count, then (for a new room) the creator's
+// rate limit and the quotas, which the registry checks as it creates.
+void websocket_session::handle_join(const join_room& j) {
+    const auto name = normalize_room_name(j.room);
+    if (!name) return send_error(error_code::bad_room_name, packet_kind::join_room, 0);
+    auto r = ctx_.rooms.find(*name);
+    if (!(r && rooms_.contains(r->id())) && rooms_.size() >= ctx_.cfg.max_rooms_per_connection)
+        return send_error(error_code::too_many_rooms, packet_kind::join_room, 0);
+    if (!r) {
+        if (!allow(ctx_.room_create_limits, retry_discipline::limit::rooms, packet_kind::join_room, 0)) return;
+        auto created = ctx_.rooms.create(*name, user_->id);
+        if (auto* code = std::get_if<error_code>(&created)) return send_error(*code, packet_kind::join_room, 0);
+        r = std::get<std::shared_ptr<room>>(std::move(created));
+    }
+    r->join(room_member{id_, user_->id, user_->username, queue_}, j.epoch, j.since_seq);
+    rooms_[r->id()] = std::move(r);
+}
+
+void websocket_session::handle_leave(const leave_room& l) {
+    auto it = rooms_.find(l.room_id);
+    if (it == rooms_.end()) return send_error(error_code::not_in_room, packet_kind::leave_room, l.room_id);
+    it->second->leave(id_, true);
+    rooms_.erase(it);
+}
+
+// A resend may wait for a disk lookup: later packets are held back (reading
+// pauses, and so does the rest of a batch) so that the client's changes keep
+// their order. No read is pending meanwhile, so the returned callback is what
+// keeps the session alive: it holds a strong reference.
+room::done_handler websocket_session::hold_until_answered(bool resend) {
+    if (!resend) return {};
+    read_paused_ = true;
+    return [self = shared_from_this()] {
+        net::post(self->ws_.get_executor(), [self] {
+            self->read_paused_ = false;
+            self->resume();
+        });
+    };
+}
+
+void websocket_session::handle_send(send_message& m) {
+    auto r = joined_room(m.room_id, packet_kind::send_message);
+    if (!r || !allow(ctx_.message_limits, retry_discipline::limit::messages, packet_kind::send_message, m.client_msg_id))
+        return;
+    auto done = hold_until_answered(m.resend);
+    r->post_message(id_, std::move(m), room::clock::now(), std::move(done));
+}
+
+void websocket_session::handle_room_request(packet& p, std::uint32_t room_id) {
+    const packet_kind kind = kind_of(p);
+    auto r = joined_room(room_id, kind);
+    if (!r) return;
+    using limit = retry_discipline::limit;
+    if (auto* e = std::get_if<edit_message>(&p)) {
+        if (allow(ctx_.message_limits, limit::messages, kind, e->client_id))
+            r->edit_message(id_, std::move(*e), hold_until_answered(e->resend));
+    } else if (auto* d = std::get_if<delete_message>(&p)) {
+        if (allow(ctx_.message_limits, limit::messages, kind, d->client_id))
+            r->delete_message(id_, *d, hold_until_answered(d->resend));
+    } else if (auto* t = std::get_if<set_reaction>(&p)) {
+        if (allow(ctx_.reaction_limits, limit::reactions, kind, t->client_id))
+            r->set_reaction(id_, *t, hold_until_answered(t->resend));
+    } else if (auto* s = std::get_if<set_typing>(&p)) {
+        // Typing refreshes over the limit are dropped without an error packet.
+        if (!s->active || !ctx_.typing_limits.acquire(user_->id)) r->set_typing(id_, s->active);
+    } else if (auto* h = std::get_if<request_history>(&p)) {
+        if (allow(ctx_.history_limits, limit::history, kind, h->before_seq)) r->request_history(id_, *h);
+    }
+}
+
+std::shared_ptr<room> websocket_session::joined_room(std::uint32_t room_id, packet_kind kind) {
+    auto it = rooms_.find(room_id);
+    if (it != rooms_.end()) return it->second;
+    send_error(error_code::not_in_room, kind, room_id);
+    return nullptr;
+}
+
+bool websocket_session::allow(rate_limiter& limiter, retry_discipline::limit which, packet_kind kind,
+                              std::uint64_t ref) {
+    const auto now = rate_limiter::clock::now();
+    const auto wait = limiter.acquire(user_->id, now);
+    if (!wait) return true;
+    ctx_.stats.rate_limited.fetch_add(1, std::memory_order_relaxed);
+    send_error(error_code::rate_limited, kind, ref, static_cast<std::uint32_t>(wait->count()));
+    if (discipline_.refused(which, now, *wait)) do_close({websocket::close_code::policy_error, "too many requests"});
+    return false;
+}
+
+void websocket_session::count_protocol_error() {
+    if (++protocol_errors_ > ctx_.cfg.max_protocol_errors)
+        do_close({websocket::close_code::policy_error, "too many malformed packets"});
+}
+
+// ---- writing ------------------------------------------------------------------------
+
+void websocket_session::send(const packet& p) {
+    auto encoded = encode(p);
+    if (!encoded) {
+        log::error("ws ", remote_, ": cannot encode ", kind_name(kind_of(p)), ": ", error_name(encoded.error()));
+        return;
+    }
+    ctx_.stats.packets_out[static_cast<std::size_t>(kind_of(p))].fetch_add(1, std::memory_order_relaxed);
+    queue_->push(make_shared_packet(std::move(*encoded)));
+}
+
+void websocket_session::send_error(error_code code, packet_kind kind, std::uint64_t ref, std::uint32_t retry_after_ms) {
+    const auto c = static_cast<std::uint16_t>(code);
+    ctx_.stats.count_error(c);
+    send(error_report{c, static_cast<std::uint8_t>(kind), ref, retry_after_ms, std::string(error_description(c))});
+}
+
+void websocket_session::do_write() {
+    if (write_in_flight_ || (phase_ != phase::open && phase_ != phase::draining)) return;
+    writing_.clear();
+    if (!queue_->take(writing_, ctx_.cfg.max_batch_bytes)) {
+        // Idle: give back what the last burst needed.
+        writing_.shrink_to_fit();
+        if (phase_ == phase::draining) send_close(drain_reason_);
+        return;
+    }
+    write_in_flight_ = true;
+    auto on_done = beast::bind_front_handler(&websocket_session::on_write, shared_from_this());
+    if (writing_.size() == 1) return ws_.async_write(net::buffer(*writing_.front()), std::move(on_done));
+
+    // Several packets waited: one batch message, gathered from the shared
+    // buffers. The envelope needs only their sizes.
+    std::size_t payload_size = 0;
+    for (const auto& p : writing_) payload_size += p->size();
+    envelope_ = *make_batch_envelope(writing_.size(), payload_size);  // cannot fail: take() bounds both
+    ws_.async_write(batch_buffers(envelope_, writing_), std::move(on_done));
+}
+
+void websocket_session::on_write(boost::system::error_code ec, std::size_t bytes) {
+    write_in_flight_ = false;
+    writing_.clear();
+    if (ec) {
+        if (!is_expected_close(ec)) log::debug("ws ", remote_, ": write: ", ec.message());
+        return end();
+    }
+    ctx_.stats.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+    ctx_.stats.websocket_writes.fetch_add(1, std::memory_order_relaxed);
+    do_write();
+}
+
+void websocket_session::on_overflow() {
+    log::info("ws ", remote_, ": send queue full, disconnecting a slow consumer");
+    if (write_in_flight_) {
+        // The peer is not reading: no close frame would get through either.
+        boost::system::error_code ignored;
+        ws_.next_layer().close(ignored);
+        return;
+    }
+    // What is queued is what the peer could not keep up with: close at once.
+    queue_->close();
+    send_close({websocket::close_code::try_again_later, "slow consumer: reconnect and resync"});
+}
+
+void websocket_session::sign_out() {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+        if (!self->user_ || self->phase_ == phase::ended) return;
+        self->send_error(error_code::auth_failed, packet_kind{0}, 0);
+        self->do_close({websocket::close_code::policy_error, "signed out"});
+    });
+}
+
+void websocket_session::shutdown() {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+        if (self->phase_ == phase::handshake) {
+            boost::system::error_code ignored;
+            self->ws_.next_layer().close(ignored);
+            return;
+        }
+        if (self->phase_ >= phase::closing) return;
+        self->phase_ = phase::draining;
+        self->drain_reason_ = websocket::close_reason(websocket::close_code::going_away, "server shutting down");
+        self->queue_->close();
+        self->do_write();  // flushes what is queued, then closes
+    });
+}
+
+// Closing for a reason of ours: what is queued (the error reports that say
+// why, above all) is written first, then the close frame. The queue takes
+// nothing new meanwhile, so the flush is bounded.
+void websocket_session::do_close(websocket::close_reason reason) {
+    if (phase_ != phase::open) return;
+    phase_ = phase::draining;
+    drain_reason_ = reason;
+    queue_->close();
+    do_write();  // writes what waits (after the write in flight), then sends the close
+}
+
+void websocket_session::send_close(websocket::close_reason reason) {
+    if (phase_ >= phase::closing) return;
+    phase_ = phase::closing;
+    queue_->close();
+    ws_.async_close(reason, [self = shared_from_this()](boost::system::error_code) {
+        if (!self->reading_) self->end();  // a pending read ends the session when the close completes
+    });
+}
+
+void websocket_session::end() {
+    if (phase_ == phase::ended) return;
+    const bool accepted = phase_ != phase::handshake;
+    phase_ = phase::ended;
+    if (queue_) queue_->close();
+    for (auto& [id, r] : rooms_) r->leave(id_, false);
+    rooms_.clear();
+    if (accepted) ctx_.connections.remove(id_);
+}
+
+}  // namespace parley::server

@@ -1,0 +1,296 @@
+#include "server/store/batch_writer.hpp"
+
+#include "server/core/bounds.hpp"
+#include "server/core/log.hpp"
+
+#include <map>
+
+namespace parley::server {
+
+batch_writer::batch_writer(const std::string& db_path, options opts, metrics& stats, reports to)
+    : opts_(std::move(opts)), stats_(stats), to_(std::move(to)), db_(db_path, database::mode::read_write) {
+    insert_room_ = db_.prepare("INSERT INTO rooms(id, name, created_by, created_at) VALUES(?, ?, ?, ?) "
+                               "ON CONFLICT DO NOTHING");
+    insert_epoch_ = db_.prepare("INSERT INTO room_epochs(room_id, epoch, base_seq, started_at) VALUES(?, ?, ?, ?)");
+    insert_message_ = db_.prepare(
+        "INSERT INTO messages(room_id, seq, author_id, client_msg_id, text, sent_at, reply_to) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?)");
+    bump_room_ = db_.prepare("UPDATE rooms SET last_seq = MAX(last_seq, ?), last_message_at = MAX(last_message_at, ?) "
+                             "WHERE id = ?");
+    edit_message_ = db_.prepare("UPDATE messages SET text = ?, edited_at = ? WHERE room_id = ? AND seq = ?");
+    delete_message_ = db_.prepare("UPDATE messages SET text = '', deleted_at = ? WHERE room_id = ? AND seq = ?");
+    delete_reactions_ = db_.prepare("DELETE FROM reactions WHERE room_id = ? AND seq = ?");
+    add_reaction_ = db_.prepare("INSERT OR IGNORE INTO reactions(room_id, seq, reaction, user_id) VALUES(?, ?, ?, ?)");
+    remove_reaction_ = db_.prepare("DELETE FROM reactions WHERE room_id = ? AND seq = ? AND reaction = ? AND user_id = ?");
+    insert_change_ = db_.prepare(
+        "INSERT INTO changes(room_id, seq, kind, user_id, client_id, message_seq, text, reaction, added, count, at) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    // A void takes the seq unless a row holds it already (then that row stands).
+    insert_void_ = db_.prepare(
+        "INSERT INTO changes(room_id, seq, kind) SELECT ?1, ?2, 4 "
+        "WHERE NOT EXISTS (SELECT 1 FROM messages WHERE room_id = ?1 AND seq = ?2) ON CONFLICT DO NOTHING");
+}
+
+batch_writer::~batch_writer() {
+    stop();
+}
+
+void batch_writer::start() { thread_ = std::thread([this] { run(); }); }
+
+void batch_writer::push(storage_event e) {
+    {
+        std::lock_guard lock(mutex_);
+        const bool first = !oldest_;
+        if (first) oldest_ = opts_.now();
+        queue_.push_back(std::move(e));
+        // Wake the writer to start the delay for a first event, or to commit a
+        // full batch; in between it is already waiting for the deadline.
+        if (!first && queue_.size() < opts_.max_events) return;
+    }
+    wake_.notify_one();
+}
+
+std::size_t batch_writer::backlog() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size() + in_flight_;
+}
+
+void batch_writer::poke() { wake_.notify_one(); }
+
+void batch_writer::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+    else run();  // never started: drain here (returns at once when nothing is queued)
+}
+
+bool batch_writer::due(std::unique_lock<std::mutex>&) const {
+    if (queue_.empty()) return false;
+    return stopping_ || queue_.size() >= opts_.max_events || opts_.now() >= *oldest_ + opts_.max_delay;
+}
+
+void batch_writer::run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        while (!due(lock)) {
+            if (stopping_ && queue_.empty()) return;
+            if (queue_.empty()) wake_.wait(lock);
+            else wake_.wait_for(lock, *oldest_ + opts_.max_delay - opts_.now());
+        }
+        std::vector<storage_event> batch(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+        queue_.clear();
+        oldest_.reset();
+        in_flight_ = batch.size();
+        lock.unlock();
+
+        auto backoff = std::chrono::milliseconds(bounds::first_backoff);
+        const auto give_up_at = clock::now() + opts_.shutdown_patience;
+        while (!commit(batch)) {
+            lock.lock();
+            const bool stopping = stopping_;
+            lock.unlock();
+            if (stopping && clock::now() >= give_up_at) {
+                log::error("writer: giving up at shutdown; ", batch.size(), " events were not stored");
+                break;
+            }
+            std::this_thread::sleep_for(backoff);
+            backoff = std::min(backoff * 2, opts_.max_backoff);
+        }
+        lock.lock();
+        in_flight_ = 0;
+    }
+}
+
+template <class F>
+void batch_writer::transact(F&& body) {
+    with_transaction(db_, [&] {
+        writing_ = nullptr;
+        fail_if_injected("begin");
+        body();
+        writing_ = nullptr;
+        fail_if_injected("commit");
+    });
+}
+
+void batch_writer::fail_if_injected(std::string_view call) {
+    if (opts_.fault_hook) check_sqlite(opts_.fault_hook(call, writing_), nullptr, call);
+}
+
+// Returns false after a transient failure (the caller retries the batch).
+bool batch_writer::commit(const std::vector<storage_event>& batch) {
+    const auto started = clock::now();
+    voided_.clear();
+    try {
+        transact([&] {
+            for (const auto& e : batch) write(e);
+        });
+    } catch (const sqlite_error& e) {
+        stats_.commit_failures.fetch_add(1, std::memory_order_relaxed);
+        if (e.transient()) {
+            log::warn("writer: commit of ", batch.size(), " events failed, will retry: ", e.what());
+            return false;
+        }
+        log::warn("writer: commit of ", batch.size(), " events failed (", e.what(), "); retrying one by one");
+        commit_one_by_one(batch);
+        report(batch);
+        return true;
+    }
+    stats_.commit_latency.observe(clock::now() - started);
+    stats_.commits.fetch_add(1, std::memory_order_relaxed);
+    stats_.events_committed.fetch_add(batch.size(), std::memory_order_relaxed);
+    report(batch);
+    return true;
+}
+
+template <class F>
+bool batch_writer::commit_alone(F&& body) {
+    for (auto backoff = std::chrono::milliseconds(bounds::first_backoff);; backoff = std::min(backoff * 2, opts_.max_backoff)) {
+        try {
+            transact(body);
+            stats_.commits.fetch_add(1, std::memory_order_relaxed);
+            return true;
+        } catch (const sqlite_error& err) {
+            stats_.commit_failures.fetch_add(1, std::memory_order_relaxed);
+            if (!err.transient()) {
+                log::error("writer: ", err.what());
+                return false;
+            }
+            std::this_thread::sleep_for(backoff);
+        }
+    }
+}
+
+// One event per transaction. An event that fails for good twice is logged;
+// if it had a seq, a void row takes its place (retried like any write, since
+// the watermark may not pass it otherwise) and the room is told.
+//
+// A void can fail for good too: when its room has no row (the room's creation
+// failed for good), every event of the room fails its foreign key, and so
+// does the void. Retrying that forever would stop the writer for every room
+// and hang stop(); instead, after max_void_attempts, the room's watermark is
+// held below that seq for good (report() caps it), and the room is told.
+void batch_writer::commit_one_by_one(const std::vector<storage_event>& batch) {
+    for (const auto& e : batch) {
+        // Twice: a failure that does not repeat (at BEGIN or COMMIT, say) was
+        // not the event's fault, and must not cost it.
+        if (commit_alone([&] { write(e); }) || commit_alone([&] { write(e); })) {
+            stats_.events_committed.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
+        const auto seq = sequence_of(e);
+        if (!seq) {
+            log::error("writer: an event without a seq could not be stored and is dropped");
+            continue;
+        }
+        log::error("writer: room ", seq->first, " event ", seq->second, " could not be stored; storing a void");
+        if (!store_void(seq->first, seq->second)) {
+            log::error("writer: room ", seq->first, " cannot store a void at ", seq->second,
+                       "; its watermark stays below it");
+            unstorable_.try_emplace(seq->first, seq->second);
+        }
+        voided_.push_back(*seq);
+    }
+}
+
+bool batch_writer::store_void(std::uint32_t room_id, std::uint64_t seq) {
+    // Three tries tell a failure that repeats (a constraint) from a passing one.
+    using bounds::max_void_attempts;
+    for (int attempt = 1;; ++attempt) {
+        if (commit_alone([&] { write_void(room_id, seq); })) return true;
+        if (attempt == max_void_attempts) return false;
+        std::this_thread::sleep_for(opts_.max_backoff);
+    }
+}
+
+void batch_writer::step(statement& s, std::string_view name) {
+    statement_use use(s);
+    if (opts_.before_statement) opts_.before_statement(db_, name);
+    fail_if_injected(name);
+    use->run();
+}
+
+void batch_writer::write_void(std::uint32_t room_id, std::uint64_t seq) {
+    writing_ = nullptr;
+    insert_void_.bind_all(room_id, seq);
+    step(insert_void_, "insert_void");
+}
+
+// A client id already used by the same author in the room means the client
+// sent a message again with resend=false. Everyone saw it as a new message,
+// so it is stored as one, without the id.
+void batch_writer::write_message(const events::message_posted& m) {
+    insert_message_.bind_all(m.room_id, m.seq, m.author_id, m.client_msg_id, m.text, m.sent_at, m.reply_to);
+    try {
+        step(insert_message_, "insert_message");
+    } catch (const sqlite_error& e) {
+        const bool reused_id = e.code() == SQLITE_CONSTRAINT_UNIQUE && m.client_msg_id != 0;
+        if (!reused_id) throw;
+        log::warn("writer: room ", m.room_id, " message ", m.seq, " reuses client id ", m.client_msg_id,
+                  " of its author; stored without it");
+        insert_message_.bind_all(m.room_id, m.seq, m.author_id, std::uint64_t{0}, m.text, m.sent_at, m.reply_to);
+        step(insert_message_, "insert_message");
+    }
+    bump_room_.bind_all(m.seq, m.sent_at, m.room_id);
+    step(bump_room_, "bump_room");
+}
+
+void batch_writer::write(const storage_event& e) {
+    using namespace events;
+    writing_ = &e;
+    auto change = [this](auto room, auto seq, int kind, auto user, auto client, auto target, std::string_view text,
+                         int reaction, bool added, std::uint32_t count, unix_ms at) {
+        insert_change_.bind_all(room, seq, kind, user, client, target, text, reaction, added ? 1 : 0, count, at);
+        step(insert_change_, "insert_change");
+    };
+    std::visit(
+        [&](const auto& ev) {
+            using T = std::decay_t<decltype(ev)>;
+            if constexpr (std::is_same_v<T, room_created>) {
+                insert_room_.bind_all(ev.room_id, ev.name, ev.created_by, ev.at);
+                step(insert_room_, "insert_room");
+            } else if constexpr (std::is_same_v<T, epoch_started>) {
+                insert_epoch_.bind_all(ev.room_id, ev.epoch, ev.base_seq, ev.at);
+                step(insert_epoch_, "insert_epoch");
+            } else if constexpr (std::is_same_v<T, message_posted>) {
+                write_message(ev);
+            } else if constexpr (std::is_same_v<T, message_edited>) {
+                edit_message_.bind_all(ev.text, ev.at, ev.room_id, ev.message_seq);
+                step(edit_message_, "edit_message");
+                change(ev.room_id, ev.seq, 1, ev.user_id, ev.client_id, ev.message_seq, ev.text, 0, false, 0, ev.at);
+            } else if constexpr (std::is_same_v<T, message_deleted>) {
+                delete_message_.bind_all(ev.at, ev.room_id, ev.message_seq);
+                step(delete_message_, "delete_message");
+                delete_reactions_.bind_all(ev.room_id, ev.message_seq);
+                step(delete_reactions_, "delete_reactions");
+                change(ev.room_id, ev.seq, 2, ev.user_id, ev.client_id, ev.message_seq, "", 0, false, 0, ev.at);
+            } else {
+                auto& s = ev.added ? add_reaction_ : remove_reaction_;
+                s.bind_all(ev.room_id, ev.message_seq, static_cast<int>(ev.reaction), ev.user_id);
+                step(s, ev.added ? "add_reaction" : "remove_reaction");
+                change(ev.room_id, ev.seq, 3, ev.user_id, ev.client_id, ev.message_seq, "",
+                       static_cast<int>(ev.reaction), ev.added, ev.count, ev.at);
+            }
+        },
+        e);
+}
+
+// Voids first, then watermarks: a room resets its members before any
+// watermark covers the void, so no outbox entry is taken for saved.
+void batch_writer::report(const std::vector<storage_event>& batch) {
+    if (to_.voided)
+        for (const auto& [room_id, seq] : voided_) to_.voided(room_id, seq);
+    voided_.clear();
+    std::map<std::uint32_t, std::uint64_t> highest;
+    for (const auto& e : batch)
+        if (const auto seq = sequence_of(e)) highest[seq->first] = std::max(highest[seq->first], seq->second);
+    if (!to_.persisted) return;
+    for (auto [room_id, seq] : highest) {
+        if (auto hole = unstorable_.find(room_id); hole != unstorable_.end()) seq = std::min(seq, hole->second - 1);
+        if (seq != 0) to_.persisted(room_id, seq);
+    }
+}
+
+}  // namespace parley::server

@@ -1,0 +1,230 @@
+#include "server/store/storage.hpp"
+
+#include "server/core/log.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+
+namespace parley::server {
+
+std::vector<stored_room> load_rooms(database& db) {
+    std::vector<stored_room> rooms;
+    statement s = db.prepare(
+        "SELECT id, name, MAX(COALESCE((SELECT MAX(seq) FROM messages WHERE messages.room_id = rooms.id), 0), "
+        "COALESCE((SELECT MAX(seq) FROM changes WHERE changes.room_id = rooms.id), 0)), COALESCE(created_by, 0) "
+        "FROM rooms ORDER BY id");
+    while (s.step())
+        rooms.push_back({static_cast<std::uint32_t>(s.column_int(0)), s.column_text(1), s.column_u64(2), s.column_u64(3)});
+    return rooms;
+}
+
+namespace {
+
+constexpr const char* message_columns =
+    "SELECT m.seq, m.author_id, u.username, m.client_msg_id, m.sent_at, m.edited_at, m.reply_to, m.deleted_at, m.text "
+    "FROM messages m JOIN users u ON u.id = m.author_id ";
+
+message_state message_from_row(statement& s) {
+    message_state state;
+    auto& r = state.record;
+    r.seq = s.column_u64(0);
+    r.author_id = s.column_u64(1);
+    r.author = s.column_text(2);
+    r.client_msg_id = s.column_u64(3);
+    r.sent_at = s.column_u64(4);
+    r.edited_at = s.column_u64(5);
+    r.reply_to = s.column_u64(6);
+    r.deleted = s.column_int(7) != 0;
+    r.text = s.column_text(8);
+    return state;
+}
+
+timeline_event change_from_row(statement& s) {
+    timeline_event ev;
+    ev.seq = s.column_u64(0);
+    switch (s.column_int(1)) {
+        case 1: ev.what = timeline_event::type::edited; break;
+        case 2: ev.what = timeline_event::type::deleted; break;
+        case 3: ev.what = timeline_event::type::reacted; break;
+        default: ev.what = timeline_event::type::voided; break;
+    }
+    ev.user_id = s.column_u64(2);
+    ev.client_id = s.column_u64(3);
+    ev.message_seq = s.column_u64(4);
+    ev.text = s.column_text(5);
+    const auto reaction = s.column_int(6);
+    ev.reaction = reaction >= 0 && reaction < protocol::reaction_kind_count ? static_cast<protocol::reaction_kind>(reaction)
+                                                                            : protocol::reaction_kind::like;
+    ev.added = s.column_int(7) != 0;
+    ev.count = static_cast<std::uint32_t>(s.column_int(8));
+    ev.at = s.column_u64(9);
+    return ev;
+}
+
+// SQLite integers are signed: "up to the end" is its largest one.
+std::uint64_t clamp_seq(std::uint64_t seq) {
+    return std::min<std::uint64_t>(seq, static_cast<std::uint64_t>(INT64_MAX));
+}
+
+}  // namespace
+
+timeline_reader::timeline_reader(database& db, const step_fault* faults)
+    : faults_(faults),
+      messages_in_range_(db.prepare(std::string(message_columns) + "WHERE m.room_id = ? AND m.seq BETWEEN ? AND ? ORDER BY m.seq")),
+      messages_before_(db.prepare(std::string(message_columns) + "WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?")),
+      reactions_(db.prepare("SELECT seq, reaction, user_id FROM reactions WHERE room_id = ? AND seq BETWEEN ? AND ? "
+                            "ORDER BY seq, reaction, user_id")),
+      changes_(db.prepare("SELECT seq, kind, user_id, client_id, message_seq, text, reaction, added, count, at "
+                          "FROM changes WHERE room_id = ? AND seq BETWEEN ? AND ? ORDER BY seq")),
+      client_op_(db.prepare("SELECT seq, sent_at FROM messages WHERE room_id = ?1 AND author_id = ?2 AND client_msg_id = ?3 "
+                            "UNION ALL SELECT seq, at FROM changes WHERE room_id = ?1 AND user_id = ?2 AND client_id = ?3 "
+                            "LIMIT 1")),
+      epochs_(db.prepare("SELECT epoch, base_seq FROM room_epochs WHERE room_id = ? ORDER BY id")) {}
+
+bool timeline_reader::step(statement& s, std::string_view name) {
+    if (faults_ != nullptr && *faults_) check_sqlite((*faults_)(name), nullptr, name);
+    return s.step();
+}
+
+void timeline_reader::add_reactions(std::uint32_t room_id, std::vector<message_state>& messages) {
+    if (messages.empty()) return;
+    statement_use r(reactions_);
+    r->bind_all(room_id, messages.front().record.seq, messages.back().record.seq);
+    auto it = messages.begin();
+    while (step(*r, "reactions")) {
+        const std::uint64_t seq = r->column_u64(0);
+        while (it != messages.end() && it->record.seq < seq) ++it;
+        if (it == messages.end()) break;
+        if (it->record.seq == seq)
+            it->reactors.emplace_back(static_cast<protocol::reaction_kind>(r->column_int(1)), r->column_u64(2));
+    }
+}
+
+event_page timeline_reader::events(std::uint32_t room_id, std::uint64_t from, std::uint64_t to) {
+    to = clamp_seq(to);
+    event_page page;
+    {
+        statement_use m(messages_in_range_);
+        m->bind_all(room_id, from, to);
+        while (step(*m, "messages_in_range")) page.messages.push_back(message_from_row(*m));
+    }
+    add_reactions(room_id, page.messages);
+    std::vector<timeline_event> changes;
+    {
+        statement_use c(changes_);
+        c->bind_all(room_id, from, to);
+        while (step(*c, "changes")) changes.push_back(change_from_row(*c));
+    }
+    // Merge the two by seq, filling holes with voids.
+    auto m = page.messages.begin();
+    auto c = changes.begin();
+    for (std::uint64_t seq = from; m != page.messages.end() || c != changes.end(); ++seq) {
+        if (m != page.messages.end() && m->record.seq == seq) {
+            page.events.push_back({.seq = seq, .what = timeline_event::type::posted, .user_id = m->record.author_id,
+                                   .client_id = m->record.client_msg_id, .at = m->record.sent_at});
+            ++m;
+        } else if (c != changes.end() && c->seq == seq) {
+            page.events.push_back(std::move(*c));
+            ++c;
+        } else {
+            page.events.push_back({.seq = seq, .what = timeline_event::type::voided});
+        }
+    }
+    return page;
+}
+
+std::vector<message_state> timeline_reader::messages_before(std::uint32_t room_id, std::uint64_t before,
+                                                            std::size_t limit) {
+    std::vector<message_state> out;
+    {
+        statement_use m(messages_before_);
+        m->bind_all(room_id, clamp_seq(before), static_cast<std::int64_t>(limit));
+        while (step(*m, "messages_before")) out.push_back(message_from_row(*m));
+    }
+    std::reverse(out.begin(), out.end());
+    add_reactions(room_id, out);
+    return out;
+}
+
+std::optional<stored_ack> timeline_reader::client_op(std::uint32_t room_id, std::uint64_t user_id,
+                                                     std::uint64_t client_id) {
+    statement_use s(client_op_);
+    s->bind_all(room_id, user_id, client_id);
+    if (!step(*s, "client_op")) return std::nullopt;
+    return stored_ack{s->column_u64(0), s->column_u64(1)};
+}
+
+std::vector<epoch_record> timeline_reader::epochs(std::uint32_t room_id) {
+    std::vector<epoch_record> out;
+    statement_use s(epochs_);
+    s->bind_all(room_id);
+    while (step(*s, "epochs")) out.push_back({s->column_u64(0), s->column_u64(1)});
+    return out;
+}
+
+struct sqlite_store::reader {
+    reader(const std::string& path, const timeline_reader::step_fault* faults)
+        : db(path, database::mode::read_only), reads(db, faults) {}
+    database db;
+    timeline_reader reads;
+};
+
+sqlite_store::sqlite_store(std::string db_path, std::size_t threads) : path_(std::move(db_path)), pool_(threads) {}
+
+sqlite_store::~sqlite_store() { stop(); }
+
+void sqlite_store::stop() { pool_.join(); }
+
+template <class T, class Read>
+void sqlite_store::run(std::string_view name, Read read, handler<T> done) {
+    boost::asio::post(pool_, [this, name, read = std::move(read), done = std::move(done)]() mutable {
+        std::unique_ptr<reader> r;
+        {
+            std::lock_guard lock(mutex_);
+            if (!idle_.empty()) {
+                r = std::move(idle_.back());
+                idle_.pop_back();
+            }
+        }
+        read_result<T> result;
+        try {
+            if (before_read) before_read(name);
+            if (!r) r = std::make_unique<reader>(path_, &step_fault_hook);
+            result.value = read(r->reads);
+            result.ok = true;
+        } catch (const std::exception& e) {
+            log::error("storage read (", name, ") failed: ", e.what());
+            r.reset();  // a connection that failed is not reused
+        }
+        if (r) {
+            std::lock_guard lock(mutex_);
+            idle_.push_back(std::move(r));
+        }
+        done(std::move(result));
+    });
+}
+
+void sqlite_store::read_events(std::uint32_t room_id, std::uint64_t from, std::uint64_t to, handler<event_page> done) {
+    run<event_page>("events", [=](timeline_reader& r) { return r.events(room_id, from, to); }, std::move(done));
+}
+
+void sqlite_store::read_messages_before(std::uint32_t room_id, std::uint64_t before, std::size_t limit,
+                                        handler<std::vector<message_state>> done) {
+    run<std::vector<message_state>>(
+        "messages_before", [=](timeline_reader& r) { return r.messages_before(room_id, before, limit); }, std::move(done));
+}
+
+void sqlite_store::find_client_op(std::uint32_t room_id, std::uint64_t user_id, std::uint64_t client_id,
+                                  handler<std::optional<stored_ack>> done) {
+    run<std::optional<stored_ack>>(
+        "client_op", [=](timeline_reader& r) { return r.client_op(room_id, user_id, client_id); }, std::move(done));
+}
+
+void sqlite_store::read_snapshot(std::uint32_t room_id, std::uint64_t from, handler<room_snapshot> done) {
+    run<room_snapshot>("snapshot", [=](timeline_reader& r) {
+        return room_snapshot{r.epochs(room_id), r.events(room_id, from, UINT64_MAX)};
+    }, std::move(done));
+}
+
+}  // namespace parley::server

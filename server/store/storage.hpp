@@ -1,0 +1,86 @@
+// The read side of storage: history, replays, resend checks and start-up
+// loading, on read-only SQLite connections that never block the writer (WAL
+// lets readers and one writer work at once) or the I/O threads (reads run on
+// their own small thread pool).
+#pragma once
+
+#include "server/core/events.hpp"
+#include "server/store/database.hpp"
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace parley::server {
+
+/// Every room with its highest stored sequence (start-up: sequences continue from there).
+std::vector<stored_room> load_rooms(database& db);
+
+/// The prepared statements of one read connection, and the reads themselves
+/// (used by the store's threads, and by tests on a database of their own).
+class timeline_reader {
+public:
+    /// Fault injection (tests/store/fault_loop_test.cpp): called before every
+    /// step of a read statement (one per row) with the statement's name; a
+    /// result other than SQLITE_OK fails that step with that code, as if
+    /// SQLite had returned it.
+    using step_fault = std::function<int(std::string_view statement)>;
+
+    /// @param faults may be null (no fault points: one pointer test per step)
+    explicit timeline_reader(database& db, const step_fault* faults = nullptr);
+
+    /// Events [from, to], dense: a seq that storage lacks (a hole left by
+    /// an older version) comes back as a void event.
+    event_page events(std::uint32_t room_id, std::uint64_t from, std::uint64_t to);
+    std::vector<message_state> messages_before(std::uint32_t room_id, std::uint64_t before, std::size_t limit);
+    std::optional<stored_ack> client_op(std::uint32_t room_id, std::uint64_t user_id, std::uint64_t client_id);
+    std::vector<epoch_record> epochs(std::uint32_t room_id);
+
+private:
+    void add_reactions(std::uint32_t room_id, std::vector<message_state>& messages);
+    /// statement::step, after the fault point `name`.
+    bool step(statement& s, std::string_view name);
+
+    const step_fault* faults_;
+    statement messages_in_range_, messages_before_, reactions_, changes_, client_op_, epochs_;
+};
+
+class sqlite_store final : public message_store {
+public:
+    sqlite_store(std::string db_path, std::size_t threads);
+    ~sqlite_store() override;
+
+    void read_events(std::uint32_t room_id, std::uint64_t from, std::uint64_t to, handler<event_page> done) override;
+    void read_messages_before(std::uint32_t room_id, std::uint64_t before, std::size_t limit,
+                              handler<std::vector<message_state>> done) override;
+    void find_client_op(std::uint32_t room_id, std::uint64_t user_id, std::uint64_t client_id,
+                        handler<std::optional<stored_ack>> done) override;
+    void read_snapshot(std::uint32_t room_id, std::uint64_t from, handler<room_snapshot> done) override;
+    /// Finishes queued reads and joins the threads.
+    void stop();
+
+    /// Called before every read with its name; tests throw sqlite_error from
+    /// it to make the Nth read fail.
+    std::function<void(std::string_view read)> before_read;
+    /// Given to every read connection's timeline_reader: fails the Nth step
+    /// of a read, between rows (set it before the first read).
+    timeline_reader::step_fault step_fault_hook;
+
+private:
+    struct reader;
+    /// Runs `read` on a pool thread with a reader; `done` gets its value, or
+    /// a failed result when it threw (the connection is then not reused).
+    template <class T, class Read>
+    void run(std::string_view name, Read read, handler<T> done);
+
+    const std::string path_;
+    boost::asio::thread_pool pool_;
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<reader>> idle_;
+};
+
+}  // namespace parley::server
