@@ -3,8 +3,10 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanupTemp, Person, screenshot, Server } from './lib/harness.mjs';
-import { message, register, send, waitForMessage } from './lib/ui.mjs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { cleanupTemp, config, Person, screenshot, Server } from './lib/harness.mjs';
+import { message, register, send, waitConnected, waitForMessage } from './lib/ui.mjs';
 
 const ROOM = 'mobile';
 let server;
@@ -182,6 +184,42 @@ test('rooms: create one from the dialog, pick an existing one, leave one', async
   await item.waitFor({ state: 'detached' });
   assert.notEqual(await kim.locator('#room-name').textContent(), 'design-crit');
   await dev.locator('#member-list li.member[data-user="kim"]').waitFor({ state: 'detached', timeout: 10000 });
+});
+
+test('a room name the server refuses is refused before anything is sent', async () => {
+  // The client's frames, decoded by the same wasm module: every join it sends.
+  const { loadParley } = await import(pathToFileURL(path.join(config.wasmDir, 'parley.js')).href);
+  const parley = await loadParley();
+  const page = await people.find((p) => p.name === 'kim').newPage();
+  const joins = [];
+  page.on('websocket', (ws) => ws.on('framesent', ({ payload }) => {
+    if (typeof payload === 'string') return;
+    for (const p of parley.decode(new Uint8Array(payload))) if (p.type === 'join_room') joins.push(p.room);
+  }));
+
+  // The server wants a letter or a digit first. A link to such a room opens
+  // the last room instead and says why.
+  await page.goto(`${server.url}/r/-design`);
+  await waitConnected(page);
+  await page.locator('.toast', { hasText: 'That room name is not valid' }).waitFor();
+  assert.notEqual(new URL(page.url()).pathname, '/r/-design');
+
+  // Typed into the dialog: the rule shows, the dialog stays open.
+  await page.locator('#new-room').click();
+  await page.locator('#room-dialog[open]').waitFor();
+  for (const name of ['-design', '_design', '.design']) {
+    await page.locator('#room-input').fill(name);
+    await page.locator('#room-input').press('Enter');
+    await page.locator('#room-error', { hasText: 'starting with a letter or digit' }).waitFor();
+    assert.equal(await page.locator('#room-dialog').evaluate((d) => d.open), true, name);
+  }
+  await page.locator('#room-cancel').click();
+  await page.waitForTimeout(500);
+  assert.equal(await page.locator('#room-list li.room-item', { hasText: 'design' }).count(), 0);
+  assert.equal(await page.locator('.toast', { hasText: 'Cannot join the room' }).count(), 0, 'the server was never asked');
+  assert.ok(joins.length > 0, 'the joins of the rooms it has were seen');
+  assert.deepEqual(joins.filter((room) => !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(room)), []);
+  await page.close();
 });
 
 test('message text: only http(s) links become anchors; typing sentences', async () => {

@@ -8,7 +8,7 @@
 // The room in view is part of the URL (/r/<room>, or #<room> for links from
 // elsewhere), so reloads, bookmarks and the back button work.
 
-import { loadProtocol, normalizeRoomName } from './protocol.js';
+import { loadProtocol, normalizeRoomName, roomNameRule } from './protocol.js';
 import { api } from './api.js';
 import { Connection } from './connection.js';
 import { Outbox } from './outbox.js';
@@ -114,7 +114,7 @@ class Session {
     paintAvatar($('me-avatar'), this.me.username);
     const wanted = roomFromLocation();
     if (!wanted && (location.pathname.startsWith('/r/') || location.hash.length > 1)) {
-      toast('That room name is not valid. Room names use letters, digits, “.”, “_” and “-”.', 'warn');
+      toast(`That room name is not valid. ${roomNameRule()}`, 'warn');
     }
     this.open(wanted ?? this.chat.lastRoom ?? 'lobby', 'replace');
     this.conn.start();
@@ -150,6 +150,7 @@ class Session {
     if (this.chat.current === name && this.room) return;
     this.chat.stopTyping();
     const room = this.chat.openRoom(name);
+    if (!room) return;
     $('room-name').textContent = room.name;
     this.messages.show(room);
     this.composer.show(room);
@@ -203,7 +204,7 @@ class Session {
     const join = (raw) => {
       const name = normalizeRoomName(raw);
       if (!name) {
-        error.textContent = 'Room names are 1–64 letters, digits, “.”, “_” or “-”.';
+        error.textContent = roomNameRule();
         input.focus();
         return;
       }

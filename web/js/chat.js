@@ -23,7 +23,7 @@
 //      client id and resend=true, in the order written, paced by the limits
 //      the server announced in `welcome`.
 
-import { newClientMsgId } from './protocol.js';
+import { newClientMsgId, normalizeRoomName, roomNameRule } from './protocol.js';
 import { isMessage } from './outbox.js';
 import { Room } from './room.js';
 
@@ -125,7 +125,9 @@ export class Chat extends EventTarget {
     } catch {
       prefs = null;
     }
-    const names = Array.isArray(prefs?.rooms) && prefs.rooms.length ? prefs.rooms : ['lobby'];
+    // Names the server would refuse (kept by an older client) are dropped.
+    const kept = Array.isArray(prefs?.rooms) ? prefs.rooms.filter((n) => typeof n === 'string' && normalizeRoomName(n) === n) : [];
+    const names = kept.length ? kept : ['lobby'];
     for (const name of names) this.rooms.set(name, new Room(name, prefs?.state?.[name]));
     this.lastRoom = prefs?.current && this.rooms.has(prefs.current) ? prefs.current : names[0];
   }
@@ -148,8 +150,15 @@ export class Chat extends EventTarget {
 
   // ---- rooms ------------------------------------------------------------------------
 
-  /** Makes `name` the room in view, joining it first if needed. */
+  /**
+   * Makes `name` the room in view, joining it first if needed.
+   * @return the Room, or null for a name the server would refuse (nothing is sent)
+   */
   openRoom(name) {
+    if (normalizeRoomName(name) !== name) {
+      this.notice(`Cannot join the room. ${roomNameRule()}`, 'error');
+      return null;
+    }
     let room = this.rooms.get(name);
     if (!room) {
       room = new Room(name);
@@ -655,7 +664,7 @@ export class Chat extends EventTarget {
       return;
     }
     const why = p.code === E.bad_room_name
-      ? 'Room names are 1–64 letters, digits, “.”, “_” or “-”.'
+      ? roomNameRule()
       : p.code === E.too_many_rooms ? 'You have joined too many rooms: leave one first.' : p.text;
     this.notice(`Cannot join the room. ${why}`, 'error');
   }

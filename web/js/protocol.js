@@ -5,10 +5,11 @@ import { loadParley, ParleyError } from '/wasm/parley.js';
 export { ParleyError };
 
 let loading = null;
+let loaded = null;
 
 /** The loaded protocol module (encode, decode, limits, ...), loaded once. */
 export function loadProtocol() {
-  loading ??= loadParley();
+  loading ??= loadParley().then((module) => (loaded = module));
   return loading;
 }
 
@@ -30,8 +31,25 @@ export function newClientMsgId() {
   }
 }
 
-/** Room names the server accepts (1-64 of a-z 0-9 . _ -, case-folded). */
+/**
+ * A room name as the server will take it, or null for a name it refuses.
+ *
+ * The rule is the server's `normalize_room_name` (its room registry,
+ * `room_registry.cpp`), mirrored exactly because protocol/ and the wasm
+ * module do not carry it:
+ * 1 to max_room_name_bytes (protocol/limits.hpp, read from the module) of
+ * A-Z a-z 0-9 . _ -, the first a letter or a digit, ASCII letters
+ * case-folded. Before the check, surrounding blanks and one leading "#" are
+ * dropped, as people type them. Call after loadProtocol().
+ */
 export function normalizeRoomName(name) {
-  const n = name.trim().replace(/^#/, '').toLowerCase();
-  return /^[a-z0-9._-]{1,64}$/.test(n) ? n : null;
+  const n = name.trim().replace(/^#/, '');
+  const max = loaded.limits.max_room_name_bytes;
+  if (n.length === 0 || n.length > max || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(n)) return null;
+  return n.toLowerCase();
+}
+
+/** What the user is told about a name normalizeRoomName() refuses. */
+export function roomNameRule() {
+  return `Room names are 1–${loaded.limits.max_room_name_bytes} letters, digits, “.”, “_” or “-”, starting with a letter or digit.`;
 }
