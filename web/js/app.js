@@ -22,6 +22,7 @@ import { Composer } from './ui/composer.js';
 import { Sidebar } from './ui/sidebar.js';
 import { Members } from './ui/members.js';
 import { ReactionPicker } from './ui/picker.js';
+import { RoomDialog } from './ui/room_dialog.js';
 import { confirmDialog, toast } from './ui/feedback.js';
 
 const NARROW = matchMedia('(max-width: 760px)');
@@ -56,7 +57,7 @@ class Session {
     this.messages = new MessageList(this.chat, {
       onReply: (rec) => this.composer.reply(rec),
       onEdit: (rec) => this.composer.edit(rec),
-      onDelete: (rec) => this.confirmDelete(rec).then((yes) => yes && this.chat.remove(this.chat.current, rec.seq)),
+      onDelete: (rec) => this.confirmDelete(rec).then((yes) => yes && this.chat.sender.remove(this.chat.current, rec.seq)),
       onReact: (rec, anchor) => this.openPicker(rec, anchor),
       focusComposer: () => this.composer.focus(),
     });
@@ -66,6 +67,7 @@ class Session {
     });
     this.sidebar = new Sidebar(this.chat, { navigate: (name) => this.navigate(name), leave: (name) => this.leave(name) });
     this.members = new Members(this.chat);
+    this.roomDialog = new RoomDialog({ navigate: (name) => this.navigate(name), isJoined: (name) => this.chat.rooms.has(name) });
     this.wire();
   }
 
@@ -90,13 +92,13 @@ class Session {
     this.listen(this.conn, 'state', (e) => this.onConnectionState(e.detail));
     this.listen(this.conn, 'opened', () => this.checkSessionSoon());
     this.listen(window, 'popstate', () => this.open(roomFromLocation() ?? this.chat.current ?? 'lobby', false));
-    this.listen(window, 'pagehide', () => this.chat.savePrefs());
+    this.listen(window, 'pagehide', () => this.chat.prefs.save());
     this.listen(document, 'visibilitychange', () => this.messages.reportRead());
     this.listen(document, 'keydown', (e) => this.onGlobalKey(e));
 
     const on = (id, fn) => this.listen($(id), 'click', fn);
     on('sign-out', () => this.signOut());
-    on('new-room', () => this.openRoomDialog());
+    on('new-room', () => this.roomDialog.open());
     on('conn-retry', () => this.conn.retryNow());
     on('open-sidebar', () => this.toggleSidebar(true));
     on('close-sidebar', () => this.toggleSidebar(false));
@@ -148,7 +150,7 @@ class Session {
     }
     this.toggleSidebar(false);
     if (this.chat.current === name && this.room) return;
-    this.chat.stopTyping();
+    this.chat.typing.stop();
     const room = this.chat.openRoom(name);
     if (!room) return;
     $('room-name').textContent = room.name;
@@ -187,51 +189,7 @@ class Session {
     this.composer.show(null);
     this.members.render(null);
     this.renderTyping();
-    this.openRoomDialog();
-  }
-
-  async openRoomDialog() {
-    const dialog = $('room-dialog');
-    const input = $('room-input');
-    const error = $('room-error');
-    const list = $('existing-rooms');
-    input.value = '';
-    error.textContent = '';
-    list.replaceChildren(h('li', { class: 'muted', text: 'Loading…' }));
-    dialog.showModal();
-    input.focus();
-
-    const join = (raw) => {
-      const name = normalizeRoomName(raw);
-      if (!name) {
-        error.textContent = roomNameRule();
-        input.focus();
-        return;
-      }
-      dialog.close();
-      this.navigate(name);
-    };
-    $('room-form').onsubmit = (e) => {
-      e.preventDefault();
-      join(input.value);
-    };
-    $('room-cancel').onclick = () => dialog.close();
-    input.oninput = () => {
-      error.textContent = '';
-    };
-    try {
-      const { rooms } = await api.rooms();
-      rooms.sort((a, b) => b.online - a.online || b.last_seq - a.last_seq || a.name.localeCompare(b.name));
-      list.replaceChildren(...rooms.map((r) => h('li', {},
-        h('button', { type: 'button', class: 'existing-room', onclick: () => join(r.name) },
-          h('span', { class: 'hash', 'aria-hidden': 'true', text: '#' }),
-          h('span', { class: 'existing-name', text: r.name }),
-          h('span', { class: 'existing-meta', text: `${r.online} online · ${r.last_seq} message${r.last_seq === 1 ? '' : 's'}` }),
-          this.chat.rooms.has(r.name) ? h('span', { class: 'you-tag', text: 'joined' }) : null))));
-      if (!rooms.length) list.replaceChildren(h('li', { class: 'muted', text: 'No rooms yet: name one above to create it.' }));
-    } catch {
-      list.replaceChildren(h('li', { class: 'muted', text: 'The room directory is not reachable right now.' }));
-    }
+    this.roomDialog.open();
   }
 
   // ---- rendering --------------------------------------------------------------------
@@ -322,8 +280,8 @@ class Session {
 
   openPicker(rec, anchor) {
     const order = protocol.reactions;
-    const mine = order.filter((name) => this.chat.reactedNow(this.chat.current, rec.seq, name));
-    picker.open(anchor, (name) => this.chat.react(this.chat.current, rec.seq, name), mine);
+    const mine = order.filter((name) => this.chat.receipts.reactedNow(this.chat.current, rec.seq, name));
+    picker.open(anchor, (name) => this.chat.sender.react(this.chat.current, rec.seq, name), mine);
   }
 
   toggleSidebar(open) {
@@ -351,7 +309,7 @@ class Session {
   onGlobalKey(e) {
     if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k') {
       e.preventDefault();
-      this.openRoomDialog();
+      this.roomDialog.open();
     } else if (e.altKey && (e.key === 'ArrowUp' || e.key === 'ArrowDown')) {
       const names = [...this.chat.rooms.keys()];
       const i = names.indexOf(this.chat.current);

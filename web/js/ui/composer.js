@@ -34,7 +34,7 @@ export class Composer {
     });
     this.input.addEventListener('keydown', (e) => this.onKey(e));
     this.input.addEventListener('input', () => this.onInput());
-    this.input.addEventListener('blur', () => this.chat.stopTyping());
+    this.input.addEventListener('blur', () => this.chat.typing.stop());
     $('composer-context-cancel').addEventListener('click', () => this.cancelMode(true));
   }
 
@@ -113,7 +113,7 @@ export class Composer {
   onInput() {
     this.refresh();
     if (!this.room) return;
-    if (this.mode?.kind !== 'edit') this.chat.typing(this.room.name, this.input.value.trim() !== '');
+    if (this.mode?.kind !== 'edit') this.chat.typing.update(this.room.name, this.input.value.trim() !== '');
   }
 
   /** Grows the box with its text, updates the counter and the send button. */
@@ -142,7 +142,7 @@ export class Composer {
     const room = this.room;
     // My newest message is still on its way (no seq yet): it cannot be edited
     // yet, and an older one is not the one I mean.
-    if (this.chat.pendingFor(room.name).length) return null;
+    if (this.chat.receipts.pendingFor(room.name).length) return null;
     for (let i = room.seqs.length - 1; i >= 0; i--) {
       const rec = room.get(room.seqs[i]);
       if (rec.author_id === this.chat.me.id && !rec.deleted) return rec;
@@ -165,7 +165,7 @@ export class Composer {
     }
     const mode = this.mode;
     if (mode?.kind === 'edit') {
-      if (text !== mode.rec.text && !this.chat.edit(this.room.name, mode.rec.seq, text)) return undefined;
+      if (text !== mode.rec.text && !this.chat.sender.edit(this.room.name, mode.rec.seq, text)) return undefined;
       this.cancelMode(true);
       return undefined;
     }
@@ -174,14 +174,14 @@ export class Composer {
     this.cancelMode(false);
     this.refresh();
     this.focus();
-    this.chat.sendMessage(this.room.name, text, mode?.kind === 'reply' ? mode.rec.seq : 0);
+    this.chat.sender.sendMessage(this.room.name, text, mode?.kind === 'reply' ? mode.rec.seq : 0);
     return undefined;
   }
 
   async deleteFromEdit() {
     const rec = this.mode.rec;
     if (await this.handlers.confirmDelete(rec)) {
-      this.chat.remove(this.room.name, rec.seq);
+      this.chat.sender.remove(this.room.name, rec.seq);
       this.cancelMode(true);
     }
   }

@@ -1,0 +1,160 @@
+// Row builders of the timeline: pure DOM construction. Each function takes
+// the data of one row and returns a new element; none reads the model, keeps
+// state or registers a listener (the timeline listens on its container and
+// finds the row by its data attributes: data-action, data-seq, data-cid).
+
+import { h } from './dom.js';
+import { icon, reactionIcon, REACTION_LABELS } from './icons.js';
+import { formatFull, formatTime, paintAvatar, renderText, snippet } from './format.js';
+
+const STATUS_LABEL = { pending: 'Sending…', sent: 'Sent', saved: 'Saved', failed: 'Not sent' };
+const STATUS_ICON = { pending: 'clock', sent: 'check', saved: 'checkDouble', failed: 'alert' };
+
+/**
+ * One message. `change`: my unsaved changes to it (receipts.changesOf): the
+ * row says so, and shows a pending edit's text, until the server has stored them.
+ * @param me {id, username} the signed-in user
+ * @param reactions the protocol's reactions, in order (bit i of my_reactions is reactions[i])
+ */
+export function messageRow(rec, { groupStart, status, change, quoted }, { me, reactions }) {
+  const mine = rec.author_id === me.id;
+  const li = h('li', {
+    class: `msg${groupStart ? ' group-start' : ''}${mine ? ' mine' : ''}${rec.deleted ? ' deleted' : ''}`,
+    id: `msg-${rec.seq}`, tabindex: '-1', dataset: { seq: rec.seq, author: rec.author },
+    'aria-label': `${rec.author}, ${formatFull(rec.sent_at)}`,
+  });
+  if (status) li.dataset.status = status;
+  if (change) li.dataset.change = change.state;
+  li.append(gutter(rec.author, rec.sent_at, groupStart));
+  const body = h('div', { class: 'msg-body' });
+  if (groupStart) body.append(meta(rec.author, rec.sent_at, mine));
+  if (rec.reply_to) body.append(quote(rec.reply_to, quoted));
+  if (rec.deleted) {
+    body.append(h('p', { class: 'text tombstone' }, 'This message was deleted.'));
+  } else {
+    const text = h('p', { class: 'text' }, renderText(change?.text ?? rec.text));
+    if (rec.edited_at || change?.text != null) text.append(' ', h('span', { class: 'edited', title: `Edited ${formatFull(rec.edited_at)}`, text: '(edited)' }));
+    body.append(text);
+    if (rec.reactions.length) body.append(reactionChips(rec, reactions));
+  }
+  if (change) body.append(h('span', { class: 'change-pending', role: 'status', text: 'Saving your change…' }));
+  else if (status && !rec.deleted) body.append(statusBadge(status));
+  li.append(body);
+  if (!rec.deleted) li.append(actions(mine));
+  return li;
+}
+
+/** A message of mine still in the outbox, with no server copy on screen. @param me {username} */
+export function pendingRow(entry, { groupStart, quoted }, { me }) {
+  const failed = entry.state === 'failed';
+  const li = h('li', {
+    class: `msg mine pending${groupStart ? ' group-start' : ''}${failed ? ' failed' : ''}`,
+    tabindex: '-1', dataset: { cid: entry.client_msg_id, status: entry.state },
+    'aria-label': `${me.username}, ${failed ? 'not sent' : 'sending'}`,
+  });
+  li.append(gutter(me.username, entry.created_at, groupStart));
+  const body = h('div', { class: 'msg-body' });
+  if (groupStart) body.append(meta(me.username, entry.created_at, true));
+  if (entry.reply_to) body.append(quote(entry.reply_to, quoted));
+  body.append(h('p', { class: 'text' }, renderText(entry.text)));
+  if (failed) {
+    body.append(h('p', { class: 'send-failed', role: 'alert' },
+      icon('alert'), ` Not sent: ${entry.error ?? 'refused by the server'} `,
+      h('button', { type: 'button', class: 'link-button', dataset: { action: 'retry' } }, 'Retry'), ' · ',
+      h('button', { type: 'button', class: 'link-button', dataset: { action: 'discard' } }, 'Discard')));
+  }
+  body.append(statusBadge(entry.state === 'sent' ? 'sent' : entry.state));
+  li.append(body);
+  return li;
+}
+
+export function dayRow(label) {
+  return h('li', { class: 'day-divider', role: 'separator' }, h('span', { text: label }));
+}
+
+/** The "New" divider above the first unread message. */
+export function unreadRow() {
+  return h('li', { class: 'unread-divider', role: 'separator' }, h('span', { text: 'New' }));
+}
+
+/**
+ * The top edge of the timeline.
+ * @param state none | loading | more | start (the room's first message is on screen)
+ * @return the edge's children
+ */
+export function edgeContent(state, room) {
+  switch (state) {
+    case 'loading': return [h('span', { class: 'spinner', 'aria-hidden': 'true' }), h('span', { text: room.loaded ? 'Loading older messages…' : 'Loading messages…' })];
+    case 'more': return [h('button', { type: 'button', class: 'link-button', dataset: { action: 'older' } }, 'Load older messages')];
+    case 'start': return [
+      h('div', { class: 'room-intro-icon', 'aria-hidden': 'true' }, icon('hash')),
+      h('h2', { class: 'room-intro-title', text: `Welcome to #${room.name}` }),
+      h('p', { class: 'room-intro-text', text: `This is the very beginning of #${room.name}.` }),
+    ];
+    default: return [];
+  }
+}
+
+function gutter(author, time, groupStart) {
+  if (groupStart) {
+    const avatar = h('span', { class: 'avatar', 'aria-hidden': 'true' });
+    paintAvatar(avatar, author);
+    return h('div', { class: 'gutter' }, avatar);
+  }
+  return h('div', { class: 'gutter' }, h('time', { class: 'hover-time', datetime: new Date(time).toISOString(), text: formatTime(time) }));
+}
+
+function quote(seq, quoted) {
+  const label = quoted
+    ? (quoted.deleted ? 'a deleted message' : `${quoted.author}: ${snippet(quoted.text, 80)}`)
+    : 'an earlier message';
+  return h('button', {
+    type: 'button', class: 'quote', dataset: { action: 'jump', target: seq },
+    'aria-label': `In reply to ${label}. Show it.`,
+  },
+  icon('reply'),
+  quoted && !quoted.deleted ? h('span', { class: 'quote-author', text: quoted.author }) : null,
+  h('span', { class: 'quote-text', text: quoted ? (quoted.deleted ? 'Message deleted' : snippet(quoted.text, 140)) : 'An earlier message' }));
+}
+
+function reactionChips(rec, order) {
+  const wrap = h('div', { class: 'reactions', role: 'group', 'aria-label': 'Reactions' });
+  for (const { reaction, count } of rec.reactions) {
+    const mine = (rec.my_reactions & (1 << order.indexOf(reaction))) !== 0;
+    const who = count === 1 ? (mine ? 'you' : '1 person') : `${count} people${mine ? ', including you' : ''}`;
+    wrap.append(h('button', {
+      type: 'button', class: `chip${mine ? ' mine' : ''}`, 'aria-pressed': String(mine),
+      dataset: { action: 'toggle-reaction', reaction }, title: `${REACTION_LABELS[reaction]}: ${who}`,
+      'aria-label': `${REACTION_LABELS[reaction]}: ${who}`,
+    }, reactionIcon(reaction), h('span', { class: 'count', text: String(count) })));
+  }
+  wrap.append(h('button', {
+    type: 'button', class: 'chip add', dataset: { action: 'react' }, 'aria-label': 'Add a reaction',
+    'aria-haspopup': 'menu', title: 'Add a reaction',
+  }, icon('react')));
+  return wrap;
+}
+
+function actions(mine) {
+  const button = (action, name, label) => h('button', {
+    type: 'button', class: 'icon-button small', dataset: { action }, 'aria-label': label, title: label,
+    'aria-haspopup': action === 'react' ? 'menu' : null,
+  }, icon(name));
+  return h('div', { class: 'msg-actions', role: 'toolbar', 'aria-label': 'Message actions' },
+    button('react', 'react', 'Add a reaction'),
+    button('reply', 'reply', 'Reply'),
+    mine ? button('edit', 'edit', 'Edit') : null,
+    mine ? button('delete', 'trash', 'Delete') : null);
+}
+
+function meta(author, time, mine) {
+  return h('div', { class: 'meta' },
+    h('span', { class: 'author', text: author }),
+    mine ? h('span', { class: 'you-tag', text: 'you' }) : null,
+    h('time', { datetime: new Date(time).toISOString(), title: formatFull(time), text: formatTime(time) }));
+}
+
+function statusBadge(status) {
+  return h('span', { class: `status status-${status}`, title: STATUS_LABEL[status], 'aria-label': STATUS_LABEL[status], role: 'img' },
+    icon(STATUS_ICON[status]));
+}
