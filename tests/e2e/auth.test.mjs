@@ -110,3 +110,49 @@ test('a room link opens that room after signing in', async () => {
   assert.equal(new URL(page.url()).pathname, '/r/design.review');
   await page.locator('#room-list a[aria-current="page"]', { hasText: 'design.review' }).waitFor();
 });
+
+test('signing out and in as someone else in the same page: nothing of the first session runs on', async () => {
+  const { page } = await person('cy');
+  await page.goto(`${server.url}/r/lobby`);
+  await page.locator('#tab-register').click();
+  await page.locator('#auth-username').fill('cy');
+  await page.locator('#auth-password').fill(PASSWORD);
+  await page.locator('#auth-submit').click();
+  await waitConnected(page);
+  await waitRoomLoaded(page, 'lobby');
+  await send(page, 'cy was here');
+  // Saved, so signing out asks nothing.
+  await message(page, 'cy was here').and(page.locator('[data-status="saved"]')).waitFor({ timeout: 15000 });
+  await page.locator('#new-room').click();
+  await page.locator('#room-input').fill('cy-only');
+  await page.locator('#room-input').press('Enter');
+  await waitRoomLoaded(page, 'cy-only');
+  await page.locator('#room-list a[data-room="lobby"]').click();
+  await waitRoomLoaded(page, 'lobby');
+
+  // Signing out does not reload the page: each view removes what it
+  // registered, so cy's views, socket and timers are gone, not hidden.
+  await page.evaluate(() => { window.stillTheSamePage = true; });
+  await page.locator('#sign-out').click();
+  await page.locator('#auth').waitFor();
+  await signIn(page, 'bo');
+  await waitConnected(page);
+  await waitRoomLoaded(page, 'lobby');
+  assert.equal(await page.evaluate(() => window.stillTheSamePage), true);
+  assert.equal(await page.locator('#me-name').textContent(), 'bo');
+  // Only bo's rooms; cy's composer is not listening any more: one Enter
+  // sends bo's message once, as bo.
+  assert.equal(await page.locator('#room-list a[data-room="cy-only"]').count(), 0);
+  await send(page, 'bo in the same tab');
+  await waitForMessage(page, 'bo in the same tab');
+  await page.locator('#message-items li.msg[data-author="bo"][data-status="saved"], #message-items li.msg[data-author="bo"][data-status="sent"]').first().waitFor();
+  assert.equal(await message(page, 'bo in the same tab').count(), 1);
+  assert.equal(await page.locator('#composer-input').inputValue(), '');
+  // Everyone else sees it once too, from bo.
+  const other = people[0].page;
+  await waitForMessage(other, 'bo in the same tab');
+  assert.equal(await message(other, 'bo in the same tab').count(), 1);
+  assert.equal(await message(other, 'bo in the same tab').getAttribute('data-author'), 'bo');
+  await page.waitForTimeout(300);
+  assert.equal(await message(other, 'bo in the same tab').count(), 1);
+});

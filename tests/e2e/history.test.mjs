@@ -29,11 +29,18 @@ after(async () => {
  * speaking the protocol through the same wasm module the client uses.
  */
 function seed(page, room, count) {
-  return page.evaluate(async ({ room, count }) => {
+  return post(page, room, Array.from({ length: count }, (_, i) => ({ text: label(i + 1), reply_to: 0 })));
+}
+
+/** Posts messages ({text, reply_to}) in order; resolves with the number acknowledged. */
+function post(page, room, messages) {
+  return page.evaluate(async ({ room, messages }) => {
     const { loadParley } = await import('/wasm/parley.js');
     const parley = await loadParley();
     const ws = new WebSocket(`ws://${location.host}/ws`);
     ws.binaryType = 'arraybuffer';
+    const count = messages.length;
+    const base = 1e12 + Math.floor(Math.random() * 1e9) * 1000;
     let acks = 0;
     let roomId = 0;
     await new Promise((resolve, reject) => {
@@ -44,12 +51,9 @@ function seed(page, room, count) {
           if (p.type === 'welcome') ws.send(parley.encode({ type: 'join_room', room, epoch: 0, since_seq: 0 }));
           if (p.type === 'room_joined') {
             roomId = p.room_id;
-            for (let i = 1; i <= count; i++) {
-              ws.send(parley.encode({
-                type: 'send_message', room_id: roomId, client_msg_id: 1e12 + i, reply_to: 0,
-                text: `History message ${String(i).padStart(3, '0')}`, resend: false,
-              }));
-            }
+            messages.forEach(({ text, reply_to }, i) => {
+              ws.send(parley.encode({ type: 'send_message', room_id: roomId, client_msg_id: base + i + 1, reply_to, text, resend: false }));
+            });
           }
           if (p.type === 'ack' && ++acks === count) resolve();
           if (p.type === 'error_report') reject(new Error(`seeding refused: ${p.text}`));
@@ -58,7 +62,7 @@ function seed(page, room, count) {
     });
     ws.close();
     return acks;
-  }, { room, count });
+  }, { room, messages });
 }
 
 test('history scrolls back to the first of 200 messages', async () => {
@@ -112,4 +116,38 @@ test('history scrolls back to the first of 200 messages', async () => {
   });
   assert.ok(await bo.page.locator('#message-items li.msg', { hasText: label(COUNT) }).isVisible());
   await bo.page.locator('#new-pill').waitFor({ state: 'hidden' });
+});
+
+test('a quote jumps to its original, awaiting each older page; leaving the room ends the jump quietly', async () => {
+  const [ana] = people;
+  const room = 'jumps';
+  // 120 messages, then a reply to the first: three pages above the latest one.
+  assert.equal(await seed(ana.page, room, 120), 120);
+  assert.equal(await post(ana.page, room, [{ text: 'Back to the very first', reply_to: 1 }]), 1);
+
+  const cy = await new Person('cy').launch();
+  people.push(cy);
+  await register(cy.page, server.url, 'cy');
+  await openRoom(cy.page, server.url, room);
+  const quote = cy.page.locator('#message-items li.msg', { hasText: 'Back to the very first' }).locator('.quote');
+  await quote.waitFor();
+  assert.equal(await cy.page.locator('#message-items li.msg[data-seq="1"]').count(), 0);
+
+  // Another room shown while the pages load: the jump ends, it does not
+  // report the message as gone.
+  await cy.page.evaluate(() => {
+    document.querySelector('#message-items .quote').click();
+    document.querySelector('#room-list a[data-room="lobby"]').click();
+  });
+  await cy.page.locator('#history-edge[data-room="lobby"]').waitFor({ state: 'attached' });
+  await cy.page.waitForTimeout(1500);
+  assert.equal(await cy.page.locator('.toast', { hasText: 'no longer available' }).count(), 0);
+
+  // Back in the room, the jump loads what it needs and lands on message 1.
+  await cy.page.locator(`#room-list a[data-room="${room}"]`).click();
+  await quote.click();
+  await cy.page.waitForFunction(() => document.activeElement?.dataset?.seq === '1', null, { timeout: 15000 });
+  assert.ok(await cy.page.locator('#message-items li.msg[data-seq="1"]').isVisible());
+  assert.match(await cy.page.locator('#message-items li.msg[data-seq="1"]').getAttribute('class'), /flash/);
+  await assertNoDuplicates(cy.page);
 });

@@ -3,7 +3,9 @@
 // Start-up loads the WebAssembly protocol module and asks /api/me whether the
 // session cookie is still valid; then it shows either the sign-in form or the
 // chat. A signed-in session owns one Connection, one Outbox and one Chat, and
-// the views that render them; signing out disposes of all of them.
+// the views that render them; ending the session disposes of all of them, and
+// each removes the listeners, observers and timers it registered, so the next
+// user can sign in in the same page.
 //
 // The room in view is part of the URL (/r/<room>, or #<room> for links from
 // elsewhere), so reloads, bookmarks and the back button work.
@@ -26,7 +28,7 @@ import { RoomDialog } from './ui/room_dialog.js';
 import { confirmDialog, toast } from './ui/feedback.js';
 
 const NARROW = matchMedia('(max-width: 760px)');
-const NOTICE_KEY = 'parley:sign-in-notice';
+const APP_TITLE = document.title;
 const IDENTITY_KEY = 'parley:me';   // the signed-in user, for starting while the server is unreachable
 const NO_MEMBERS_PANEL = matchMedia('(max-width: 1100px)');
 
@@ -52,7 +54,7 @@ class Session {
     this.everConnected = false;
     this.countdown = 0;
     this.authCheck = 0;
-    this.listeners = [];
+    this.lifetime = new AbortController();
 
     this.messages = new MessageList(this.chat, {
       onReply: (rec) => this.composer.reply(rec),
@@ -68,13 +70,13 @@ class Session {
     this.sidebar = new Sidebar(this.chat, { navigate: (name) => this.navigate(name), leave: (name) => this.leave(name) });
     this.members = new Members(this.chat);
     this.roomDialog = new RoomDialog({ navigate: (name) => this.navigate(name), isJoined: (name) => this.chat.rooms.has(name) });
+    this.views = [this.messages, this.composer, this.sidebar, this.members, this.roomDialog];
     this.wire();
   }
 
   /** Adds a listener that dispose() removes again. */
   listen(target, type, fn) {
-    target.addEventListener(type, fn);
-    this.listeners.push([target, type, fn]);
+    target.addEventListener(type, fn, { signal: this.lifetime.signal });
   }
 
   wire() {
@@ -88,7 +90,7 @@ class Session {
     this.listen(c, 'typing', (e) => e.detail.room === c.current && this.renderTyping());
     this.listen(c, 'notice', (e) => toast(e.detail.text, e.detail.level));
     this.listen(c, 'outbox', () => this.renderConnection());
-    this.listen(c, 'unauthorized', () => signOut('Your session has ended. Please sign in again.', false));
+    this.listen(c, 'unauthorized', () => endSession('Your session has ended. Please sign in again.', false));
     this.listen(this.conn, 'state', (e) => this.onConnectionState(e.detail));
     this.listen(this.conn, 'opened', () => this.checkSessionSoon());
     this.listen(window, 'popstate', () => this.open(roomFromLocation() ?? this.chat.current ?? 'lobby', false));
@@ -123,13 +125,19 @@ class Session {
     this.renderConnection();
   }
 
+  /** Ends everything this session started: listeners, views, dialogs, timers, the model, the socket, the outbox. */
   dispose() {
-    for (const [target, type, fn] of this.listeners) target.removeEventListener(type, fn);
+    this.lifetime.abort();
     clearInterval(this.countdown);
     clearTimeout(this.authCheck);
+    picker.close(false);
+    const confirm = $('confirm-dialog');
+    if (confirm.open) confirm.close(); // a pending question is answered "no"
+    for (const view of this.views) view.dispose();
     this.chat.dispose();
     this.conn.stop();
     this.outbox.close();
+    document.title = APP_TITLE;
   }
 
   get room() {
@@ -331,13 +339,14 @@ class Session {
     this.authCheck = setTimeout(async () => {
       if (this.conn.ready) return;
       try {
-        if ((await api.me()) === null) signOut('Your session has ended. Please sign in again.', false);
+        if ((await api.me()) === null) endSession('Your session has ended. Please sign in again.', false);
       } catch {
         // the server is unreachable: the connection keeps retrying
       }
     }, 4000);
   }
 
+  /** The sign-out button: asks first when messages are still unsent, then ends the session. */
   async signOut() {
     const unsent = this.outbox.size;
     if (unsent) {
@@ -348,7 +357,7 @@ class Session {
       });
       if (!yes) return;
     }
-    signOut('', true);
+    endSession('', true);
   }
 }
 
@@ -363,11 +372,14 @@ async function startSession(user) {
 }
 
 /**
- * Ends the session and starts the page afresh, so nothing of the signed-out
- * user (views, listeners, timers, the outbox handle) outlives it. The message
- * for the sign-in form travels through sessionStorage.
+ * Ends the session in this page: the session disposes of its views, model,
+ * connection and outbox (each removes what it registered), and the sign-in
+ * form shows `message`. `callServer`: the user signed out, so the server's
+ * session ends too. Otherwise the server ended it, or another tab of this
+ * browser signed in to another account: then that account's session starts,
+ * as a reload would start it.
  */
-async function signOut(message, callServer) {
+async function endSession(message, callServer) {
   if (!session) return;
   const s = session;
   session = null;
@@ -381,9 +393,14 @@ async function signOut(message, callServer) {
       // the cookie is cleared by the server only; a failed call leaves it to expire
     }
   }
-  remember(null);
-  if (message) sessionStorage.setItem(NOTICE_KEY, message);
-  location.reload();
+  const other = callServer ? null : await api.me().catch(() => null);
+  remember(other);
+  if (other) {
+    startSession(other);
+    return;
+  }
+  $('boot').hidden = true;
+  auth.show(message);
 }
 
 function showBoot(text) {
@@ -462,10 +479,8 @@ async function boot() {
   remember(me);
   picker = new ReactionPicker(protocol.reactions);
   $('boot').hidden = true;
-  const notice = sessionStorage.getItem(NOTICE_KEY) ?? '';
-  sessionStorage.removeItem(NOTICE_KEY);
   if (me) startSession(me);
-  else auth.show(notice);
+  else auth.show();
   installServiceWorker();
 }
 

@@ -216,7 +216,10 @@ export class Outbox {
     return this.queue;
   }
 
+  /** Closes the database once the writes already queued have gone in (a page that stays open after sign-out still finishes them). */
   close() {
-    this.db?.close();
+    const db = this.db;
+    this.queue = this.queue.then(() => db?.close());
+    return this.queue;
   }
 }

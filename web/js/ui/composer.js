@@ -28,14 +28,25 @@ export class Composer {
     this.drafts = new Map();
     this.limit = chat.protocol.limits?.max_text_bytes ?? 4000;
 
+    this.lifetime = new AbortController();
+    const { signal } = this.lifetime;
     this.form.addEventListener('submit', (e) => {
       e.preventDefault();
       this.submit();
-    });
-    this.input.addEventListener('keydown', (e) => this.onKey(e));
-    this.input.addEventListener('input', () => this.onInput());
-    this.input.addEventListener('blur', () => this.chat.typing.stop());
-    $('composer-context-cancel').addEventListener('click', () => this.cancelMode(true));
+    }, { signal });
+    this.input.addEventListener('keydown', (e) => this.onKey(e), { signal });
+    this.input.addEventListener('input', () => this.onInput(), { signal });
+    this.input.addEventListener('blur', () => this.chat.typing.stop(), { signal });
+    $('composer-context-cancel').addEventListener('click', () => this.cancelMode(true), { signal });
+  }
+
+  /** Removes the listeners and leaves the box empty for whoever signs in next. */
+  dispose() {
+    this.lifetime.abort();
+    this.mode = null;
+    this.context.hidden = true;
+    this.input.value = '';
+    this.room = null;
   }
 
   /** Shows the composer of `room`; null (no room joined) disables it. */

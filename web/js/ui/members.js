@@ -11,6 +11,13 @@ export class Members {
     this.headerCount = $('room-online');
   }
 
+  /** It registers nothing; this only clears what the signed-out user saw. */
+  dispose() {
+    this.list.replaceChildren();
+    this.heading.textContent = '';
+    this.headerCount.textContent = '';
+  }
+
   render(room) {
     const online = room ? [...room.online] : [];
     const me = this.chat.me.id;

@@ -13,6 +13,10 @@
 // messages above does not make the view jump) and new messages from others
 // raise a "new messages" pill. Older history is requested as the top comes
 // near, until the room's first message.
+//
+// Lifetime: every listener, the resize observer, the scheduled frame and a
+// jump in progress belong to the view and end with dispose(); showing another
+// room cancels a jump in progress.
 
 import { h, $ } from './dom.js';
 import { icon } from './icons.js';
@@ -23,6 +27,7 @@ import { Reconciler } from './reconciler.js';
 const GROUP_GAP_MS = 5 * 60 * 1000;
 const NEAR_TOP_PX = 600;
 const AT_BOTTOM_PX = 48;
+const MAX_JUMP_PAGES = 200;      // a jump gives up after this many older pages
 
 export class MessageList {
   /**
@@ -45,18 +50,38 @@ export class MessageList {
     this.dividerAfter = 0;       // seq: the "new" divider goes before the first later message by others
     this.frame = 0;
     this.pendingChange = null;
+    this.lifetime = new AbortController();
+    this.shown = new AbortController();  // aborted when another room is shown: ends a jump in progress
 
-    this.scroller.addEventListener('scroll', () => this.onScroll(), { passive: true });
-    this.scroller.addEventListener('click', (e) => this.onClick(e));
-    this.scroller.addEventListener('keydown', (e) => this.onKey(e));
-    this.pill.addEventListener('click', () => this.scrollToBottom(true));
-    new ResizeObserver(() => {
+    const { signal } = this.lifetime;
+    this.scroller.addEventListener('scroll', () => this.onScroll(), { passive: true, signal });
+    this.scroller.addEventListener('click', (e) => this.onClick(e), { signal });
+    this.scroller.addEventListener('keydown', (e) => this.onKey(e), { signal });
+    this.pill.addEventListener('click', () => this.scrollToBottom(true), { signal });
+    this.resizes = new ResizeObserver(() => {
       if (this.atBottom) this.stickToBottom();
-    }).observe(this.scroller);
+    });
+    this.resizes.observe(this.scroller);
+  }
+
+  /** Removes every listener, the observer and the scheduled frame, and empties the timeline. */
+  dispose() {
+    this.lifetime.abort();
+    this.shown.abort();
+    this.resizes.disconnect();
+    cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.pendingChange = null;
+    this.room = null;
+    this.rows.clear();
+    this.announcer.replaceChildren();
+    this.pill.hidden = true;
   }
 
   /** Shows another room: a fresh list, at the first unread message or the bottom. */
   show(room) {
+    this.shown.abort();
+    this.shown = new AbortController();
     this.room = room;
     this.rows.clear();
     this.newCount = 0;
@@ -272,12 +297,19 @@ export class MessageList {
     if (this.room && this.atBottom && document.visibilityState === 'visible') this.chat.markRead(this.room.name);
   }
 
-  /** Scrolls to a message, loading older pages until it is there. */
+  /**
+   * Scrolls to a message, loading older pages until it is there. Each page is
+   * awaited (history.settled: its page, a refusal, a lost connection or the
+   * request's timeout), never polled for; showing another room or disposing
+   * of the view ends the jump quietly.
+   */
   async jumpTo(seq) {
     const room = this.room;
-    for (let tries = 0; room === this.room && !room.get(seq) && room.hasMore && tries < 200; tries++) {
-      if (!room.loadingOlder && !this.chat.history.loadOlder(room.name)) break;
-      await new Promise((resolve) => setTimeout(resolve, 120));
+    const { signal } = this.shown;
+    const history = this.chat.history;
+    for (let pages = 0; !room.get(seq) && room.hasMore && pages < MAX_JUMP_PAGES; pages++) {
+      if (!room.loadingOlder && !history.loadOlder(room.name)) break;
+      if (!(await history.settled(room, signal))) return;
       this.flush();
     }
     this.flush();

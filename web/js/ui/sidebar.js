@@ -9,6 +9,7 @@ export class Sidebar {
     this.chat = chat;
     this.handlers = handlers;
     this.list = $('room-list');
+    this.lifetime = new AbortController();
     this.list.addEventListener('click', (e) => {
       const leave = e.target.closest('[data-leave]');
       if (leave) {
@@ -21,7 +22,13 @@ export class Sidebar {
         e.preventDefault();
         this.handlers.navigate(link.dataset.room);
       }
-    });
+    }, { signal: this.lifetime.signal });
+  }
+
+  /** Removes the listener and the rooms of the user who signed out. */
+  dispose() {
+    this.lifetime.abort();
+    this.list.replaceChildren();
   }
 
   render() {
