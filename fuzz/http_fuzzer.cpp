@@ -40,6 +40,7 @@
 #include "server/store/accounts.hpp"
 #include "server/store/migrations.hpp"
 
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>

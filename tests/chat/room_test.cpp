@@ -139,6 +139,13 @@ protected:
         return connections.emplace_back(fake_connection{{next_connection++, user_id, name, std::move(q)}});
     }
 
+    /// A new connection of the user, joining `r` from scratch (no position).
+    fake_connection& joined(room& r, std::uint64_t user_id, const std::string& name) {
+        auto& c = connect(user_id, name);
+        r.join(c.member, 0, 0);
+        return c;
+    }
+
     /// Runs what is ready (and what that posts) until nothing is, then
     /// collects what every connection was sent.
     void settle() {
@@ -219,8 +226,7 @@ TEST_F(RoomTest, LeavingDuringTheJoinReadLeavesNoGhost) {
     cfg.room_cache_messages = 2;  // joins read the disk
     store_messages(1, 7, 10);
     auto r = make_room(1, 10);
-    auto& bob = connect(2, "bob");
-    r->join(bob.member, 0, 0);
+    auto& bob = joined(*r, 2, "bob");
     settle();
     ASSERT_EQ(count_of<room_joined>(bob.received), 1u);
 
@@ -371,10 +377,8 @@ TEST_F(RoomTest, JoinReadFailureIsUnavailableNotEmpty) {
 TEST_F(RoomTest, RejoinReplaysExactlyTheMissedEvents) {
     cfg.room_cache_messages = 3;
     auto r = make_room(1);
-    auto& ana = connect(2, "ana");
-    auto& bob = connect(3, "bob");
-    r->join(ana.member, 0, 0);
-    r->join(bob.member, 0, 0);
+    auto& ana = joined(*r, 2, "ana");
+    auto& bob = joined(*r, 3, "bob");
     settle();
     post(*r, bob, 1, "one");
     post(*r, bob, 2, "two");
@@ -436,10 +440,8 @@ TEST_F(RoomTest, RejoinReplaysExactlyTheMissedEvents) {
 TEST_F(RoomTest, EventsDuringTheJoinReadAreNotLost) {
     cfg.room_cache_messages = 3;
     auto r = make_room(1);
-    auto& ana = connect(2, "ana");
-    auto& bob = connect(3, "bob");
-    r->join(ana.member, 0, 0);
-    r->join(bob.member, 0, 0);
+    auto& ana = joined(*r, 2, "ana");
+    auto& bob = joined(*r, 3, "bob");
     settle();
     for (std::uint64_t i = 1; i <= 8; ++i) post(*r, bob, i, "m" + std::to_string(i));
     react(*r, bob, 9, 8, true);  // 9
@@ -493,10 +495,8 @@ TEST_F(RoomTest, EventsDuringTheJoinReadAreNotLost) {
 TEST_F(RoomTest, AResetAfterAVoidIsFollowedByWhatThePageMissed) {
     cfg.room_cache_messages = 3;
     auto r = make_room(1);
-    auto& ana = connect(2, "ana");
-    auto& bob = connect(3, "bob");
-    r->join(ana.member, 0, 0);
-    r->join(bob.member, 0, 0);
+    auto& ana = joined(*r, 2, "ana");
+    auto& bob = joined(*r, 3, "bob");
     settle();
     for (std::uint64_t i = 1; i <= 8; ++i) post(*r, bob, i, "m" + std::to_string(i));
     settle();
@@ -604,10 +604,8 @@ TEST_F(RoomTest, PositionFromBeforeARestartReplaysOrResetsAtTheBase) {
 TEST_F(RoomTest, LastConnectionLeavingGoesOfflineAfterTheGrace) {
     ASSERT_GT(cfg.presence_grace, 1ms);
     auto r = make_room(1);
-    auto& ana = connect(2, "ana");
-    auto& bob = connect(3, "bob");
-    r->join(ana.member, 0, 0);
-    r->join(bob.member, 0, 0);
+    auto& ana = joined(*r, 2, "ana");
+    auto& bob = joined(*r, 3, "bob");
     settle();
     bob.fresh();
     r->leave(ana.id(), true);
@@ -637,10 +635,8 @@ TEST_F(RoomTest, LastConnectionLeavingGoesOfflineAfterTheGrace) {
 // Reconnecting within the grace period (a page reload) shows no left/joined flicker to anyone.
 TEST_F(RoomTest, ReconnectWithinTheGraceDoesNotFlicker) {
     auto r = make_room(1);
-    auto& ana = connect(2, "ana");
-    auto& bob = connect(3, "bob");
-    r->join(ana.member, 0, 0);
-    r->join(bob.member, 0, 0);
+    auto& ana = joined(*r, 2, "ana");
+    auto& bob = joined(*r, 3, "bob");
     settle();
     bob.fresh();
 
@@ -666,10 +662,8 @@ TEST_F(RoomTest, ReconnectWithinTheGraceDoesNotFlicker) {
 TEST_F(RoomTest, TypingExpiresOnTheClock) {
     ASSERT_GT(cfg.typing_ttl, 2ms);
     auto r = make_room(1);
-    auto& ana = connect(2, "ana");
-    auto& bob = connect(3, "bob");
-    r->join(ana.member, 0, 0);
-    r->join(bob.member, 0, 0);
+    auto& ana = joined(*r, 2, "ana");
+    auto& bob = joined(*r, 3, "bob");
     settle();
     ana.fresh();
     bob.fresh();
@@ -706,10 +700,8 @@ TEST_F(RoomTest, TypingExpiresOnTheClock) {
 // One client_msg_id posted twice (plain and as a resend) is one message: one seq, one broadcast, the duplicates acked with the original.
 TEST_F(RoomTest, SameClientMsgIdIsOneMessage) {
     auto r = make_room(1);
-    auto& ana = connect(2, "ana");
-    auto& bob = connect(3, "bob");
-    r->join(ana.member, 0, 0);
-    r->join(bob.member, 0, 0);
+    auto& ana = joined(*r, 2, "ana");
+    auto& bob = joined(*r, 3, "bob");
     settle();
     post(*r, ana, 42, "hello");
     post(*r, ana, 42, "hello", false);
@@ -787,10 +779,8 @@ TEST_F(RoomTest, SameIdInAnotherRoomOrFromAnotherUserIsAnotherMessage) {
 TEST_F(RoomTest, ResendOfAStoredMessageIsFoundOnDisk) {
     cfg.room_cache_messages = 2;
     auto r = make_room(1);
-    auto& ana = connect(2, "ana");
-    auto& bob = connect(3, "bob");
-    r->join(ana.member, 0, 0);
-    r->join(bob.member, 0, 0);
+    auto& ana = joined(*r, 2, "ana");
+    auto& bob = joined(*r, 3, "bob");
     settle();
     for (std::uint64_t i = 1; i <= 5; ++i) post(*r, ana, i, "m" + std::to_string(i));
     settle();
