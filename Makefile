@@ -132,9 +132,11 @@ $(RELEASE)/build.ninja:
 # BENCH_REPS repetitions (default 3); results in build-release/bench-results/.
 BENCH_REPS ?= 3
 
+# BASE_BUILD, the build directory of another release build (an earlier commit),
+# runs its parley beside this one in every scenario: the same-run comparison.
 bench: deps $(RELEASE)/build.ninja bench/baselines/node_modules
 	$(CMAKE) --build $(RELEASE) --target parley parley-loadgen beast-relay
-	bench/run_matrix.sh $(RELEASE) $(RELEASE)/bench-results $(BENCH_REPS)
+	PARLEY_BASE_BUILD=$(BASE_BUILD) bench/run_matrix.sh $(RELEASE) $(RELEASE)/bench-results $(BENCH_REPS)
 
 bench/baselines/node_modules: bench/baselines/package-lock.json
 	cd bench/baselines && npm ci --no-audit --no-fund

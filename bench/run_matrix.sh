@@ -5,10 +5,17 @@
 # medians and same-run ratios to RESULTS/summary.md (bench/summarize.mjs).
 #
 #   bench/run_matrix.sh BUILD_DIR RESULTS_DIR [REPS]
+#
+# PARLEY_BASE_BUILD, another build directory (a release build of an earlier
+# commit, say), adds its parley binary as server "base" beside Parley in
+# every scenario, so a change is compared with what came before in one run.
 set -euo pipefail
 build=$1
 results=$2
 reps=${3:-3}
+base=${PARLEY_BASE_BUILD:-}
+parleys=(parley)
+[[ -n $base ]] && parleys+=(base)
 here=$(cd "$(dirname "$0")" && pwd)
 loadgen=$build/bench/parley-loadgen
 mkdir -p "$results"
@@ -48,13 +55,14 @@ start_server() {  # start_server NAME: on a free port below the ephemeral range
 launch_server() {
   server_port=$(( 10000 + RANDOM % 20000 ))
   case $1 in
-    parley)
-      local data
+    parley|base)
+      local data binary=$build/server/parley
+      [[ $1 == base ]] && binary=$base/server/parley
       data=$(mktemp -d)
-      "$build/server/parley" --listen "127.0.0.1:$server_port" --data-dir "$data" --password-cost min \
+      "$binary" --listen "127.0.0.1:$server_port" --data-dir "$data" --password-cost min \
         --message-rate 1000000/1000000 --auth-rate 1000000/1000000 --threads "${PARLEY_THREADS:-1}" \
         --max-connections-per-address 0 \
-        --log-level warn 2>>"$results/parley.log" &
+        --log-level warn 2>>"$results/$1.log" &
       ;;
     ws)    node "$here/baselines/ws_relay.js" "$server_port" 2>>"$results/ws.log" & ;;
     beast) "$build/bench/beast-relay" "$server_port" 1 2>>"$results/beast.log" & ;;
@@ -68,7 +76,7 @@ run() {
   local scenario=$1 server=$2
   shift 2
   local mode=()
-  [[ $server != parley ]] && mode=(--raw)
+  [[ $server != parley && $server != base ]] && mode=(--raw)
   start_server "$server"
   echo "== $scenario / $server (rep $rep)" >&2
   local line
@@ -81,21 +89,23 @@ run() {
 }
 
 for rep in $(seq 1 "$reps"); do
-  for server in ws beast parley; do
+  for server in ws beast "${parleys[@]}"; do
     run busy-100 "$server" --clients 100 --senders 10 --window 8 --duration 5 --warmup 2
   done
-  for server in ws beast parley; do
+  for server in ws beast "${parleys[@]}"; do
     run busy-1000 "$server" --clients 1000 --senders 10 --window 16 --duration 5 --warmup 2
   done
-  for server in ws beast parley; do
+  for server in ws beast "${parleys[@]}"; do
     run rate-50k "$server" --clients 1000 --senders 10 --rate 50 --duration 5 --warmup 2
   done
-  run many-rooms parley --clients 1000 --rooms 100 --senders 100 --window 4 --duration 5 --warmup 2
-  run history parley --clients 1000 --rooms 10 --senders 10 --rate 200 --history-rate 50 --duration 5 --warmup 2
-  for server in ws beast parley; do
+  for server in "${parleys[@]}"; do
+    run many-rooms "$server" --clients 1000 --rooms 100 --senders 100 --window 4 --duration 5 --warmup 2
+    run history "$server" --clients 1000 --rooms 10 --senders 10 --rate 200 --history-rate 50 --duration 5 --warmup 2
+  done
+  for server in ws beast "${parleys[@]}"; do
     run idle-5000 "$server" --clients 5000 --rooms 50 --idle
   done
-  for server in ws beast parley; do
+  for server in ws beast "${parleys[@]}"; do
     run storm-2000 "$server" --clients 2000 --rooms 20 --storm
   done
 done

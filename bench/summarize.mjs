@@ -11,8 +11,9 @@ const median = (xs) => {
 const pick = (scenario, server, f) => median(rows.filter((r) => r.run.label === scenario && r.server === server).map((r) => f(r.run)));
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : '–');
-const servers = ['ws', 'beast', 'parley'];
-const names = { ws: 'Node ws relay', beast: 'Beast relay', parley: 'Parley' };
+const hasBase = rows.some((r) => r.server === 'base');  // PARLEY_BASE_BUILD: an earlier build beside Parley
+const servers = hasBase ? ['ws', 'beast', 'parley', 'base'] : ['ws', 'beast', 'parley'];
+const names = { ws: 'Node ws relay', beast: 'Beast relay', parley: 'Parley', base: 'Parley (base build)' };
 const reps = Math.max(...rows.map((r) => r.rep));
 const allClean = rows.every((r) => (r.run.lost ?? 0) === 0 && (r.run.duplicated ?? 0) === 0);
 
@@ -46,4 +47,12 @@ for (const s of servers)
 out.push('', '**Parley only**', '');
 out.push(`- Many rooms (1,000 clients in 100 rooms, 100 senders, window 4): ${fmt(pick('many-rooms', 'parley', (r) => r.deliveries_per_second))} deliveries/s, p99 ${fmt(pick('many-rooms', 'parley', (r) => r.latency_ms.p99), 1)} ms, ${fmt(pick('many-rooms', 'parley', (r) => r.server_cpu_us_per_delivery), 2)} µs server CPU per delivery.`);
 out.push(`- History under load (1,000 clients in 10 rooms, 200 messages/s, 50 history pages/s): page latency p50 ${fmt(pick('history', 'parley', (r) => r.history_ms?.p50), 2)} ms, p99 ${fmt(pick('history', 'parley', (r) => r.history_ms?.p99), 2)} ms; deliveries p99 ${fmt(pick('history', 'parley', (r) => r.latency_ms.p99), 1)} ms.`);
+if (hasBase) {
+  out.push('', '**Parley against the base build, same run** (ratio > 1: this build has more of it)', '');
+  out.push('| scenario | deliveries/s | server CPU µs/delivery | p99 ms | RSS per idle connection |');
+  out.push('|---|---:|---:|---:|---:|');
+  const both = (scenario, f) => ratio(pick(scenario, 'parley', f), pick(scenario, 'base', f));
+  for (const scenario of ['busy-100', 'busy-1000', 'rate-50k', 'many-rooms', 'history', 'idle-5000'])
+    out.push(`| ${scenario} | ${both(scenario, (r) => r.deliveries_per_second)} | ${both(scenario, (r) => r.server_cpu_us_per_delivery)} | ${both(scenario, (r) => r.latency_ms?.p99)} | ${both(scenario, (r) => r.server_rss_per_connection_kib)} |`);
+}
 console.log(out.join('\n'));
