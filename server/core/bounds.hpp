@@ -58,6 +58,25 @@ inline constexpr std::size_t max_password_bytes = 256;
 /// An entry is under 100 bytes: 10 MB at most.
 inline constexpr std::size_t max_cached_sessions = 100000;
 
+// ---- invites -------------------------------------------------------------------------------------
+
+/// Invite codes in random bytes (base64url in the link): 128 bits cannot be
+/// guessed, and failed guesses count against the guesser's address anyway.
+inline constexpr std::size_t invite_code_bytes = 16;
+/// Uses of one invite: 1 by default (one person); 1000 is a whole
+/// organisation from one link, more is an open door better left to `open`.
+inline constexpr std::int64_t default_invite_uses = 1;
+inline constexpr std::int64_t max_invite_uses = 1000;
+/// An invite's lifetime: a week by default (time to read the mail), at
+/// least a minute (a shorter one expires before the link arrives), at most
+/// 90 days (a forgotten link should not stay a key for ever).
+inline constexpr auto default_invite_ttl = std::chrono::seconds(7 * 24 * 3600);
+inline constexpr auto min_invite_ttl = std::chrono::seconds(60);
+inline constexpr auto max_invite_ttl = std::chrono::seconds(90 * 24 * 3600);
+/// Usable invites one user may hold at once: every one is a stored row, and
+/// a member with --member-invites should not fill the disk with them.
+inline constexpr std::size_t max_open_invites_per_user = 100;
+
 // ---- storage -------------------------------------------------------------------------------------
 
 /// How long a SQLite call waits for another connection's lock (a reader
@@ -90,6 +109,9 @@ static_assert(latest_page_size <= wire::max_history_page);
 // JSON-escaped as \uXXXX, with room for the field names.
 static_assert(max_body_bytes >= 6 * (wire::max_username_bytes + max_password_bytes) + 256);
 static_assert(min_password_bytes <= max_password_bytes);
+static_assert(default_invite_uses >= 1 && default_invite_uses <= max_invite_uses);
+static_assert(min_invite_ttl <= default_invite_ttl && default_invite_ttl <= max_invite_ttl);
+static_assert(invite_code_bytes <= 32);  // random_token's buffer
 static_assert(first_backoff <= max_backoff);
 // Shutdown outlasts the linger of a connection that was just refused.
 static_assert(drain_timeout > linger_timeout);

@@ -63,6 +63,13 @@ void parse_rate(std::string_view s, double& rate, double& burst) {
     burst = slash == std::string_view::npos ? rate * 2 : parse_double(s.substr(slash + 1), 1, 1e6);
 }
 
+registration_mode parse_registration(std::string_view s) {
+    if (s == "open") return registration_mode::open;
+    if (s == "invite") return registration_mode::invite;
+    if (s == "closed") return registration_mode::closed;
+    throw std::invalid_argument("expected open, invite or closed");
+}
+
 log_level parse_level(std::string_view s) {
     if (s == "debug") return log_level::debug;
     if (s == "info") return log_level::info;
@@ -98,6 +105,11 @@ const std::vector<option>& options() {
          [](config& c, std::string_view s) { c.session_ttl = std::chrono::hours(parse_number<int>(s, 1, 24 * 3650)); }},
         {"secure-cookies", "", "mark the session cookie Secure (serve behind HTTPS)",
          [](config& c, std::string_view) { c.secure_cookies = true; }},
+        {"registration", "MODE",
+         "who may create accounts: open, invite or closed (default: open on loopback, invite otherwise)",
+         [](config& c, std::string_view s) { c.registration = parse_registration(s); }},
+        {"member-invites", "", "let any signed-in member create invites (default: admins only)",
+         [](config& c, std::string_view) { c.member_invites = true; }},
         {"cache-size", "N", "recent messages kept in memory per room (default 500)",
          [](config& c, std::string_view s) { c.room_cache_messages = parse_number<std::size_t>(s, 10, 1000000); }},
         {"max-rooms", "N", "rooms one connection may join (default 64)",
@@ -164,9 +176,20 @@ const option* find_option(std::string_view name) {
 
 }  // namespace
 
+std::string_view to_string(registration_mode m) noexcept {
+    switch (m) {
+        case registration_mode::open: return "open";
+        case registration_mode::invite: return "invite";
+        case registration_mode::closed: return "closed";
+    }
+    return "?";
+}
+
 std::string usage_text() {
     std::ostringstream out;
     out << "usage: parley [OPTIONS]\n"
+        << "       parley admin COMMAND [ARGS] [OPTIONS]   (parley admin --help lists the commands:\n"
+        << "       grant, revoke, add-user, invite, list)\n"
         << "example: parley --listen 0.0.0.0:8080 --data-dir /var/lib/parley\n\n"
         << "Every option can also be set with an environment variable, e.g. PARLEY_LISTEN=0.0.0.0:8080.\n\n";
     for (const auto& o : options()) {

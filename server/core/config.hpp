@@ -15,6 +15,15 @@
 
 namespace parley::server {
 
+/// Who may create an account over POST /api/register.
+enum class registration_mode {
+    open,    ///< anyone who reaches the server
+    invite,  ///< only with a valid invite code (parley admin invite, or POST /api/invites)
+    closed,  ///< nobody: accounts come from `parley admin add-user`
+};
+
+std::string_view to_string(registration_mode m) noexcept;
+
 struct config {
     // ---- network
     std::string listen_host = "127.0.0.1";  ///< loopback by default; --listen 0.0.0.0:8080 to expose
@@ -40,6 +49,10 @@ struct config {
     std::size_t password_mem_kib = 64 * 1024;  ///< minimum 8 KiB (--password-cost min, for tests)
     std::chrono::hours session_ttl{24 * 30};   ///< session tokens expire after 30 days
     bool secure_cookies = false;            ///< add `Secure` to the cookie (behind HTTPS)
+    /// Unset: `open` on a loopback address (only this machine can reach it),
+    /// `invite` otherwise, so an exposed server never lets strangers in by default.
+    std::optional<registration_mode> registration;
+    bool member_invites = false;            ///< any signed-in member may create invites (default: admins only)
 
     // ---- chat
     std::size_t room_cache_messages = 500;  ///< recent messages kept per room (answers joins without disk)

@@ -64,6 +64,15 @@ std::string_view describe(account_error e) noexcept {
         case account_error::bad_password: return "passwords are 8-256 bytes long";
         case account_error::username_taken: return "that username is taken";
         case account_error::wrong_credentials: return "wrong username or password";
+        case account_error::invite_required: return "registration needs an invite; ask someone on this server for one";
+        case account_error::invite_invalid: return "invite expired or used up; ask for a new one";
+        case account_error::registration_closed:
+            return "registration is closed; an administrator creates accounts with `parley admin add-user`";
+        case account_error::no_such_user: return "no such user";
+        case account_error::last_admin: return "that is the last admin; grant admin to someone else first";
+        case account_error::bad_invite_uses: return "an invite has 1-1000 uses";
+        case account_error::bad_invite_ttl: return "an invite expires after 1 minute to 90 days";
+        case account_error::too_many_invites: return "too many usable invites; revoke some first";
     }
     return "account error";
 }
@@ -80,13 +89,43 @@ struct accounts::sql {
     explicit sql(const std::string& path) : db(path, database::mode::read_write) {}
     database db;
     statement insert_user, find_user, insert_session, find_session, delete_session, purge_sessions;
+    statement consume_invite, find_admin, count_admins, set_admin, list_users, insert_invite, count_open_invites,
+        list_invites, revoke_invite;
 };
+
+namespace {
+
+// Thrown inside a transaction to roll it back with a refusal, not a failure.
+struct refusal {
+    account_error error;
+};
+
+}  // namespace
 
 accounts::accounts(const std::string& db_path, const config& cfg)
     : cfg_(cfg), sql_(std::make_unique<sql>(db_path)) {
     if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+    // The first account is an admin: decided under the write lock of its own INSERT.
     sql_->insert_user = sql_->db.prepare(
-        "INSERT INTO users(username, username_key, password_hash, created_at) VALUES(?, ?, ?, ?)");
+        "INSERT INTO users(username, username_key, password_hash, created_at, is_admin) "
+        "VALUES(?, ?, ?, ?, ? OR NOT EXISTS (SELECT 1 FROM users))");
+    sql_->consume_invite = sql_->db.prepare(
+        "UPDATE invites SET uses_left = uses_left - 1 "
+        "WHERE code_hash = ? AND uses_left > 0 AND revoked_at = 0 AND expires_at > ?");
+    sql_->find_admin = sql_->db.prepare("SELECT is_admin FROM users WHERE id = ?");
+    sql_->count_admins = sql_->db.prepare("SELECT COUNT(*) FROM users WHERE is_admin != 0");
+    sql_->set_admin = sql_->db.prepare("UPDATE users SET is_admin = ? WHERE username_key = ?");
+    sql_->list_users = sql_->db.prepare("SELECT id, username, is_admin, created_at FROM users ORDER BY created_at, id");
+    sql_->insert_invite = sql_->db.prepare(
+        "INSERT INTO invites(code_hash, created_by, created_at, expires_at, uses, uses_left) VALUES(?, ?, ?, ?, ?, ?)");
+    sql_->count_open_invites = sql_->db.prepare(
+        "SELECT COUNT(*) FROM invites WHERE created_by = ? AND uses_left > 0 AND revoked_at = 0 AND expires_at > ?");
+    sql_->list_invites = sql_->db.prepare(
+        "SELECT i.id, COALESCE(i.created_by, 0), COALESCE(u.username, ''), i.created_at, i.expires_at, i.uses, "
+        "CASE WHEN i.revoked_at != 0 THEN 0 ELSE i.uses_left END "
+        "FROM invites i LEFT JOIN users u ON u.id = i.created_by WHERE ? OR i.created_by = ? ORDER BY i.id DESC");
+    sql_->revoke_invite = sql_->db.prepare(
+        "UPDATE invites SET revoked_at = ? WHERE id = ? AND revoked_at = 0 AND (? OR created_by = ?)");
     sql_->find_user = sql_->db.prepare("SELECT id, username, password_hash FROM users WHERE username_key = ?");
     sql_->insert_session = sql_->db.prepare("INSERT INTO sessions(token_hash, user_id, created_at, expires_at) VALUES(?, ?, ?, ?)");
     sql_->find_session = sql_->db.prepare(
@@ -105,25 +144,170 @@ accounts::accounts(const std::string& db_path, const config& cfg)
 
 accounts::~accounts() = default;
 
+// Refusals that need no work come first: a closed server or a missing code
+// costs no password hash. The invite is checked where it is consumed.
 std::variant<issued_session, account_error> accounts::register_user(std::string_view username,
-                                                                    std::string_view password) {
+                                                                    std::string_view password,
+                                                                    std::string_view invite) {
+    const auto mode = cfg_.registration.value_or(registration_mode::open);
+    if (mode == registration_mode::closed) return account_error::registration_closed;
+    if (mode == registration_mode::invite && invite.empty()) return account_error::invite_required;
     if (!is_valid_username(username)) return account_error::bad_username;
     if (password.size() < min_password_bytes || password.size() > max_password_bytes) return account_error::bad_password;
+    auto user = insert_user(username, hash_password(password), false, mode == registration_mode::invite ? invite : std::string_view());
+    if (auto* err = std::get_if<account_error>(&user)) return *err;
+    std::lock_guard lock(mutex_);
+    return create_session(std::get<user_identity>(user));
+}
 
+std::variant<user_identity, account_error> accounts::add_user(std::string_view username, std::string_view password,
+                                                            bool admin) {
+    if (!is_valid_username(username)) return account_error::bad_username;
+    if (password.size() < min_password_bytes || password.size() > max_password_bytes) return account_error::bad_password;
+    return insert_user(username, hash_password(password), admin, {});
+}
+
+std::string accounts::hash_password(std::string_view password) const {
     char hash[crypto_pwhash_STRBYTES];
     if (crypto_pwhash_str(hash, password.data(), password.size(), cfg_.password_ops, cfg_.password_mem_kib * 1024) != 0)
         throw std::runtime_error("password hashing failed (out of memory?)");
+    return std::string(hash);
+}
 
+// One transaction: the invite's use and the account stand or fall together.
+std::variant<user_identity, account_error> accounts::insert_user(std::string_view username, const std::string& hash,
+                                                               bool admin, std::string_view invite) {
     std::lock_guard lock(mutex_);
-    statement_use insert(sql_->insert_user);
-    insert->bind_all(username, lower(username), std::string_view(hash), now_ms());
+    user_identity user;
     try {
-        insert->run();
-    } catch (const sqlite_error& e) {
-        if ((e.code() & 0xFF) == SQLITE_CONSTRAINT) return account_error::username_taken;
-        throw;
+        with_transaction(sql_->db, [&] {
+            if (!invite.empty()) {
+                const std::string h = hash_token(invite);
+                statement_use consume(sql_->consume_invite);
+                consume->bind_blob(1, h.data(), h.size());
+                consume->bind(2, now_ms());
+                consume->run();
+                if (sql_->db.changes() != 1) throw refusal{account_error::invite_invalid};
+            }
+            statement_use insert(sql_->insert_user);
+            insert->bind_all(username, lower(username), hash, now_ms(), admin ? 1 : 0);
+            try {
+                insert->run();
+            } catch (const sqlite_error& e) {
+                if ((e.code() & 0xFF) == SQLITE_CONSTRAINT) throw refusal{account_error::username_taken};
+                throw;
+            }
+            user = {static_cast<std::uint64_t>(sql_->db.last_insert_rowid()), std::string(username)};
+        });
+    } catch (const refusal& r) {
+        return r.error;
     }
-    return create_session({static_cast<std::uint64_t>(sql_->db.last_insert_rowid()), std::string(username)});
+    return user;
+}
+
+std::optional<account_error> accounts::set_admin(std::string_view username, bool admin) {
+    std::lock_guard lock(mutex_);
+    std::optional<account_error> result;
+    try {
+        with_transaction(sql_->db, [&] {
+            if (!admin) {
+                statement_use count(sql_->count_admins);
+                count->step();
+                const auto admins = count->column_int(0);
+                statement_use find(sql_->find_user);
+                find->bind_all(lower(username));
+                if (find->step() && admins <= 1 && is_admin_locked(find->column_u64(0)))
+                    throw refusal{account_error::last_admin};
+            }
+            statement_use update(sql_->set_admin);
+            update->bind_all(admin ? 1 : 0, lower(username));
+            update->run();
+            if (sql_->db.changes() == 0) throw refusal{account_error::no_such_user};
+        });
+    } catch (const refusal& r) {
+        result = r.error;
+    }
+    return result;
+}
+
+bool accounts::is_admin(std::uint64_t user_id) {
+    std::lock_guard lock(mutex_);
+    return is_admin_locked(user_id);
+}
+
+bool accounts::is_admin_locked(std::uint64_t user_id) {
+    statement_use find(sql_->find_admin);
+    find->bind_all(user_id);
+    return find->step() && find->column_int(0) != 0;
+}
+
+std::vector<user_summary> accounts::list_users() {
+    std::lock_guard lock(mutex_);
+    std::vector<user_summary> out;
+    statement_use list(sql_->list_users);
+    while (list->step())
+        out.push_back({list->column_u64(0), list->column_text(1), list->column_int(2) != 0, list->column_int(3)});
+    return out;
+}
+
+std::int64_t accounts::count_users() {
+    std::lock_guard lock(mutex_);
+    statement count = sql_->db.prepare("SELECT COUNT(*) FROM users");
+    count.step();
+    return count.column_int(0);
+}
+
+std::variant<issued_invite, account_error> accounts::create_invite(std::uint64_t created_by, std::int64_t uses,
+                                                                 std::chrono::seconds ttl) {
+    if (uses < 1 || uses > bounds::max_invite_uses) return account_error::bad_invite_uses;
+    if (ttl < bounds::min_invite_ttl || ttl > bounds::max_invite_ttl) return account_error::bad_invite_ttl;
+    issued_invite inv;
+    inv.code = random_token(bounds::invite_code_bytes);
+    const std::string h = hash_token(inv.code);
+    const std::int64_t now = now_ms();
+    inv.info = {0, created_by, {}, now, now + std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count(),
+                uses, uses};
+    std::lock_guard lock(mutex_);
+    try {
+        with_transaction(sql_->db, [&] {
+            if (created_by != 0) {
+                statement_use count(sql_->count_open_invites);
+                count->bind_all(created_by, now);
+                count->step();
+                if (static_cast<std::size_t>(count->column_int(0)) >= bounds::max_open_invites_per_user)
+                    throw refusal{account_error::too_many_invites};
+            }
+            statement_use insert(sql_->insert_invite);
+            insert->bind_blob(1, h.data(), h.size());
+            if (created_by != 0) insert->bind(2, created_by);
+            else insert->bind(2, nullptr);
+            insert->bind_all_from(3, now, inv.info.expires_at_ms, uses, uses);
+            insert->run();
+            inv.info.id = static_cast<std::uint64_t>(sql_->db.last_insert_rowid());
+        });
+    } catch (const refusal& r) {
+        return r.error;
+    }
+    return inv;
+}
+
+std::vector<invite_info> accounts::list_invites(std::uint64_t user_id, bool all) {
+    std::lock_guard lock(mutex_);
+    std::vector<invite_info> out;
+    statement_use list(sql_->list_invites);
+    list->bind_all(all ? 1 : 0, user_id);
+    while (list->step())
+        out.push_back({list->column_u64(0), list->column_u64(1), list->column_text(2), list->column_int(3),
+                       list->column_int(4), list->column_int(5), list->column_int(6)});
+    return out;
+}
+
+bool accounts::revoke_invite(std::uint64_t id, std::uint64_t user_id, bool any) {
+    std::lock_guard lock(mutex_);
+    statement_use revoke(sql_->revoke_invite);
+    revoke->bind_all(now_ms(), id, any ? 1 : 0, user_id);
+    revoke->run();
+    return sql_->db.changes() == 1;
 }
 
 std::variant<issued_session, account_error> accounts::login(std::string_view username, std::string_view password) {

@@ -6,6 +6,20 @@
 // touches SQLite or hashes a password blocks: call them from the blocking
 // thread pool, never from an I/O thread. A small cache of recently verified
 // tokens lets reconnects skip the database.
+//
+// ROLES AND REGISTRATION
+// users.is_admin marks the server's administrators. The first account ever
+// created becomes one, decided inside its own INSERT (SQLite runs a write
+// statement under the database's write lock), so two racing first
+// registrations, in this process or another, make exactly one admin.
+// register_user() follows config::registration: `open` lets anyone in,
+// `invite` needs a code whose use is consumed in the same transaction that
+// creates the account (so a refused registration consumes nothing and two
+// racing registrations on a code's last use make one account), `closed`
+// refuses all; add_user() (the CLI) ignores the mode. Invite codes are
+// 128 random bits, stored, like tokens, only as their BLAKE2b-256 hash.
+// Admin flags are read from SQLite on every call, never cached, so a change
+// made by `parley admin` in another process counts at the next request.
 #pragma once
 
 #include "server/core/config.hpp"
@@ -19,6 +33,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <variant>
+#include <vector>
 
 namespace parley::server {
 
@@ -46,11 +61,43 @@ struct issued_session {
     std::int64_t expires_at_ms = 0;
 };
 
+/// One account as `parley admin list` shows it.
+struct user_summary {
+    std::uint64_t id = 0;
+    std::string username;
+    bool admin = false;
+    std::int64_t created_at_ms = 0;
+};
+
+/// An invite as its creator sees it (the code itself is only known at creation).
+struct invite_info {
+    std::uint64_t id = 0;
+    std::uint64_t created_by = 0;  ///< 0: made with `parley admin invite`
+    std::string created_by_name;   ///< empty for those
+    std::int64_t created_at_ms = 0;
+    std::int64_t expires_at_ms = 0;
+    std::int64_t uses = 0;       ///< granted
+    std::int64_t uses_left = 0;  ///< 0 once used up or revoked
+};
+
+struct issued_invite {
+    invite_info info;
+    std::string code;  ///< base64url, 22 characters; shown once, stored only as a hash
+};
+
 enum class account_error {
     bad_username,       ///< 1-32 of A-Z a-z 0-9 . _ -, starting with a letter or digit
     bad_password,       ///< 8-256 bytes
     username_taken,
     wrong_credentials,  ///< unknown user or wrong password (deliberately not told apart)
+    invite_required,    ///< registration is `invite` and no code came along
+    invite_invalid,     ///< unknown, expired, revoked or used-up code (not told apart)
+    registration_closed,
+    no_such_user,
+    last_admin,         ///< revoking would leave the server without an admin
+    bad_invite_uses,    ///< outside 1..bounds::max_invite_uses
+    bad_invite_ttl,     ///< outside bounds::min_invite_ttl..max_invite_ttl
+    too_many_invites,   ///< the user holds bounds::max_open_invites_per_user usable ones
 };
 
 std::string_view describe(account_error e) noexcept;
@@ -63,7 +110,35 @@ public:
     accounts(const std::string& db_path, const config& cfg);
     ~accounts();
 
-    std::variant<issued_session, account_error> register_user(std::string_view username, std::string_view password);
+    /**
+     * Creates an account and signs it in, as config::registration allows.
+     * @param invite the invite code; needed (and one use consumed) in `invite` mode, ignored otherwise
+     */
+    std::variant<issued_session, account_error> register_user(std::string_view username, std::string_view password,
+                                                              std::string_view invite = {});
+    /// Creates an account whatever the registration mode (the CLI); no session.
+    std::variant<user_identity, account_error> add_user(std::string_view username, std::string_view password,
+                                                        bool admin);
+    /** Grants or revokes admin. @return no_such_user, or last_admin when revoking the only one */
+    std::optional<account_error> set_admin(std::string_view username, bool admin);
+    bool is_admin(std::uint64_t user_id);
+    /// Every account, oldest first.
+    std::vector<user_summary> list_users();
+    std::int64_t count_users();
+
+    /**
+     * A new invite code.
+     * @param created_by the user, or 0 for the CLI (which has no open-invite bound)
+     * @param uses 1..bounds::max_invite_uses
+     * @param ttl bounds::min_invite_ttl..max_invite_ttl
+     */
+    std::variant<issued_invite, account_error> create_invite(std::uint64_t created_by, std::int64_t uses,
+                                                             std::chrono::seconds ttl);
+    /// The invites `user_id` created (every invite if `all`), newest first, usable or not.
+    std::vector<invite_info> list_invites(std::uint64_t user_id, bool all);
+    /** Ends an invite at once. @return false if there is no such invite of `user_id`'s (or any, if `any`) */
+    bool revoke_invite(std::uint64_t id, std::uint64_t user_id, bool any);
+
     std::variant<issued_session, account_error> login(std::string_view username, std::string_view password);
     /// The user behind a token, if it is known and not expired.
     std::optional<user_identity> find_session(std::string_view token);
@@ -83,6 +158,10 @@ public:
 
 private:
     issued_session create_session(const user_identity& user);
+    std::string hash_password(std::string_view password) const;
+    bool is_admin_locked(std::uint64_t user_id);
+    std::variant<user_identity, account_error> insert_user(std::string_view username, const std::string& hash,
+                                                           bool admin, std::string_view invite);
     static std::string hash_token(std::string_view token);
 
     const config& cfg_;
