@@ -67,6 +67,17 @@ std::vector<static_files::mount> client_mounts(const config& cfg) {
     return {{"/wasm/", wasm}, {"/", web}};
 }
 
+// The registration mode and the sentence that explains it in the log. An
+// unset mode follows the listening address: only this machine reaches a
+// loopback server, so it is open; anything else could be reached by
+// strangers, so it needs invites.
+std::string resolve_registration(config& cfg, const net::ip::address& address) {
+    if (cfg.registration) return "set by --registration";
+    cfg.registration = address.is_loopback() ? registration_mode::open : registration_mode::invite;
+    return address.is_loopback() ? "the default on a loopback address"
+                                 : "the default on a non-loopback address; --registration open to change it";
+}
+
 }  // namespace
 
 struct server::impl {
@@ -128,6 +139,8 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
         batch_writer::reports{[&s](std::uint32_t room, std::uint64_t seq) { s.rooms->persisted(room, seq); },
                               [&s](std::uint32_t room, std::uint64_t seq) { s.rooms->voided(room, seq); }});
     s.store = std::make_unique<sqlite_store>(path, 2);
+    const auto address = net::ip::make_address(s.cfg.listen_host);
+    const std::string why = resolve_registration(s.cfg, address);
     s.accts = std::make_unique<accounts>(path, s.cfg);
     if (const int purged = s.accts->purge_expired_sessions(); purged > 0) log::info("purged ", purged, " expired sessions");
     room_services services{s.cfg, s.stats, s.writer.get(), s.store.get()};
@@ -137,9 +150,13 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
     s.rooms->load(stored);
     s.files = std::make_unique<static_files>(client_mounts(s.cfg));
     s.ctx = std::make_unique<server_context>(s.cfg, s.stats, *s.accts, *s.rooms, *s.writer, *s.files, s.blocking);
-    const auto address = net::ip::make_address(s.cfg.listen_host);
     s.acceptor = std::make_shared<listener>(s.io, net::ip::tcp::endpoint(address, s.cfg.listen_port), *s.ctx);
     log::info("parley ", PARLEY_VERSION, ": ", stored.size(), " rooms in ", path);
+    log::info("registration: ", to_string(*s.cfg.registration), " (", why, ")",
+              s.cfg.member_invites ? "; members may invite" : "; admins invite");
+    if (*s.cfg.registration != registration_mode::open && s.accts->count_users() == 0)
+        log::info("no accounts yet: create the first (an admin) with `parley admin add-user NAME --admin`, "
+                  "or make an invite with `parley admin invite`");
 }
 
 server::~server() {

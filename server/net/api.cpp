@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
+
 namespace parley::server {
 namespace http = boost::beast::http;
 using json = nlohmann::json;
@@ -49,6 +51,14 @@ http::status status_of(account_error e) {
         case account_error::bad_password: return http::status::bad_request;
         case account_error::username_taken: return http::status::conflict;
         case account_error::wrong_credentials: return http::status::unauthorized;
+        case account_error::invite_required:
+        case account_error::invite_invalid:
+        case account_error::registration_closed: return http::status::forbidden;
+        case account_error::no_such_user: return http::status::not_found;
+        case account_error::last_admin:
+        case account_error::too_many_invites: return http::status::conflict;
+        case account_error::bad_invite_uses:
+        case account_error::bad_invite_ttl: return http::status::bad_request;
     }
     return http::status::bad_request;
 }
@@ -59,6 +69,14 @@ std::string_view code_of(account_error e) {
         case account_error::bad_password: return "bad_password";
         case account_error::username_taken: return "username_taken";
         case account_error::wrong_credentials: return "wrong_credentials";
+        case account_error::invite_required: return "invite_required";
+        case account_error::invite_invalid: return "invite_invalid";
+        case account_error::registration_closed: return "registration_closed";
+        case account_error::no_such_user: return "no_such_user";
+        case account_error::last_admin: return "last_admin";
+        case account_error::bad_invite_uses: return "bad_invite_uses";
+        case account_error::bad_invite_ttl: return "bad_invite_ttl";
+        case account_error::too_many_invites: return "too_many_invites";
     }
     return "error";
 }
@@ -71,17 +89,28 @@ http_response too_many(const http_request& req, std::chrono::milliseconds wait) 
 
 struct credentials {
     std::string username, password;
+    std::string invite;  ///< registration only; empty if none came
 };
 
-/// The JSON body {"username": ..., "password": ...}, or the response refusing it.
-std::variant<credentials, http_response> read_credentials(const http_request& req) {
+/// A JSON object body, or the response refusing it.
+std::variant<json, http_response> read_json(const http_request& req) {
     if (req[http::field::content_type].find("application/json") == std::string_view::npos)
         return make_error(req, http::status::unsupported_media_type, "bad_request", "send application/json");
-    const json body = json::parse(req.body(), nullptr, false);
-    if (!body.is_object() || !body.contains("username") || !body.contains("password") ||
-        !body["username"].is_string() || !body["password"].is_string())
+    json body = json::parse(req.body(), nullptr, false);
+    if (!body.is_object()) return make_error(req, http::status::bad_request, "bad_request", "expected a JSON object");
+    return body;
+}
+
+/// The JSON body {"username": ..., "password": ..., "invite"?: ...}, or the response refusing it.
+std::variant<credentials, http_response> read_credentials(const http_request& req) {
+    auto parsed = read_json(req);
+    if (auto* refused = std::get_if<http_response>(&parsed)) return std::move(*refused);
+    const json& body = std::get<json>(parsed);
+    if (!body.contains("username") || !body.contains("password") || !body["username"].is_string() ||
+        !body["password"].is_string() || (body.contains("invite") && !body["invite"].is_string()))
         return make_error(req, http::status::bad_request, "bad_request", R"(expected {"username": ..., "password": ...})");
-    return credentials{body["username"].get<std::string>(), body["password"].get<std::string>()};
+    return credentials{body["username"].get<std::string>(), body["password"].get<std::string>(),
+                       body.value("invite", std::string())};
 }
 
 /// A signed-in answer: the session, plus a device cookie that lets this
@@ -95,14 +124,91 @@ http_response signed_in(const http_request& req, http::status status, const issu
     return res;
 }
 
+http_response method_not_allowed(const http_request& req, std::string_view allow) {
+    auto res = make_error(req, http::status::method_not_allowed, "method_not_allowed", "method not allowed");
+    res.set(http::field::allow, allow);
+    return res;
+}
+
+// Every registration counts against the address's request rate; a bad
+// invite code also counts as a failed sign-in of that address in the login
+// guard, so codes are guessed no faster than passwords.
 http_response register_endpoint(const http_request& req, const std::string& client, server_context& ctx) {
     if (auto wait = ctx.auth_limits.acquire(client)) return too_many(req, *wait);
     auto body = read_credentials(req);
     if (auto* refused = std::get_if<http_response>(&body)) return std::move(*refused);
     const auto& c = std::get<credentials>(body);
-    auto result = ctx.accts.register_user(c.username, c.password);
-    if (auto* err = std::get_if<account_error>(&result)) return make_error(req, status_of(*err), code_of(*err), describe(*err));
+    const login_guard::attempt attempt{client, {}, {}};
+    const auto now = login_guard::clock::now();
+    if (const auto wait = ctx.logins.check(attempt, now); wait.count() > 0) return too_many(req, wait);
+    auto result = ctx.accts.register_user(c.username, c.password, c.invite);
+    if (auto* err = std::get_if<account_error>(&result)) {
+        if (*err == account_error::invite_invalid) ctx.logins.failed(attempt, now);
+        return make_error(req, status_of(*err), code_of(*err), describe(*err));
+    }
     return signed_in(req, http::status::created, std::get<issued_session>(result), ctx);
+}
+
+json invite_json(const invite_info& i) {
+    return {{"id", i.id},          {"created_by", i.created_by_name}, {"created_at", i.created_at_ms},
+            {"expires_at", i.expires_at_ms}, {"uses", i.uses},        {"uses_left", i.uses_left}};
+}
+
+/// An integer field of `body` within [lo, hi], `fallback` if absent; nullopt if it is anything else.
+std::optional<std::int64_t> bounded_field(const json& body, const char* name, std::int64_t fallback, std::int64_t lo,
+                                          std::int64_t hi) {
+    if (!body.contains(name)) return fallback;
+    const json& v = body[name];
+    if (!v.is_number_integer()) return std::nullopt;
+    const auto n = v.get<std::int64_t>();
+    if (n < lo || n > hi) return std::nullopt;
+    return n;
+}
+
+http_response create_invite_endpoint(const http_request& req, const user_identity& user, server_context& ctx) {
+    auto parsed = read_json(req);
+    if (auto* refused = std::get_if<http_response>(&parsed)) return std::move(*refused);
+    const json& body = std::get<json>(parsed);
+    const auto uses = bounded_field(body, "uses", bounds::default_invite_uses, 1, bounds::max_invite_uses);
+    if (!uses) return make_error(req, http::status::bad_request, "bad_invite_uses", describe(account_error::bad_invite_uses));
+    const auto ttl = bounded_field(body, "expires_in_s", bounds::default_invite_ttl.count(),
+                                   bounds::min_invite_ttl.count(), bounds::max_invite_ttl.count());
+    if (!ttl) return make_error(req, http::status::bad_request, "bad_invite_ttl", describe(account_error::bad_invite_ttl));
+    auto result = ctx.accts.create_invite(user.id, *uses, std::chrono::seconds(*ttl));
+    if (auto* err = std::get_if<account_error>(&result)) return make_error(req, status_of(*err), code_of(*err), describe(*err));
+    auto& inv = std::get<issued_invite>(result);
+    inv.info.created_by_name = user.username;
+    json out = invite_json(inv.info);
+    out["code"] = inv.code;
+    out["link"] = "/?invite=" + inv.code;  // the code is base64url: nothing to escape
+    return make_json(req, http::status::created, out);
+}
+
+// /api/invites and /api/invites/ID: admins (or, with --member-invites,
+// every member) create, list and revoke invites. Admins list and revoke
+// every invite; members only their own.
+http_response invites_route(const http_request& req, std::string_view path, server_context& ctx) {
+    const auto user = ctx.accts.find_session(token_of(req));
+    if (!user) return make_error(req, http::status::unauthorized, "not_authenticated", "sign in first");
+    const bool admin = ctx.accts.is_admin(user->id);
+    if (!admin && !ctx.cfg.member_invites)
+        return make_error(req, http::status::forbidden, "forbidden", "only admins may invite people to this server");
+    if (path == "/api/invites") {
+        if (req.method() == http::verb::post) return create_invite_endpoint(req, *user, ctx);
+        if (req.method() != http::verb::get) return method_not_allowed(req, "GET, POST");
+        json list = json::array();
+        for (const auto& i : ctx.accts.list_invites(user->id, admin)) list.push_back(invite_json(i));
+        return make_json(req, http::status::ok, {{"invites", list}});
+    }
+    if (req.method() != http::verb::delete_) return method_not_allowed(req, "DELETE");
+    std::uint64_t id = 0;
+    const std::string_view digits = path.substr(std::string_view("/api/invites/").size());
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || !ctx.accts.revoke_invite(id, user->id, admin))
+        return make_error(req, http::status::not_found, "not_found", "no such invite");
+    http_response res{http::status::no_content, req.version()};
+    res.keep_alive(req.keep_alive());
+    return res;
 }
 
 // Logins go through the login guard: per-account and per-address failure
@@ -130,12 +236,6 @@ http_response login_endpoint(const http_request& req, const std::string& client,
     return signed_in(req, http::status::ok, std::get<issued_session>(result), ctx);
 }
 
-http_response method_not_allowed(const http_request& req, std::string_view allow) {
-    auto res = make_error(req, http::status::method_not_allowed, "method_not_allowed", "method not allowed");
-    res.set(http::field::allow, allow);
-    return res;
-}
-
 http_response route(const http_request& req, const std::string& client, server_context& ctx) {
     const std::string_view path = req.target().substr(0, req.target().find('?'));
     const bool post = req.method() == http::verb::post;
@@ -159,11 +259,22 @@ http_response route(const http_request& req, const std::string& client, server_c
         res.set(http::field::set_cookie, session_cookie(ctx.cfg, "", 0));
         return res;
     }
+    if (path == "/api/registration") {
+        if (!get) return method_not_allowed(req, "GET");
+        const auto mode = ctx.cfg.registration.value_or(registration_mode::open);
+        return make_json(req, http::status::ok, {{"mode", to_string(mode)}});
+    }
+    if (path == "/api/invites" || path.starts_with("/api/invites/")) return invites_route(req, path, ctx);
     if (path == "/api/me" || path == "/api/rooms") {
         if (!get) return method_not_allowed(req, "GET");
         const auto user = ctx.accts.find_session(token_of(req));
         if (!user) return make_error(req, http::status::unauthorized, "not_authenticated", "sign in first");
-        if (path == "/api/me") return make_json(req, http::status::ok, {{"id", user->id}, {"username", user->username}});
+        if (path == "/api/me") {
+            const bool admin = ctx.accts.is_admin(user->id);
+            return make_json(req, http::status::ok,
+                             {{"id", user->id}, {"username", user->username}, {"admin", admin},
+                              {"can_invite", admin || ctx.cfg.member_invites}});
+        }
         json rooms = json::array();
         for (const auto& r : ctx.rooms.list())
             rooms.push_back({{"id", r.id}, {"name", r.name}, {"last_seq", r.last_seq}, {"online", r.members}});

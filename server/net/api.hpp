@@ -1,10 +1,18 @@
-// The JSON API under /api/: accounts and the room list.
+// The JSON API under /api/: accounts, invites and the room list.
 //
-//   POST /api/register  {"username", "password"} -> 201 {user, token, expires_at} + session cookie
+//   POST /api/register  {"username", "password", "invite"?} -> 201 {user, token, expires_at} + session cookie
+//                        | 403 invite_required / invite_invalid / registration_closed (nothing created)
 //   POST /api/login     {"username", "password"} -> 200 {user, token, expires_at} + session cookie
 //   POST /api/logout                               -> 204, token revoked (its WebSockets closed), cookie cleared
-//   GET  /api/me                                   -> 200 {id, username} | 401
+//   GET  /api/me                                   -> 200 {id, username, admin, can_invite} | 401
+//   GET  /api/registration                         -> 200 {mode: "open" | "invite" | "closed"} (public)
+//   POST /api/invites   {"uses"?, "expires_in_s"?}  -> 201 {id, code, link, uses, uses_left, expires_at, ...}
+//   GET  /api/invites                              -> 200 {invites: [...]} (admins: all; members: their own)
+//   DELETE /api/invites/ID                         -> 204 | 404
 //   GET  /api/rooms                                -> 200 {rooms: [{id, name, last_seq, online}]} | 401
+//
+// The invite endpoints answer 401 without a session and 403 unless the user
+// is an admin or the server runs with --member-invites.
 //
 // The token comes from the `parley_session` cookie (browsers) or an
 // `Authorization: Bearer` header (other clients). Errors are JSON

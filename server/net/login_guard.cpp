@@ -56,7 +56,7 @@ void login_guard::failed(const attempt& a, clock::time_point now) {
     };
     if (trusted(a, now)) return bump(devices_, a.device);
     if (!a.device.empty()) bump(devices_, a.device);
-    bump(accounts_, a.account);
+    if (!a.account.empty()) bump(accounts_, a.account);
     bump(addresses_, a.address);
 }
 

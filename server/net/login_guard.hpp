@@ -45,6 +45,8 @@ public:
 
     /// Who is trying: the address, the account (lower-case name) and, when a
     /// valid device cookie for that account came along, the device's id.
+    /// An attempt without an account (a registration's invite code) counts
+    /// against its address only.
     struct attempt {
         std::string_view address;
         std::string_view account;
