@@ -1,4 +1,6 @@
-// parley: the chat server. See `parley --help` and docs/operations.md.
+// parley: the chat server, and `parley admin ...` to manage its accounts.
+// See `parley --help`, `parley admin --help` and docs/operations.md.
+#include "server/admin_cli.hpp"
 #include "server/core/config.hpp"
 #include "server/core/log.hpp"
 #include "server/server.hpp"
@@ -6,9 +8,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <iostream>
+#include <string_view>
 
 int main(int argc, char** argv) {
-    auto parsed = parley::server::parse_config(argc, argv, [](const char* name) -> const char* { return std::getenv(name); });
+    const auto env = [](const char* name) -> const char* { return std::getenv(name); };
+    if (argc >= 2 && std::string_view(argv[1]) == "admin")
+        return parley::server::run_admin(argc, argv, env, std::cin, std::cout, std::cerr);
+    auto parsed = parley::server::parse_config(argc, argv, env);
     if (!parsed.cfg) {
         std::fputs(parsed.message.c_str(), parsed.exit_code == 0 ? stdout : stderr);
         return parsed.exit_code;

@@ -18,7 +18,8 @@ extern char** environ;
 
 namespace parley::testing {
 
-child_process::child_process(std::vector<std::string> argv, const std::string& log_path) {
+child_process::child_process(std::vector<std::string> argv, const std::string& log_path,
+                             const std::string& stdin_path, const std::string& stdout_path) {
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
@@ -26,6 +27,9 @@ child_process::child_process(std::vector<std::string> argv, const std::string& l
     posix_spawn_file_actions_init(&actions);
     if (!log_path.empty())
         posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (!stdin_path.empty()) posix_spawn_file_actions_addopen(&actions, 0, stdin_path.c_str(), O_RDONLY, 0);
+    if (!stdout_path.empty())
+        posix_spawn_file_actions_addopen(&actions, 1, stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     const int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);

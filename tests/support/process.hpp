@@ -11,8 +11,10 @@ namespace parley::testing {
 
 class child_process {
 public:
-    /// Starts `argv[0]` with the arguments; stderr goes to `log_path` if given.
-    explicit child_process(std::vector<std::string> argv, const std::string& log_path = {});
+    /// Starts `argv[0]` with the arguments; stderr goes to `log_path` if given,
+    /// stdin comes from `stdin_path` and stdout goes to `stdout_path` if given.
+    explicit child_process(std::vector<std::string> argv, const std::string& log_path = {},
+                           const std::string& stdin_path = {}, const std::string& stdout_path = {});
     ~child_process();  // SIGKILL if still running
     child_process(const child_process&) = delete;
     child_process& operator=(const child_process&) = delete;

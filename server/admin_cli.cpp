@@ -1,0 +1,219 @@
+#include "server/admin_cli.hpp"
+
+#include "server/core/bounds.hpp"
+#include "server/core/config.hpp"
+#include "server/store/accounts.hpp"
+#include "server/store/database.hpp"
+#include "server/store/migrations.hpp"
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace parley::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* usage =
+    "usage: parley admin grant NAME\n"
+    "       parley admin revoke NAME\n"
+    "       parley admin add-user NAME [--admin]      (the password is read from stdin, one line)\n"
+    "       parley admin invite [--uses N] [--expires DURATION]   (DURATION: 90s, 30m, 12h, 7d; default 1 use, 7d)\n"
+    "       parley admin list\n"
+    "Each also takes --data-dir DIR (or PARLEY_DATA_DIR) and the server's other options.\n"
+    "example: echo 'a long passphrase' | parley admin add-user ana --admin --data-dir /var/lib/parley\n";
+
+// A bad command line: reported with the usage, exit code 2.
+struct usage_error : std::invalid_argument {
+    using std::invalid_argument::invalid_argument;
+};
+
+/// What the command line asked for, with the options that are the server's.
+struct admin_args {
+    std::string command;
+    std::string name;
+    bool admin = false;
+    std::int64_t uses = bounds::default_invite_uses;
+    std::chrono::seconds expires = bounds::default_invite_ttl;
+    std::vector<const char*> server_argv{"parley"};
+};
+
+// 90s, 30m, 12h, 7d or plain seconds.
+std::chrono::seconds parse_duration(std::string_view s) {
+    std::int64_t unit = 1;
+    if (!s.empty() && std::string_view("smhd").find(s.back()) != std::string_view::npos) {
+        unit = s.back() == 's' ? 1 : s.back() == 'm' ? 60 : s.back() == 'h' ? 3600 : 86400;
+        s.remove_suffix(1);
+    }
+    std::int64_t n = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || n <= 0 || n > 1000000)
+        throw usage_error("--expires: expected a duration such as 90s, 30m, 12h or 7d");
+    return std::chrono::seconds(n * unit);
+}
+
+std::int64_t parse_uses(std::string_view s) {
+    std::int64_t n = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc{} || end != s.data() + s.size() || n < 1 || n > bounds::max_invite_uses)
+        throw usage_error("--uses: expected a number from 1 to " + std::to_string(bounds::max_invite_uses));
+    return n;
+}
+
+// Takes the admin command's own arguments; everything else is left for the
+// server's parser (--data-dir, --password-cost, --listen, ...).
+admin_args parse_admin_args(int argc, const char* const* argv) {
+    admin_args a;
+    if (argc < 3) throw usage_error("which command?");
+    a.command = argv[2];
+    const bool needs_name = a.command == "grant" || a.command == "revoke" || a.command == "add-user";
+    if (!needs_name && a.command != "invite" && a.command != "list")
+        throw usage_error("unknown command '" + a.command + "'");
+    auto value = [&](int& i) {
+        if (i + 1 >= argc) throw usage_error(std::string(argv[i]) + ": needs a value");
+        return std::string_view(argv[++i]);
+    };
+    for (int i = 3; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--admin" && a.command == "add-user") a.admin = true;
+        else if (arg == "--uses" && a.command == "invite") a.uses = parse_uses(value(i));
+        else if (arg == "--expires" && a.command == "invite") a.expires = parse_duration(value(i));
+        else if (!arg.starts_with("--") && needs_name && a.name.empty()) a.name = arg;
+        else if (!arg.starts_with("--")) throw usage_error("unexpected argument '" + std::string(arg) + "'");
+        else {
+            a.server_argv.push_back(argv[i]);
+            // A server option's value follows it unless given as --name=value.
+            if (arg.find('=') == std::string_view::npos && i + 1 < argc && !std::string_view(argv[i + 1]).starts_with("--"))
+                a.server_argv.push_back(argv[++i]);
+        }
+    }
+    if (needs_name && a.name.empty()) throw usage_error(a.command + ": which user? (NAME)");
+    if (a.expires < bounds::min_invite_ttl || a.expires > bounds::max_invite_ttl)
+        throw usage_error("--expires: an invite lasts from 1 minute to 90 days");
+    return a;
+}
+
+// One line from stdin; the echo is off while a terminal types it.
+std::optional<std::string> read_password(std::istream& in, std::ostream& err, const std::string& name) {
+    const bool tty = &in == &std::cin && ::isatty(STDIN_FILENO);
+    termios saved{};
+    if (tty) {
+        err << "password for " << name << ": " << std::flush;
+        ::tcgetattr(STDIN_FILENO, &saved);
+        termios quiet = saved;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    std::string line;
+    const bool got = static_cast<bool>(std::getline(in, line));
+    if (tty) {
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        err << "\n";
+    }
+    if (!got) return std::nullopt;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+}
+
+std::string format_time(std::int64_t ms) {
+    const std::time_t t = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return text;
+}
+
+// The link an invitee opens: the server's address when it names one.
+std::string invite_link(const config& cfg, const std::string& code) {
+    std::string host = cfg.listen_host;
+    if (host == "0.0.0.0" || host == "::") host = "<this server's address>";
+    else if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    return "http://" + host + ":" + std::to_string(cfg.listen_port) + "/?invite=" + code;
+}
+
+int fail(std::ostream& err, std::string_view what) {
+    err << "parley admin: " << what << "\n";
+    return 1;
+}
+
+int run_command(const admin_args& a, const config& cfg, accounts& accts, std::istream& in, std::ostream& out,
+                std::ostream& err) {
+    if (a.command == "grant" || a.command == "revoke") {
+        if (auto e = accts.set_admin(a.name, a.command == "grant")) return fail(err, a.name + ": " + std::string(describe(*e)));
+        out << a.name << (a.command == "grant" ? " is now an admin\n" : " is no longer an admin\n");
+        return 0;
+    }
+    if (a.command == "add-user") {
+        const auto password = read_password(in, err, a.name);
+        if (!password) return fail(err, "no password on stdin (one line)");
+        auto made = accts.add_user(a.name, *password, a.admin);
+        if (auto* e = std::get_if<account_error>(&made)) return fail(err, a.name + ": " + std::string(describe(*e)));
+        out << "created " << a.name << (accts.is_admin(std::get<user_identity>(made).id) ? " (admin)\n" : "\n");
+        return 0;
+    }
+    if (a.command == "invite") {
+        auto made = accts.create_invite(0, a.uses, a.expires);
+        if (auto* e = std::get_if<account_error>(&made)) return fail(err, describe(*e));
+        const auto& inv = std::get<issued_invite>(made);
+        out << "code:    " << inv.code << "\n"
+            << "link:    " << invite_link(cfg, inv.code) << "\n"
+            << "uses:    " << inv.info.uses << "\n"
+            << "expires: " << format_time(inv.info.expires_at_ms) << "\n";
+        if (cfg.registration && *cfg.registration != registration_mode::invite)
+            err << "note: the server is set to --registration " << to_string(*cfg.registration)
+                << " here; invites count only in invite mode\n";
+        return 0;
+    }
+    for (const auto& u : accts.list_users())
+        out << u.username << (u.admin ? "\tadmin\t" : "\t-\t") << format_time(u.created_at_ms) << "\n";
+    return 0;
+}
+
+}  // namespace
+
+int run_admin(int argc, const char* const* argv, const char* (*environ_lookup)(const char*), std::istream& in,
+              std::ostream& out, std::ostream& err) {
+    for (int i = 2; i < argc; ++i)
+        if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
+            out << usage;
+            return 0;
+        }
+    admin_args a;
+    config cfg;
+    try {
+        a = parse_admin_args(argc, argv);
+        auto parsed = parse_config(static_cast<int>(a.server_argv.size()), a.server_argv.data(), environ_lookup);
+        if (!parsed.cfg) throw usage_error(parsed.message.substr(0, parsed.message.find('\n')));
+        cfg = std::move(*parsed.cfg);
+    } catch (const usage_error& e) {
+        err << "parley admin: " << e.what() << "\n" << usage;
+        return 2;
+    }
+    log::set_level(cfg.level == log_level::info ? log_level::warn : cfg.level);
+    try {
+        const bool creates = a.command == "add-user" || a.command == "invite";
+        if (!creates && !fs::exists(cfg.database_path()))
+            return fail(err, "no database at " + cfg.database_path() + " (is --data-dir right?)");
+        fs::create_directories(cfg.data_dir);
+        {
+            database db(cfg.database_path(), database::mode::read_write);
+            migrate(db);
+        }
+        accounts accts(cfg.database_path(), cfg);
+        return run_command(a, cfg, accts, in, out, err);
+    } catch (const std::exception& e) {
+        return fail(err, e.what());
+    }
+}
+
+}  // namespace parley::server

@@ -1,0 +1,30 @@
+// `parley admin ...`: account administration from the command line, in the
+// same binary and on the same database as the server.
+//
+//   parley admin grant NAME                   make NAME an admin
+//   parley admin revoke NAME                  take it back (never from the last admin)
+//   parley admin add-user NAME [--admin]      create an account; the password is one line on stdin
+//   parley admin invite [--uses N] [--expires DURATION]   print a new invite code and its link
+//   parley admin list                         every account, with its admin flag
+//
+// Each takes the server's --data-dir (or PARLEY_DATA_DIR), opens the
+// database, applies pending migrations, and does its work in SQLite
+// transactions, so it is safe while a server runs on the same database
+// (WAL; the busy timeout waits out the server's writer). Exit codes: 0 done,
+// 1 refused or failed (the reason on stderr), 2 bad arguments.
+#pragma once
+
+#include <iosfwd>
+
+namespace parley::server {
+
+/**
+ * Runs `parley admin ...`.
+ * @param argc, argv the whole command line (argv[1] is "admin")
+ * @param environ_lookup PARLEY_* variables, as for the server
+ * @return the process exit code
+ */
+int run_admin(int argc, const char* const* argv, const char* (*environ_lookup)(const char*), std::istream& in,
+              std::ostream& out, std::ostream& err);
+
+}  // namespace parley::server
