@@ -2,11 +2,13 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanupTemp, Person, screenshot, Server, PASSWORD } from './lib/harness.mjs';
+import { execFileSync } from 'node:child_process';
+import { cleanupTemp, config, Person, screenshot, Server, PASSWORD } from './lib/harness.mjs';
 import { message, send, signIn, waitConnected, waitForMessage, waitRoomLoaded } from './lib/ui.mjs';
 
 let server;
 const people = [];
+const servers = [];
 
 before(async () => {
   server = await new Server().start();
@@ -15,6 +17,7 @@ before(async () => {
 after(async () => {
   for (const p of people) await p.close();
   await server?.stop();
+  for (const s of servers) await s.stop();
   cleanupTemp();
   for (const p of people) assert.deepEqual(p.errors, [], `page errors of ${p.name}`);
 });
@@ -155,4 +158,44 @@ test('signing out and in as someone else in the same page: nothing of the first 
   assert.equal(await message(other, 'bo in the same tab').getAttribute('data-author'), 'bo');
   await page.waitForTimeout(300);
   assert.equal(await message(other, 'bo in the same tab').count(), 1);
+});
+
+test('registration by invite: the link fills in the code, a bad code is refused, the invitee gets in', async () => {
+  const invited = await new Server(['--registration', 'invite']).start();
+  servers.push(invited);
+  // The operator makes the invite on the running server's database, as the README says.
+  const out = execFileSync(config.bin, ['admin', 'invite', '--uses', '1', '--data-dir', invited.dataDir], { encoding: 'utf8' });
+  const code = out.match(/^code:\s+(\S+)$/m)[1];
+
+  const { page } = await person('dora');
+  await page.goto(`${invited.url}/`);
+  await page.locator('#auth').waitFor();
+  await page.locator('#tab-register').click();
+  await page.locator('#auth-invite-field').waitFor();  // the mode came from /api/registration
+  await page.locator('#auth-username').fill('dora');
+  await page.locator('#auth-password').fill(PASSWORD);
+  await page.locator('#auth-invite').fill('not-a-real-code');
+  await page.locator('#auth-submit').click();
+  await page.locator('#auth-error', { hasText: 'expired or been used up' }).waitFor();
+  assert.equal(invited.query('SELECT COUNT(*) FROM users'), '0');
+
+  await page.goto(`${invited.url}/?invite=${code}`);
+  await page.locator('#auth-invite-field').waitFor();
+  assert.equal(await page.locator('#tab-register').getAttribute('aria-selected'), 'true');
+  assert.equal(await page.locator('#auth-invite').inputValue(), code);
+  await page.locator('#auth-username').fill('dora');
+  await page.locator('#auth-password').fill(PASSWORD);
+  await screenshot(page, 'auth-register-invite');
+  await page.locator('#auth-submit').click();
+  await waitConnected(page);
+  assert.equal(await page.locator('#me-name').textContent(), 'dora');
+  assert.equal(new URL(page.url()).search, '');  // the spent code left the address bar
+  assert.equal(invited.query('SELECT uses_left FROM invites'), '0');
+
+  // The first account is the admin: it may invite the next person.
+  await page.locator('#invite-people').click();
+  await page.locator('#invite-create').click();
+  await page.locator('#invite-result').waitFor();
+  assert.match(await page.locator('#invite-link').inputValue(), new RegExp(`^${invited.url}/\\?invite=[A-Za-z0-9_-]{22}$`));
+  await screenshot(page, 'invite-dialog');
 });

@@ -1,4 +1,4 @@
-// The HTTP side of the server: accounts and the room directory.
+// The HTTP side of the server: accounts, invites and the room directory.
 // The session lives in an HttpOnly cookie, so no token is kept in script.
 
 export class ApiError extends Error {
@@ -37,7 +37,7 @@ async function request(method, path, body) {
 }
 
 export const api = {
-  /** The signed-in user {id, username}, or null when there is no valid session. */
+  /** The signed-in user {id, username, admin, can_invite}, or null when there is no valid session. */
   async me() {
     try {
       return await request('GET', '/api/me');
@@ -46,7 +46,15 @@ export const api = {
       throw e;
     }
   },
-  register: (username, password) => request('POST', '/api/register', { username, password }),
+  /** @param invite the invite code, needed when registration is by invite */
+  register: (username, password, invite) => request('POST', '/api/register', invite ? { username, password, invite } : { username, password }),
+  /** {mode: 'open' | 'invite' | 'closed'}: who may create an account here. */
+  registration: () => request('GET', '/api/registration'),
+  /** {id, code, link, uses, uses_left, expires_at}; link is a path (/?invite=CODE). */
+  createInvite: (uses, expiresInS) => request('POST', '/api/invites', { uses, expires_in_s: expiresInS }),
+  /** {invites: [{id, created_by, created_at, expires_at, uses, uses_left}]} */
+  invites: () => request('GET', '/api/invites'),
+  revokeInvite: (id) => request('DELETE', `/api/invites/${encodeURIComponent(id)}`),
   login: (username, password) => request('POST', '/api/login', { username, password }),
   logout: () => request('POST', '/api/logout'),
   /** {rooms: [{id, name, last_seq, online}]} */
@@ -60,6 +68,9 @@ export function describeAuthError(e, registering) {
     case 'bad_password': return 'Passwords need at least 8 characters (and at most 256 bytes).';
     case 'username_taken': return 'That username is taken. Pick another, or sign in if it is yours.';
     case 'wrong_credentials': return 'Wrong username or password.';
+    case 'invite_required': return 'This server needs an invite code to create an account.';
+    case 'invite_invalid': return 'That invite has expired or been used up. Ask for a new one.';
+    case 'registration_closed': return 'Registration is closed on this server. Ask an administrator for an account.';
     case 'rate_limited': return `Too many attempts. Try again in ${e.retryAfter || 'a few'} seconds.`;
     case 'network': return e.message;
     default: return e.message || (registering ? 'The account could not be created.' : 'Sign-in failed.');

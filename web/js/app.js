@@ -22,6 +22,7 @@ import { AuthView } from './ui/auth_view.js';
 import { MessageList } from './ui/message_list.js';
 import { Composer } from './ui/composer.js';
 import { Sidebar } from './ui/sidebar.js';
+import { InviteDialog } from './ui/invite_dialog.js';
 import { Members } from './ui/members.js';
 import { ReactionPicker } from './ui/picker.js';
 import { RoomDialog } from './ui/room_dialog.js';
@@ -70,7 +71,8 @@ class Session {
     this.sidebar = new Sidebar(this.chat, { navigate: (name) => this.navigate(name), leave: (name) => this.leave(name) });
     this.members = new Members(this.chat);
     this.roomDialog = new RoomDialog({ navigate: (name) => this.navigate(name), isJoined: (name) => this.chat.rooms.has(name) });
-    this.views = [this.messages, this.composer, this.sidebar, this.members, this.roomDialog];
+    this.inviteDialog = new InviteDialog();
+    this.views = [this.messages, this.composer, this.sidebar, this.members, this.roomDialog, this.inviteDialog];
     this.wire();
   }
 

@@ -1,4 +1,7 @@
-// Sign in and account creation.
+// Sign in and account creation, as the server's registration mode allows:
+// an "Invite code" field when it is by invite (filled in from a /?invite=CODE
+// link, which also opens the "Create account" tab), a note instead of the
+// form when it is closed.
 
 import { $ } from './dom.js';
 import { icon } from './icons.js';
@@ -17,6 +20,8 @@ export class AuthView {
     this.error = $('auth-error');
     this.submitButton = $('auth-submit');
     this.tabs = { login: $('tab-login'), register: $('tab-register') };
+    this.invite = $('auth-invite');
+    this.registration = 'open';  // the server's mode, from GET /api/registration
     this.mode = 'login';
     this.busy = false;
 
@@ -42,14 +47,31 @@ export class AuthView {
       e.preventDefault();
       this.submit();
     });
-    for (const input of [this.user, this.pass]) input.addEventListener('input', () => this.showError(''));
+    for (const input of [this.user, this.pass, this.invite]) input.addEventListener('input', () => this.showError(''));
   }
 
   show(message = '') {
     this.root.hidden = false;
     this.pass.value = '';
     this.showError(message);
+    const code = new URLSearchParams(location.search).get('invite');
+    if (code) {
+      this.invite.value = code;
+      this.setMode('register', false);
+    }
     (this.user.value ? this.pass : this.user).focus();
+    this.loadRegistration();
+  }
+
+  /** Asks the server who may register; until it answers, the form is the open one. */
+  async loadRegistration() {
+    try {
+      const { mode } = await api.registration();
+      this.registration = mode;
+    } catch {
+      return;  // the server says why at submit time
+    }
+    this.setMode(this.mode, false);
   }
 
   hide() {
@@ -68,6 +90,10 @@ export class AuthView {
     this.pass.autocomplete = registering ? 'new-password' : 'current-password';
     $('auth-username-hint').hidden = !registering;
     $('auth-password-hint').hidden = !registering;
+    const closed = registering && this.registration === 'closed';
+    $('auth-invite-field').hidden = !(registering && this.registration === 'invite');
+    $('auth-closed').hidden = !closed;
+    this.submitButton.disabled = closed;
     this.showError('');
     if (focusField) this.user.focus();
   }
@@ -84,6 +110,9 @@ export class AuthView {
     if (this.mode === 'register' && new TextEncoder().encode(password).length < 8) {
       return describeAuthError({ code: 'bad_password' });
     }
+    if (this.mode === 'register' && this.registration === 'invite' && !this.invite.value.trim()) {
+      return 'Enter your invite code.';
+    }
     return '';
   }
 
@@ -94,7 +123,9 @@ export class AuthView {
     const problem = this.validate(username, password);
     if (problem) {
       this.showError(problem);
-      (problem.includes('password') || problem.includes('Password') ? this.pass : this.user).focus();
+      const field = problem.includes('invite') ? this.invite
+        : problem.includes('password') || problem.includes('Password') ? this.pass : this.user;
+      field.focus();
       return;
     }
     const registering = this.mode === 'register';
@@ -102,12 +133,16 @@ export class AuthView {
     this.submitButton.disabled = true;
     this.submitButton.textContent = registering ? 'Creating account…' : 'Signing in…';
     try {
-      const res = registering ? await api.register(username, password) : await api.login(username, password);
+      const invite = this.registration === 'invite' ? this.invite.value.trim() : '';
+      const res = registering ? await api.register(username, password, invite) : await api.login(username, password);
       this.pass.value = '';
+      this.invite.value = '';
+      // The code is spent: the address bar should not keep offering it.
+      if (location.search.includes('invite=')) history.replaceState(null, '', location.pathname + location.hash);
       this.onSignedIn(res.user);
     } catch (e) {
       this.showError(describeAuthError(e, registering));
-      this.pass.focus();
+      (e.code === 'invite_invalid' || e.code === 'invite_required' ? this.invite : this.pass).focus();
     } finally {
       this.busy = false;
       this.submitButton.disabled = false;
