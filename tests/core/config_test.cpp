@@ -108,3 +108,28 @@ TEST(Config, AStrayArgumentIsNamedByItself) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Config, RegistrationModeFromFlagOrEnvironment) {
+    env.clear();
+    auto unset = parse({});
+    ASSERT_TRUE(unset.cfg);
+    EXPECT_FALSE(unset.cfg->registration);  // the server picks it from --listen
+    EXPECT_FALSE(unset.cfg->member_invites);
+    auto flag = parse({"--registration", "closed", "--member-invites"});
+    ASSERT_TRUE(flag.cfg) << flag.message;
+    EXPECT_EQ(flag.cfg->registration, registration_mode::closed);
+    EXPECT_TRUE(flag.cfg->member_invites);
+    env["PARLEY_REGISTRATION"] = "invite";
+    EXPECT_EQ(parse({}).cfg->registration, registration_mode::invite);
+    EXPECT_EQ(parse({"--registration=open"}).cfg->registration, registration_mode::open);
+    env.clear();
+    auto bad = parse({"--registration", "sometimes"});
+    EXPECT_FALSE(bad.cfg);
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_NE(bad.message.find("open, invite or closed"), std::string::npos);
+    EXPECT_NE(usage_text().find("parley admin"), std::string::npos);
+}
+
+}  // namespace
