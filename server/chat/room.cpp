@@ -505,9 +505,9 @@ void room::collect_events(std::uint64_t from, std::uint64_t to, items_handler do
     }
     const std::uint64_t disk_to = std::min(to, timeline_.first_cached() - 1);
     svc_.store->read_events(id_, from, disk_to,
-        [this, self = shared_from_this(), wanted, disk_to, done = std::move(done), failed = std::move(failed),
-         from_cache](read_result<event_page> r) mutable {
-            on_strand([this, wanted, disk_to, done = std::move(done), failed = std::move(failed), from_cache,
+        [this, self = shared_from_this(), wanted, disk_to, done = std::move(done),
+         failed = std::move(failed)](read_result<event_page> r) mutable {
+            on_strand([this, wanted, disk_to, done = std::move(done), failed = std::move(failed),
                        r = std::move(r)]() mutable {
                 if (!r.ok) return failed();
                 std::vector<timeline_item> out;

@@ -297,7 +297,7 @@ struct view_client {
         } else if (auto* m = std::get_if<chat_message>(&p)) {
             show(m->message.seq, m->message.client_msg_id, m->message.text);
         } else if (auto* h = std::get_if<history_page>(&p)) {
-            for (const auto& r : h->messages) show(r.seq, r.client_msg_id, r.text);
+            for (const auto& rec : h->messages) show(rec.seq, rec.client_msg_id, rec.text);
         }
     }
 };

@@ -132,8 +132,8 @@ void ws_client::send_raw(std::vector<std::uint8_t> bytes) {
     });
 }
 
-void ws_client::send_fragmented(std::vector<std::uint8_t> bytes, std::size_t fragment_size, bool ping_between) {
-    auto owned = std::make_shared<std::vector<std::uint8_t>>(std::move(bytes));
+void ws_client::send_fragmented(std::vector<std::uint8_t> message, std::size_t fragment_size, bool ping_between) {
+    auto owned = std::make_shared<std::vector<std::uint8_t>>(std::move(message));
     for (std::size_t at = 0;; at += fragment_size) {
         const std::size_t n = std::min(fragment_size, owned->size() - at);
         const bool fin = at + n >= owned->size();

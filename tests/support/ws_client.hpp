@@ -53,10 +53,10 @@ public:
     void send(const protocol::packet& p);
     /// Sends raw bytes as one binary message.
     void send_raw(std::vector<std::uint8_t> bytes);
-    /// Sends `bytes` as one binary message split into frames of at most
+    /// Sends `message` as one binary message split into frames of at most
     /// `fragment_size` bytes (RFC 6455 continuation frames), with a ping
     /// between the fragments if asked; waits until all are written.
-    void send_fragmented(std::vector<std::uint8_t> bytes, std::size_t fragment_size, bool ping_between = false);
+    void send_fragmented(std::vector<std::uint8_t> message, std::size_t fragment_size, bool ping_between = false);
     /// Sends a text message (not part of the protocol).
     void send_text(std::string text);
 
