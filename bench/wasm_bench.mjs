@@ -31,7 +31,7 @@ const fiftyByteText = 'Hello everyone, the release is out! Grab it today.';
 function sampleRecord(seq, text) {
   return {
     seq, author_id: 7, author: 'ana', client_msg_id: 0x1f2e3d4c5b6a7 + seq,
-    sent_at: 1_790_000_000_000 + seq * 1000, edited_at: 0, reply_to: 0, deleted: false,
+    sent_at: 1_790_000_000_000 + seq * 1000, edited_at: 0, reply_to: 0, deleted: false, deleted_by: 0,
     text, reactions: [], my_reactions: 0,
   };
 }
@@ -44,6 +44,7 @@ function sampleHistory(n) {
     if (i % 11 === 0) m.edited_at = m.sent_at + 5000;
     if (i % 13 === 0) {
       m.deleted = true;
+      m.deleted_by = m.author_id;
       m.text = '';
     }
     messages.push(m);

@@ -116,7 +116,9 @@ struct world {
         }
         accts = std::make_unique<accounts>(cfg.database_path(), cfg);
         rooms = std::make_unique<room_registry>(io, room_services{cfg, stats}, room_quotas{});
-        rooms->load({{1, "general", 5, 0}, {2, "v1.2", 0, 0}, {3, "caf\xc3\xa9", 7, 1}});
+        rooms->load({{.id = 1, .settings = public_room_named("general"), .last_seq = 5},
+                     {.id = 2, .settings = public_room_named("v1.2")},
+                     {.id = 3, .settings = public_room_named("caf\xc3\xa9"), .last_seq = 7, .created_by = 1}});
         files = std::make_unique<static_files>(mounts);
         ctx = std::make_unique<server_context>(cfg, stats, *accts, *rooms, writer, *files, blocking);
         accts->register_user("ana", "correct horse");

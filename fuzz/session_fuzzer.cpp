@@ -147,7 +147,7 @@ public:
             room_services svc{cfg_, stats_, &sink_, &store_};
             svc.now = [this] { return now_; };
             svc.new_epoch = [this] { return ++last_epoch_; };
-            rooms_[id] = std::make_shared<room>(io_, svc, id, "room" + std::to_string(id), model_[id].prestored);
+            rooms_[id] = std::make_shared<room>(io_, svc, room_init{id, public_room_named("room" + std::to_string(id)), model_[id].prestored, parley::testing::members_up_to(32)});
         }
         for (std::size_t s = 0; s < slots; ++s) slot_[s] = connect(s);
     }
@@ -406,6 +406,7 @@ private:
             ++counted.pushed;
             m.owners[seq->second] = std::visit([](const auto& ev) -> event_owner {
                 if constexpr (requires { ev.author_id; }) return {ev.author_id, ev.client_msg_id};
+                else if constexpr (requires { ev.actor_id; }) return {ev.actor_id, ev.client_id};
                 else if constexpr (requires { ev.client_id; }) return {ev.user_id, ev.client_id};
                 else return {0, 0};
             }, e);

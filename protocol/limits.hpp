@@ -13,8 +13,9 @@ namespace parley::protocol::limits {
 
 /// Wire format version carried in every header; a decoder refuses others.
 /// Version 2: room epochs, every change a sequenced and acknowledged event,
-/// announced rate limits.
-inline constexpr std::uint8_t version = 2;
+/// announced rate limits. Version 3: room kinds, membership, roles and
+/// moderation.
+inline constexpr std::uint8_t version = 3;
 
 /// Largest encoded packet (one WebSocket message), header and checksum
 /// included. A full history page of long messages fits; nothing legitimate
@@ -42,6 +43,15 @@ inline constexpr std::size_t max_username_bytes = 32;
 
 /// Room names: 1-64 bytes. The server narrows the alphabet further.
 inline constexpr std::size_t max_room_name_bytes = 64;
+
+/// A room's topic (and the text of manage_room and room_event).
+inline constexpr std::size_t max_topic_bytes = 512;
+
+/// People in a direct conversation, the sender included.
+inline constexpr std::size_t max_direct_people = 8;
+
+/// Rooms in one room_list packet; a longer list is split.
+inline constexpr std::size_t max_room_list = 500;
 
 /// Session token as sent in the authenticate packet (43 bytes of base64url
 /// for 256 random bits; room to grow).

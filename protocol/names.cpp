@@ -19,11 +19,6 @@ constexpr std::array<std::string_view, 256> kind_names = [] {
     return names;
 }();
 
-constexpr std::array<std::string_view, reaction_kind_count> reaction_names{
-    "like", "dislike", "heart", "star", "laugh", "party"};
-constexpr std::array<std::string_view, 3> presence_names{"snapshot", "joined", "left"};
-constexpr std::array<std::string_view, 2> history_mode_names{"older", "latest"};
-
 struct error_entry {
     std::uint16_t code;
     std::string_view name;
@@ -35,13 +30,6 @@ constexpr error_entry error_table[] = {
     PARLEY_DECODE_ERRORS(PARLEY_ENTRY) PARLEY_SERVER_ERRORS(PARLEY_ENTRY)
 #undef PARLEY_ENTRY
 };
-
-template <class E, std::size_t N>
-std::optional<E> index_of(const std::array<std::string_view, N>& names, std::string_view name) {
-    for (std::size_t i = 0; i < N; ++i)
-        if (names[i] == name) return static_cast<E>(i);
-    return std::nullopt;
-}
 
 const error_entry* find_error(std::uint16_t code) noexcept {
     for (const auto& e : error_table)
@@ -62,30 +50,6 @@ std::optional<packet_kind> kind_from_name(std::string_view name) noexcept {
 
 bool is_packet_kind(std::uint8_t byte) noexcept {
     return byte != static_cast<std::uint8_t>(packet_kind::batch) && !kind_names[byte].empty();
-}
-
-std::string_view reaction_name(reaction_kind r) noexcept {
-    const auto i = static_cast<std::size_t>(r);
-    return i < reaction_names.size() ? reaction_names[i] : std::string_view{};
-}
-std::optional<reaction_kind> reaction_from_name(std::string_view name) noexcept {
-    return index_of<reaction_kind>(reaction_names, name);
-}
-
-std::string_view presence_change_name(presence_change c) noexcept {
-    const auto i = static_cast<std::size_t>(c);
-    return i < presence_names.size() ? presence_names[i] : std::string_view{};
-}
-std::optional<presence_change> presence_change_from_name(std::string_view name) noexcept {
-    return index_of<presence_change>(presence_names, name);
-}
-
-std::string_view history_mode_name(history_mode m) noexcept {
-    const auto i = static_cast<std::size_t>(m);
-    return i < history_mode_names.size() ? history_mode_names[i] : std::string_view{};
-}
-std::optional<history_mode> history_mode_from_name(std::string_view name) noexcept {
-    return index_of<history_mode>(history_mode_names, name);
 }
 
 std::string_view error_name(decode_error e) noexcept {

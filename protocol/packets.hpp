@@ -7,6 +7,9 @@
 //   visit("name", member)        integers, bools, enums, nested structs
 //   visit("name", member, max)   max bytes of a string, items of a list, or
 //                                the largest value of an integer
+// The names are what JSON and the WebAssembly API call the fields; "type"
+// is taken there (it names the packet's kind), so a room_kind member `type`
+// is visited as "room_type".
 // docs/protocol.md is the byte-level specification of what this produces.
 #pragma once
 
@@ -15,8 +18,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -36,13 +41,20 @@ constexpr bool is_client_kind(packet_kind k) noexcept {
     return static_cast<std::uint8_t>(k) >= 0x01 && static_cast<std::uint8_t>(k) < 0x40;
 }
 
+// Every enumeration lists its names once, in value order: enum_names(E{})
+// is what the codec checks values against (a value past the end is
+// bad_value), what JSON vectors and the WebAssembly API spell, and what the
+// spec's tables are checked against.
+
 enum class reaction_kind : std::uint8_t { like = 0, dislike = 1, heart = 2, star = 3, laugh = 4, party = 5 };
 inline constexpr std::uint8_t reaction_kind_count = 6;
-constexpr std::uint8_t enum_count(reaction_kind) noexcept { return reaction_kind_count; }
 
-/// What a presence packet says about its users.
-enum class presence_change : std::uint8_t { snapshot = 0, joined = 1, left = 2 };
-constexpr std::uint8_t enum_count(presence_change) noexcept { return 3; }
+/// What a presence, room-list or member-list packet says about its items.
+enum class presence_change : std::uint8_t {
+    snapshot = 0,  ///< the full list: replaces the client's (continued by `joined` packets if long)
+    joined = 1,    ///< these items are added (or, in lists of rooms and members, updated)
+    left = 2,      ///< these items are removed
+};
 
 /// Why a history page was sent.
 enum class history_mode : std::uint8_t {
@@ -50,7 +62,97 @@ enum class history_mode : std::uint8_t {
     latest = 1,  ///< the newest messages of the room as of some seq, followed by
                  ///< the events after it; replaces what the client had
 };
-constexpr std::uint8_t enum_count(history_mode) noexcept { return 2; }
+
+/// Who may find and join a room.
+enum class room_kind : std::uint8_t {
+    public_room = 0,   ///< "public": listed in the directory; anyone signed in may join
+    private_room = 1,  ///< "private": unlisted; joined only by invitation
+    direct = 2,        ///< "direct": a conversation of 2-8 people, fixed by who they are
+};
+
+/// A member's role in one room.
+enum class room_role : std::uint8_t { member = 0, moderator = 1, owner = 2 };
+
+/// Where a user stands with a room (member lists).
+enum class membership : std::uint8_t { member = 0, invited = 1, banned = 2 };
+
+/// A change of a room's membership or settings: what manage_room asks for
+/// and what a room_event records. `joined` and `declined` come only from
+/// joining and decline_invite.
+enum class room_action : std::uint8_t {
+    joined = 0,          ///< target became a member (actor: who invited them, or target)
+    left = 1,            ///< target left the room
+    invited = 2,         ///< actor invited target
+    declined = 3,        ///< target declined an invitation
+    kicked = 4,          ///< actor removed target (a private room needs a new invitation)
+    banned = 5,          ///< actor removed target for good
+    unbanned = 6,        ///< actor lifted target's ban
+    muted = 7,           ///< target may read but not send, react or type
+    unmuted = 8,
+    role_set = 9,        ///< target's role is now `role` (member or moderator)
+    ownership_given = 10,  ///< actor (the owner) made target the owner; actor is a moderator now
+    title_set = 11,      ///< the room's title is now `text`
+    topic_set = 12,      ///< the room's topic is now `text`
+    kind_set = 13,       ///< the room is now of `type` (public or private)
+    deleted = 14,        ///< actor (the owner) deleted the room
+};
+
+/// Why a connection is no longer in a room (room_left).
+enum class leave_reason : std::uint8_t {
+    requested = 0,    ///< this connection asked (leave_room)
+    unavailable = 1,  ///< the server cannot serve the room right now: join again later
+    left = 2,         ///< the user left the room (from this or another connection)
+    kicked = 3,
+    banned = 4,
+    deleted = 5,      ///< the room was deleted
+};
+
+namespace detail {
+inline constexpr std::string_view reaction_kind_names[] = {"like", "dislike", "heart", "star", "laugh", "party"};
+inline constexpr std::string_view presence_change_names[] = {"snapshot", "joined", "left"};
+inline constexpr std::string_view history_mode_names[] = {"older", "latest"};
+inline constexpr std::string_view room_kind_names[] = {"public", "private", "direct"};
+inline constexpr std::string_view room_role_names[] = {"member", "moderator", "owner"};
+inline constexpr std::string_view membership_names[] = {"member", "invited", "banned"};
+inline constexpr std::string_view room_action_names[] = {
+    "joined", "left", "invited", "declined", "kicked", "banned", "unbanned", "muted",
+    "unmuted", "role_set", "ownership_given", "title_set", "topic_set", "kind_set", "deleted"};
+inline constexpr std::string_view leave_reason_names[] = {"requested", "unavailable", "left", "kicked", "banned",
+                                                          "deleted"};
+}  // namespace detail
+
+constexpr std::span<const std::string_view> enum_names(reaction_kind) noexcept { return detail::reaction_kind_names; }
+constexpr std::span<const std::string_view> enum_names(presence_change) noexcept { return detail::presence_change_names; }
+constexpr std::span<const std::string_view> enum_names(history_mode) noexcept { return detail::history_mode_names; }
+constexpr std::span<const std::string_view> enum_names(room_kind) noexcept { return detail::room_kind_names; }
+constexpr std::span<const std::string_view> enum_names(room_role) noexcept { return detail::room_role_names; }
+constexpr std::span<const std::string_view> enum_names(membership) noexcept { return detail::membership_names; }
+constexpr std::span<const std::string_view> enum_names(room_action) noexcept { return detail::room_action_names; }
+constexpr std::span<const std::string_view> enum_names(leave_reason) noexcept { return detail::leave_reason_names; }
+
+template <class E>
+concept named_enum = std::is_enum_v<E> && requires(E e) { enum_names(e); };
+
+/// How many values E has; values are 0 .. count-1.
+template <named_enum E>
+constexpr std::uint8_t enum_count(E e) noexcept { return static_cast<std::uint8_t>(enum_names(e).size()); }
+static_assert(enum_count(reaction_kind{}) == reaction_kind_count);
+
+/// The snake_case name of a value, "" for a value past the end.
+template <named_enum E>
+constexpr std::string_view enum_name(E e) noexcept {
+    const auto names = enum_names(e);
+    const auto i = static_cast<std::size_t>(e);
+    return i < names.size() ? names[i] : std::string_view{};
+}
+
+template <named_enum E>
+constexpr std::optional<E> enum_from_name(std::string_view name) noexcept {
+    const auto names = enum_names(E{});
+    for (std::size_t i = 0; i < names.size(); ++i)
+        if (names[i] == name) return static_cast<E>(i);
+    return std::nullopt;
+}
 
 // ---- shared records -------------------------------------------------------
 
@@ -89,6 +191,7 @@ struct message_record {
     std::uint64_t edited_at = 0;
     std::uint64_t reply_to = 0;
     bool deleted = false;  ///< tombstone: text is empty
+    std::uint64_t deleted_by = 0;  ///< tombstone: who deleted it (the author, a moderator or an admin)
     std::string text;
     std::vector<reaction_count> reactions;  ///< non-zero counts only
     std::uint8_t my_reactions = 0;          ///< bit r set: the recipient reacted with r
@@ -103,6 +206,7 @@ struct message_record {
         v("edited_at", s.edited_at);
         v("reply_to", s.reply_to);
         v("deleted", s.deleted);
+        v("deleted_by", s.deleted_by);
         v("text", s.text, limits::max_text_bytes);
         v("reactions", s.reactions, limits::max_reactions_per_message);
         v("my_reactions", s.my_reactions, std::uint8_t{(1u << reaction_kind_count) - 1});
@@ -127,6 +231,53 @@ struct rate_limit {
     friend bool operator==(const rate_limit&, const rate_limit&) = default;
 };
 
+/// One room of the signed-in user, as their room list shows it: the rooms
+/// they belong to and those they are invited to.
+struct room_entry {
+    std::uint32_t room_id = 0;
+    std::string address;  ///< what join_room takes
+    std::string title;    ///< shown name; empty for direct conversations
+    room_kind type = room_kind::public_room;
+    room_role role = room_role::member;
+    bool muted = false;
+    bool invited = false;     ///< an invitation, not yet accepted (join) or declined
+    user_ref invited_by;      ///< invitations: who invited
+    std::vector<user_ref> people;  ///< direct conversations: everyone in it
+    std::uint64_t last_seq = 0;
+
+    template <class Self, class V>
+    static void fields(Self& s, V&& v) {
+        v("room_id", s.room_id);
+        v("address", s.address, limits::max_room_name_bytes);
+        v("title", s.title, limits::max_room_name_bytes);
+        v("room_type", s.type);
+        v("role", s.role);
+        v("muted", s.muted);
+        v("invited", s.invited);
+        v("invited_by", s.invited_by);
+        v("people", s.people, limits::max_direct_people);
+        v("last_seq", s.last_seq);
+    }
+    friend bool operator==(const room_entry&, const room_entry&) = default;
+};
+
+/// One person a room knows: a member (with role), an invitee or a banned user.
+struct member_entry {
+    user_ref user;
+    membership state = membership::member;
+    room_role role = room_role::member;
+    bool muted = false;
+
+    template <class Self, class V>
+    static void fields(Self& s, V&& v) {
+        v("user", s.user);
+        v("state", s.state);
+        v("role", s.role);
+        v("muted", s.muted);
+    }
+    friend bool operator==(const member_entry&, const member_entry&) = default;
+};
+
 // ---- client to server -----------------------------------------------------
 
 /// Sign in on an open connection with a session token from the HTTP API.
@@ -139,7 +290,10 @@ struct authenticate {
     friend bool operator==(const authenticate&, const authenticate&) = default;
 };
 
-/// Join (creating on first use) a room. (epoch, since_seq) is the position
+/// Join a room by its address. A public room may be joined by anyone signed
+/// in, a private or direct one by its members and invitees; for every other
+/// address (none such, or no access) the answer is the same no_such_room.
+/// Rooms are made with create_room and open_direct. (epoch, since_seq) is the position
 /// the client holds: the last event it saw, in the epoch it saw it in (0, 0:
 /// none), so the server can replay exactly what was missed, or tell the
 /// client to drop what it can no longer vouch for.
@@ -158,6 +312,8 @@ struct join_room {
     friend bool operator==(const join_room&, const join_room&) = default;
 };
 
+/// Stop receiving the room on this connection (closing a view of it); the
+/// user stays a member. Leaving the room itself is manage_room `left`.
 struct leave_room {
     static constexpr packet_kind kind = packet_kind::leave_room;
     std::uint32_t room_id = 0;
@@ -287,6 +443,82 @@ struct request_history {
     friend bool operator==(const request_history&, const request_history&) = default;
 };
 
+/// Create a public or private room and join it (room_joined follows; errors
+/// name client_id). A public room's address is `name`, which must be free;
+/// a private room gets an address of its own, so its title can be anything
+/// and reveals nothing. The creator is the owner.
+struct create_room {
+    static constexpr packet_kind kind = packet_kind::create_room;
+    std::uint64_t client_id = 0;
+    std::string name;
+    room_kind type = room_kind::public_room;
+
+    template <class Self, class V>
+    static void fields(Self& s, V&& v) {
+        v("client_id", s.client_id);
+        v("name", s.name, limits::max_room_name_bytes);
+        v("room_type", s.type);
+    }
+    friend bool operator==(const create_room&, const create_room&) = default;
+};
+
+/// Open (creating on first use) the direct conversation of the sender and
+/// `user_ids` (1-7 other people), and join it. The same set of people always
+/// gets the same conversation.
+struct open_direct {
+    static constexpr packet_kind kind = packet_kind::open_direct;
+    std::uint64_t client_id = 0;
+    std::vector<std::uint64_t> user_ids;
+
+    template <class Self, class V>
+    static void fields(Self& s, V&& v) {
+        v("client_id", s.client_id);
+        v("user_ids", s.user_ids, limits::max_direct_people - 1);
+    }
+    friend bool operator==(const open_direct&, const open_direct&) = default;
+};
+
+/// A change of the room's membership or settings by a joined member (see
+/// room_action; `joined` and `declined` are not asked for this way). The
+/// fields an action does not use are ignored: user_id for the actions on a
+/// person, role for role_set, type for kind_set, text for title_set and
+/// topic_set. Acknowledged like every change (ack with the event's seq).
+struct manage_room {
+    static constexpr packet_kind kind = packet_kind::manage_room;
+    std::uint32_t room_id = 0;
+    std::uint64_t client_id = 0;
+    room_action action = room_action::invited;
+    std::uint64_t user_id = 0;
+    room_role role = room_role::member;
+    room_kind type = room_kind::public_room;
+    std::string text;
+    bool resend = false;
+
+    template <class Self, class V>
+    static void fields(Self& s, V&& v) {
+        v("room_id", s.room_id);
+        v("client_id", s.client_id);
+        v("action", s.action);
+        v("user_id", s.user_id);
+        v("role", s.role);
+        v("room_type", s.type);
+        v("text", s.text, limits::max_topic_bytes);
+        v("resend", s.resend);
+    }
+    friend bool operator==(const manage_room&, const manage_room&) = default;
+};
+
+/// Decline the invitation to room `room_id` (from the room list). Accepting
+/// is joining it.
+struct decline_invite {
+    static constexpr packet_kind kind = packet_kind::decline_invite;
+    std::uint32_t room_id = 0;
+
+    template <class Self, class V>
+    static void fields(Self& s, V&& v) { v("room_id", s.room_id); }
+    friend bool operator==(const decline_invite&, const decline_invite&) = default;
+};
+
 /// Application-level keep-alive for clients that cannot send WebSocket pings.
 struct ping {
     static constexpr packet_kind kind = packet_kind::ping;
@@ -322,12 +554,19 @@ struct welcome {
 };
 
 /// The room is joined; room_id names it in every later packet of this
-/// connection. epoch names the room's current run of sequence numbers,
-/// last_seq its newest event, persisted_seq the newest one on disk.
+/// connection. `room` is its address; title, topic and type are its
+/// settings now, role and muted the user's standing in it (room_events
+/// change them later). epoch names the room's current run of sequence
+/// numbers, last_seq its newest event, persisted_seq the newest one on disk.
 struct room_joined {
     static constexpr packet_kind kind = packet_kind::room_joined;
     std::uint32_t room_id = 0;
     std::string room;
+    std::string title;
+    std::string topic;
+    room_kind type = room_kind::public_room;
+    room_role role = room_role::member;
+    bool muted = false;
     std::uint64_t epoch = 0;
     std::uint64_t last_seq = 0;
     std::uint64_t persisted_seq = 0;
@@ -336,6 +575,11 @@ struct room_joined {
     static void fields(Self& s, V&& v) {
         v("room_id", s.room_id);
         v("room", s.room, limits::max_room_name_bytes);
+        v("title", s.title, limits::max_room_name_bytes);
+        v("topic", s.topic, limits::max_topic_bytes);
+        v("room_type", s.type);
+        v("role", s.role);
+        v("muted", s.muted);
         v("epoch", s.epoch);
         v("last_seq", s.last_seq);
         v("persisted_seq", s.persisted_seq);
@@ -343,12 +587,17 @@ struct room_joined {
     friend bool operator==(const room_joined&, const room_joined&) = default;
 };
 
+/// This connection no longer receives the room, for `reason`.
 struct room_left {
     static constexpr packet_kind kind = packet_kind::room_left;
     std::uint32_t room_id = 0;
+    leave_reason reason = leave_reason::requested;
 
     template <class Self, class V>
-    static void fields(Self& s, V&& v) { v("room_id", s.room_id); }
+    static void fields(Self& s, V&& v) {
+        v("room_id", s.room_id);
+        v("reason", s.reason);
+    }
     friend bool operator==(const room_left&, const room_left&) = default;
 };
 
@@ -406,13 +655,14 @@ struct message_edited {
     friend bool operator==(const message_edited&, const message_edited&) = default;
 };
 
-/// Event `seq`: message `message_seq` was deleted (a tombstone stays).
+/// Event `seq`: message `message_seq` was deleted by user `by` (a tombstone stays).
 struct message_deleted {
     static constexpr packet_kind kind = packet_kind::message_deleted;
     std::uint32_t room_id = 0;
     std::uint64_t seq = 0;
     std::uint64_t message_seq = 0;
     std::uint64_t deleted_at = 0;
+    std::uint64_t by = 0;
 
     template <class Self, class V>
     static void fields(Self& s, V&& v) {
@@ -420,6 +670,7 @@ struct message_deleted {
         v("seq", s.seq);
         v("message_seq", s.message_seq);
         v("deleted_at", s.deleted_at);
+        v("by", s.by);
     }
     friend bool operator==(const message_deleted&, const message_deleted&) = default;
 };
@@ -565,6 +816,70 @@ struct room_reset {
     friend bool operator==(const room_reset&, const room_reset&) = default;
 };
 
+/// Event `seq`: a change of the room's membership or settings (room_action
+/// says which; the fields it does not use are zero or empty).
+struct room_event {
+    static constexpr packet_kind kind = packet_kind::room_event;
+    std::uint32_t room_id = 0;
+    std::uint64_t seq = 0;
+    std::uint64_t at = 0;
+    user_ref actor;
+    room_action action = room_action::joined;
+    user_ref target;
+    room_role role = room_role::member;
+    room_kind type = room_kind::public_room;
+    std::string text;
+
+    template <class Self, class V>
+    static void fields(Self& s, V&& v) {
+        v("room_id", s.room_id);
+        v("seq", s.seq);
+        v("at", s.at);
+        v("actor", s.actor);
+        v("action", s.action);
+        v("target", s.target);
+        v("role", s.role);
+        v("room_type", s.type);
+        v("text", s.text, limits::max_topic_bytes);
+    }
+    friend bool operator==(const room_event&, const room_event&) = default;
+};
+
+/// The user's rooms and invitations: the full list after welcome (snapshot;
+/// a longer list continues in `joined` packets), then changes as they
+/// happen on any of the user's connections (`joined`: added or updated,
+/// `left`: removed; only room_id is meaningful then).
+struct room_list {
+    static constexpr packet_kind kind = packet_kind::room_list;
+    presence_change change = presence_change::snapshot;
+    std::vector<room_entry> rooms;
+
+    template <class Self, class V>
+    static void fields(Self& s, V&& v) {
+        v("change", s.change);
+        v("rooms", s.rooms, limits::max_room_list);
+    }
+    friend bool operator==(const room_list&, const room_list&) = default;
+};
+
+/// The people of a joined room: its members with their roles, its invitees
+/// and banned users. Sent after room_joined (snapshot; continued by `joined`
+/// packets); room_events tell the changes after it.
+struct room_members {
+    static constexpr packet_kind kind = packet_kind::room_members;
+    std::uint32_t room_id = 0;
+    presence_change change = presence_change::snapshot;
+    std::vector<member_entry> members;
+
+    template <class Self, class V>
+    static void fields(Self& s, V&& v) {
+        v("room_id", s.room_id);
+        v("change", s.change);
+        v("members", s.members, limits::max_presence_users);
+    }
+    friend bool operator==(const room_members&, const room_members&) = default;
+};
+
 namespace detail {
 template <class Ignored, class... Packets>
 struct variant_of {
@@ -588,12 +903,5 @@ std::string_view kind_name(packet_kind k) noexcept;
 std::optional<packet_kind> kind_from_name(std::string_view name) noexcept;
 /// True for the packet kinds (batch excluded); a table lookup.
 bool is_packet_kind(std::uint8_t byte) noexcept;
-
-std::string_view reaction_name(reaction_kind r) noexcept;
-std::optional<reaction_kind> reaction_from_name(std::string_view name) noexcept;
-std::string_view presence_change_name(presence_change c) noexcept;
-std::optional<presence_change> presence_change_from_name(std::string_view name) noexcept;
-std::string_view history_mode_name(history_mode m) noexcept;
-std::optional<history_mode> history_mode_from_name(std::string_view name) noexcept;
 
 }  // namespace parley::protocol

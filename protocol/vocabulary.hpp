@@ -22,6 +22,10 @@
     X(set_typing, 0x08)         \
     X(request_history, 0x09)    \
     X(ping, 0x0A)               \
+    X(create_room, 0x0B)        \
+    X(open_direct, 0x0C)        \
+    X(manage_room, 0x0D)        \
+    X(decline_invite, 0x0E)     \
     X(welcome, 0x40)            \
     X(room_joined, 0x41)        \
     X(room_left, 0x42)          \
@@ -36,7 +40,10 @@
     X(persisted_watermark, 0x4B) \
     X(error_report, 0x4C)       \
     X(pong, 0x4D)               \
-    X(room_reset, 0x4E)
+    X(room_reset, 0x4E)         \
+    X(room_event, 0x4F)         \
+    X(room_list, 0x50)          \
+    X(room_members, 0x51)
 
 /// X(name, number, description): what a decoder refuses (1-63). The same
 /// numbers travel in error_report packets.
@@ -76,4 +83,10 @@
     X(internal_error, 112, "the server failed to handle the request")                                       \
     X(shutting_down, 113, "the server is shutting down; reconnect later")                                   \
     X(room_quota, 114, "no more rooms can be created by this user or on this server")                       \
-    X(room_unavailable, 115, "the room cannot be read right now; retry later")
+    X(room_unavailable, 115, "the room cannot be read right now; retry later")                             \
+    X(no_such_room, 116, "no such room, or you do not have access to it")                                  \
+    X(muted, 117, "you are muted in this room: you can read but not send, react or type")                  \
+    X(not_allowed, 118, "your role in this room does not allow that")                                       \
+    X(no_such_user, 119, "no such user")                                                                    \
+    X(bad_request, 120, "that request does not apply here")                                                 \
+    X(room_name_taken, 121, "a public room with that name exists; join it or choose another name")

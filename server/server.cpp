@@ -7,6 +7,7 @@
 #include "server/net/listener.hpp"
 #include "server/net/server_context.hpp"
 #include "server/net/static_files.hpp"
+#include "server/net/websocket_session.hpp"
 #include "server/store/accounts.hpp"
 #include "server/store/batch_writer.hpp"
 #include "server/store/migrations.hpp"
@@ -150,6 +151,10 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
     s.rooms->load(stored);
     s.files = std::make_unique<static_files>(client_mounts(s.cfg));
     s.ctx = std::make_unique<server_context>(s.cfg, s.stats, *s.accts, *s.rooms, *s.writer, *s.files, s.blocking);
+    // Every connection of a user shows the same room list.
+    s.rooms->on_list_change([&s](std::uint64_t user, std::uint32_t room, std::optional<protocol::room_entry> entry) {
+        s.ctx->connections.for_user(user, [&](websocket_session& ws) { ws.room_list_changed(room, entry); });
+    });
     s.acceptor = std::make_shared<listener>(s.io, net::ip::tcp::endpoint(address, s.cfg.listen_port), *s.ctx);
     log::info("parley ", PARLEY_VERSION, ": ", stored.size(), " rooms in ", path);
     log::info("registration: ", to_string(*s.cfg.registration), " (", why, ")",

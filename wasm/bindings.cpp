@@ -238,16 +238,8 @@ val js_index(std::size_t i) { return val::take_ownership(parley_number_handle(st
 
 // ---- enum names ------------------------------------------------------------
 
-std::string_view enum_name(protocol::reaction_kind e) { return protocol::reaction_name(e); }
-std::string_view enum_name(protocol::presence_change e) { return protocol::presence_change_name(e); }
-std::string_view enum_name(protocol::history_mode e) { return protocol::history_mode_name(e); }
-
-template <class E>
-std::optional<E> enum_from_name(std::string_view name) {
-    if constexpr (std::is_same_v<E, protocol::reaction_kind>) return protocol::reaction_from_name(name);
-    else if constexpr (std::is_same_v<E, protocol::presence_change>) return protocol::presence_change_from_name(name);
-    else return protocol::history_mode_from_name(name);
-}
+using protocol::enum_name;
+using protocol::enum_from_name;
 
 // ---- failures --------------------------------------------------------------
 
@@ -596,6 +588,9 @@ val describe_limits() {
     PARLEY_LIMIT(max_text_bytes);
     PARLEY_LIMIT(max_username_bytes);
     PARLEY_LIMIT(max_room_name_bytes);
+    PARLEY_LIMIT(max_topic_bytes);
+    PARLEY_LIMIT(max_direct_people);
+    PARLEY_LIMIT(max_room_list);
     PARLEY_LIMIT(max_token_bytes);
     PARLEY_LIMIT(max_error_text_bytes);
     PARLEY_LIMIT(max_version_text_bytes);
@@ -612,17 +607,39 @@ val describe_limits() {
     return out;
 }
 
-/** The protocol's vocabulary: kinds, reactions, error codes with their
- *  descriptions, limits. Read once by parley.js. */
+/// The names of E's values, in value order (a value is its index).
+template <class E>
+val enum_list() {
+    val out = val::array();
+    for (std::uint8_t i = 0; i < protocol::enum_count(E{}); ++i)
+        out.set(i, std::string(enum_name(static_cast<E>(i))));
+    return out;
+}
+
+/// Every enumeration of packets.hpp by its name, as in docs/protocol.md
+/// section 12; tests/wasm checks that this names every enum there.
+val describe_enums() {
+    val out = val::object();
+    out.set("reaction_kind", enum_list<protocol::reaction_kind>());
+    out.set("presence_change", enum_list<protocol::presence_change>());
+    out.set("history_mode", enum_list<protocol::history_mode>());
+    out.set("room_kind", enum_list<protocol::room_kind>());
+    out.set("room_role", enum_list<protocol::room_role>());
+    out.set("membership", enum_list<protocol::membership>());
+    out.set("room_action", enum_list<protocol::room_action>());
+    out.set("leave_reason", enum_list<protocol::leave_reason>());
+    return out;
+}
+
+/** The protocol's vocabulary: kinds, reactions and the other enumerations,
+ *  error codes with their descriptions, limits. Read once by parley.js. */
 val describe() {
     val kinds = val::object();
     for (unsigned byte = 0; byte < 256; ++byte)
         if (protocol::is_packet_kind(static_cast<std::uint8_t>(byte)))
             kinds.set(std::string(protocol::kind_name(static_cast<packet_kind>(byte))), byte);
 
-    val reactions = val::array();
-    for (std::uint8_t r = 0; r < protocol::reaction_kind_count; ++r)
-        reactions.set(r, std::string(protocol::reaction_name(static_cast<protocol::reaction_kind>(r))));
+    const val reactions = enum_list<protocol::reaction_kind>();
 
     // Codes are 16-bit on the wire, but every one defined so far is below 1024.
     val errors = val::object();
@@ -637,6 +654,7 @@ val describe() {
     val out = val::object();
     out.set("kinds", kinds);
     out.set("reactions", reactions);
+    out.set("enums", describe_enums());
     out.set("errors", errors);
     out.set("descriptions", descriptions);
     out.set("limits", describe_limits());

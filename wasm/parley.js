@@ -112,6 +112,10 @@ function makeApi(module) {
 
     kinds: Object.freeze(vocabulary.kinds),
     reactions: Object.freeze(vocabulary.reactions),
+    /** Every enumeration's names in value order, by enum name:
+     *  enums.room_role = ['member', 'moderator', 'owner']. */
+    enums: Object.freeze(Object.fromEntries(
+      Object.entries(vocabulary.enums).map(([name, values]) => [name, Object.freeze(values)]))),
     errors: Object.freeze(vocabulary.errors),
     errorNames: Object.freeze(errorNames),
     limits: Object.freeze(vocabulary.limits),

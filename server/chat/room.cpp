@@ -38,40 +38,38 @@ bool is_blank(std::string_view text) {
     return std::all_of(text.begin(), text.end(), [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
 }
 
+}  // namespace
+
 /// The packet that tells a member about `ev`; nothing for a void event.
-std::optional<packet> event_packet(std::uint32_t room_id, const timeline_event& ev, const message_state* m,
-                                   std::uint64_t viewer) {
+std::optional<packet> room::event_packet(const timeline_event& ev, const message_state* m, std::uint64_t viewer) const {
     using type = timeline_event::type;
     switch (ev.what) {
         case type::posted:
             if (m == nullptr) return std::nullopt;
-            return chat_message{room_id, view_of(*m, viewer)};
-        case type::edited: return message_edited{room_id, ev.seq, ev.message_seq, ev.text, ev.at};
-        case type::deleted: return message_deleted{room_id, ev.seq, ev.message_seq, ev.at};
+            return chat_message{id_, view_of(*m, viewer)};
+        case type::edited: return message_edited{id_, ev.seq, ev.message_seq, ev.text, ev.at};
+        case type::deleted: return message_deleted{id_, ev.seq, ev.message_seq, ev.at, ev.user_id};
         case type::reacted:
-            return reaction_update{room_id, ev.seq, ev.message_seq, ev.reaction, ev.count, ev.user_id, ev.added};
+            return reaction_update{id_, ev.seq, ev.message_seq, ev.reaction, ev.count, ev.user_id, ev.added};
+        case type::room:
+            return room_event{id_,        ev.seq,  ev.at,        user_of(ev.user_id), ev.action, user_of(ev.target_id),
+                              ev.role,    ev.room_kind, ev.text};
         case type::voided: return std::nullopt;
     }
     return std::nullopt;
 }
 
-}  // namespace
-
-room::room(net::io_context& io, room_services services, std::uint32_t id, std::string name, std::uint64_t last_seq)
+room::room(net::io_context& io, room_services services, room_init init)
     : strand_(net::make_strand(io)),
       svc_(std::move(services)),
-      id_(id),
-      name_(std::move(name)),
-      last_seq_(last_seq),
-      persisted_seq_(last_seq),
+      id_(init.id),
+      settings_(std::move(init.settings)),
+      last_seq_(init.last_seq),
+      persisted_seq_(init.last_seq),
       timeline_(svc_.cfg.room_cache_messages, max_pinned_messages),
       sweep_timer_(strand_) {
-    last_seq_published_ = last_seq;
-}
-
-template <class F>
-void room::on_strand(F&& f) {
-    net::post(strand_, [self = shared_from_this(), f = std::forward<F>(f)]() mutable { f(); });
+    last_seq_published_ = init.last_seq;
+    for (auto& p : init.people) people_.emplace(p.user_id, std::move(p));
 }
 
 room::guard room::make_guard(done_handler done) {
@@ -171,6 +169,14 @@ room::join_plan room::plan_join(std::uint64_t epoch, std::uint64_t since_seq) co
 
 void room::join(room_member m, std::uint64_t epoch, std::uint64_t since_seq) {
     on_strand([this, m = std::move(m), epoch, since_seq]() mutable {
+        if (deleted_ || !access::may_join(actor_of(m), settings_.kind)) {
+            // Public rooms may say why; for the others, nothing is said that
+            // an address of no room would not get.
+            const bool say_why = !deleted_ && settings_.kind == room_kind::public_room;
+            send_error(m, say_why ? error_code::not_allowed : error_code::no_such_room, packet_kind::join_room, 0);
+            if (m.removed) m.removed(id_);
+            return;
+        }
         joining_.try_emplace(m.connection_id);
         const std::uint64_t conn = m.connection_id;
         auto refuse = [this, conn, m] { refuse_join(conn, m); };
@@ -211,6 +217,7 @@ void room::start_join(room_member m, std::uint64_t epoch, std::uint64_t since_se
 void room::refuse_join(std::uint64_t connection_id, const room_member& m) {
     if (joining_.erase(connection_id) == 0) return;  // left meanwhile
     send_error(m, error_code::room_unavailable, packet_kind::join_room, id_, unavailable_retry_ms);
+    if (m.removed) m.removed(id_);
 }
 
 void room::finish_join(room_member m, const join_plan& plan, const std::vector<timeline_item>& replay,
@@ -219,6 +226,24 @@ void room::finish_join(room_member m, const join_plan& plan, const std::vector<t
     if (pending == joining_.end()) return;  // the connection left while its join was loading
     auto deferred = std::move(pending->second);
     joining_.erase(pending);
+    // Still allowed? A ban or a deletion may have come while the join loaded.
+    if (deleted_ || !access::may_join(actor_of(m), settings_.kind)) {
+        send_error(m, deleted_ || settings_.kind != room_kind::public_room ? error_code::no_such_room
+                                                                          : error_code::not_allowed,
+                   packet_kind::join_room, 0);
+        if (m.removed) m.removed(id_);
+        return;
+    }
+    // A first join makes the user a member: an event everyone sees. The
+    // members there already get it now; the joiner after its replay, as the
+    // next event after what room_joined announces.
+    const member_state* row = person(m.user_id);
+    const bool first_join = row == nullptr || row->status != member_status::member;
+    const std::uint64_t joined_seq = last_seq_;
+    if (first_join) {
+        const std::uint64_t inviter = row != nullptr && row->invited_by != 0 ? row->invited_by : m.user_id;
+        admit(m.user_id, m.username, inviter, false);
+    }
     const bool rejoin = members_.contains(m.connection_id);
     const room_member& added = members_.insert_or_assign(m.connection_id, std::move(m)).first->second;
     if (!rejoin && presence_.connected(added.user_id, added.username))
@@ -226,8 +251,11 @@ void room::finish_join(room_member m, const join_plan& plan, const std::vector<t
                   added.connection_id);
     publish_stats();
 
-    send_to(added, room_joined{id_, name_, epoch_, last_seq_, persisted_seq_});
+    const member_state& me = people_.at(added.user_id);
+    send_to(added, room_joined{id_, settings_.address, settings_.title, settings_.topic, settings_.kind, me.role, me.muted,
+                               epoch_, joined_seq, std::min(persisted_seq_, joined_seq)});
     if (plan.reset_base) send_to(added, room_reset{id_, epoch_, *plan.reset_base});
+    send_people(added);
     // The snapshot replaces the client's list; a room too large for one packet
     // continues it with `joined` packets, which add to it.
     presence_update snapshot{id_, presence_change::snapshot, {}};
@@ -243,6 +271,11 @@ void room::finish_join(room_member m, const join_plan& plan, const std::vector<t
     // `replay`: what the client missed, or with a latest page what followed it.
     if (plan.latest) send_page(added, history_mode::latest, has_more, latest);
     send_items(added, replay);
+    if (first_join) {
+        if (const timeline_event* ev = timeline_.event(joined_seq + 1))
+            if (auto p = event_packet(*ev, nullptr, added.user_id)) send_to(added, *p);
+        announce(me);  // the user's room lists, after this connection's room_joined
+    }
     for (const auto& u : presence_.typing_users())
         if (u.id != added.user_id) send_to(added, typing_update{id_, u, true}, true);
     for (auto& op : deferred) op();
@@ -257,7 +290,7 @@ void room::leave(std::uint64_t connection_id, bool reply) {
         members_.erase(it);
         publish_stats();
         member_left(m);
-        if (reply) send_to(m, room_left{id_});
+        if (reply) send_to(m, room_left{id_, leave_reason::requested});
     });
 }
 
@@ -271,6 +304,8 @@ void room::post_message(std::uint64_t connection_id, send_message msg, clock::ti
 }
 
 void room::do_post(const room_member& m, send_message msg, clock::time_point received_at, guard g) {
+    if (const member_state* me = person(m.user_id); me != nullptr && me->muted)
+        return send_error(m, error_code::muted, packet_kind::send_message, msg.client_msg_id);
     if (is_blank(msg.text)) return send_error(m, error_code::empty_text, packet_kind::send_message, msg.client_msg_id);
     if (msg.reply_to > last_seq_)
         return send_error(m, error_code::no_such_message, packet_kind::send_message, msg.client_msg_id);
@@ -326,7 +361,7 @@ void room::accept_message(const room_member& m, send_message msg, clock::time_po
                             .client_id = r.client_msg_id, .at = r.sent_at};
     const events::message_posted stored{id_, r.seq, r.author_id, r.client_msg_id, r.text, r.sent_at, r.reply_to};
     const chat_message live{id_, r};
-    record(m, ev, std::move(state), live, stored);
+    record(&m, ev, std::move(state), live, stored);
     svc_.stats.broadcast_latency.observe(clock::now() - received_at);
     svc_.stats.messages_total.fetch_add(1, std::memory_order_relaxed);
     stop_typing(m.user_id, m.username);
@@ -335,12 +370,12 @@ void room::accept_message(const room_member& m, send_message msg, clock::time_po
 // Every change is recorded the same way: the next seq, the broadcast (first:
 // latency is not bound to disk), the ack, the event for the writer, and the
 // event in the cache.
-void room::record(const room_member& m, timeline_event ev, std::optional<message_state> posted,
+void room::record(const room_member* m, timeline_event ev, std::optional<message_state> posted,
                   const packet& broadcast_packet, storage_event stored) {
     last_seq_ = ev.seq;
     last_seq_published_.store(last_seq_, std::memory_order_relaxed);
     broadcast(broadcast_packet);
-    ack(m, ev.client_id, ev.seq, ev.at);  // after the broadcast: the sender sees the event first
+    if (m != nullptr) ack(*m, ev.client_id, ev.seq, ev.at);  // after the broadcast: the sender sees the event first
     if (svc_.sink != nullptr) svc_.sink->push(std::move(stored));
     timeline_.append(std::move(ev), std::move(posted));
     timeline_.trim(persisted_seq_);
@@ -374,6 +409,10 @@ void room::submit_change(std::uint64_t connection_id, change_request req, done_h
 }
 
 void room::do_change(const room_member& m, change_request req, guard g) {
+    // A muted member may still delete their own messages, and nothing else.
+    const member_state* me = person(m.user_id);
+    if (me != nullptr && me->muted && req.kind != packet_kind::delete_message)
+        return send_error(m, error_code::muted, req.kind, req.client_id);
     if (const auto* e = std::get_if<protocol::edit_message>(&req.packet); e && is_blank(e->text))
         return send_error(m, error_code::empty_text, req.kind, req.client_id);
     const std::uint64_t conn = m.connection_id;
@@ -405,18 +444,22 @@ void room::apply_change(const room_member& m, const change_request& req, message
         s.changed_seq = ev.seq;
         ev.what = timeline_event::type::edited;
         ev.text = e->text;
-        return record(m, ev, std::nullopt, message_edited{id_, ev.seq, s.record.seq, ev.text, ev.at},
+        return record(&m, ev, std::nullopt, message_edited{id_, ev.seq, s.record.seq, ev.text, ev.at},
                       events::message_edited{id_, ev.seq, m.user_id, req.client_id, s.record.seq, ev.text, ev.at});
     }
     if (std::holds_alternative<protocol::delete_message>(req.packet)) {
-        if (!own) return send_error(m, error_code::forbidden, req.kind, req.client_id);
+        // Moderators may delete what others wrote (never edit it); the
+        // tombstone names who deleted it.
+        if (!own && !access::may_delete_others(actor_of(m)))
+            return send_error(m, error_code::forbidden, req.kind, req.client_id);
         if (s.record.deleted) return ack(m, req.client_id, 0, ev.at);
         s.record.deleted = true;
+        s.record.deleted_by = m.user_id;
         s.record.text.clear();
         s.reactors.clear();
         s.changed_seq = ev.seq;
         ev.what = timeline_event::type::deleted;
-        return record(m, ev, std::nullopt, message_deleted{id_, ev.seq, s.record.seq, ev.at},
+        return record(&m, ev, std::nullopt, message_deleted{id_, ev.seq, s.record.seq, ev.at, m.user_id},
                       events::message_deleted{id_, ev.seq, m.user_id, req.client_id, s.record.seq, ev.at});
     }
     const auto& r = std::get<protocol::set_reaction>(req.packet);
@@ -432,7 +475,7 @@ void room::apply_change(const room_member& m, const change_request& req, message
     ev.added = r.on;
     ev.count = static_cast<std::uint32_t>(
         std::count_if(s.reactors.begin(), s.reactors.end(), [&](const auto& e) { return e.first == r.reaction; }));
-    record(m, ev, std::nullopt, reaction_update{id_, ev.seq, s.record.seq, ev.reaction, ev.count, m.user_id, ev.added},
+    record(&m, ev, std::nullopt, reaction_update{id_, ev.seq, s.record.seq, ev.reaction, ev.count, m.user_id, ev.added},
            events::reaction_set{id_, ev.seq, m.user_id, req.client_id, s.record.seq, ev.reaction, ev.added, ev.count,
                                 ev.at});
 }
@@ -568,7 +611,7 @@ void room::send_page(const room_member& m, history_mode mode, bool has_more, con
 
 void room::send_items(const room_member& m, const std::vector<timeline_item>& items) {
     for (const auto& item : items)
-        if (auto p = event_packet(id_, item.event, item.message ? &*item.message : nullptr, m.user_id)) send_to(m, *p);
+        if (auto p = event_packet(item.event, item.message ? &*item.message : nullptr, m.user_id)) send_to(m, *p);
 }
 
 // ---- storage ------------------------------------------------------------------------------------
@@ -590,7 +633,7 @@ void room::persisted(std::uint64_t seq) {
 void room::voided(std::uint64_t seq) {
     on_strand([this, seq] {
         when_warm([this, seq] {
-            log::error("room ", name_, ": event ", seq, " could not be stored and is void; clients are reset");
+            log::error("room ", settings_.address, ": event ", seq, " could not be stored and is void; clients are reset");
             timeline_.void_event(seq);
             start_epoch(seq - 1);
             reset_members(seq - 1);
@@ -607,7 +650,12 @@ void room::reset_members(std::uint64_t base_seq) {
     broadcast(room_reset{id_, epoch_, base_seq});
     // No page to send: the members rejoin, which reads again.
     auto failed = [this] {
-        for (const auto& [conn, m] : members_) send_to(m, room_left{id_});
+        for (const auto& [conn, m] : members_) {
+            send_to(m, room_left{id_, leave_reason::unavailable});
+            if (m.removed) m.removed(id_);
+        }
+        members_.clear();
+        publish_stats();
     };
     const std::uint64_t page_seq = last_seq_;
     collect_messages_before(page_seq + 1, latest_page_size,
@@ -639,6 +687,7 @@ void room::set_typing(std::uint64_t connection_id, bool active) {
         const room_member* m = member(connection_id);
         if (m == nullptr) return;
         if (!active) return stop_typing(m->user_id, m->username);
+        if (const member_state* me = person(m->user_id); me != nullptr && me->muted) return;  // muted: not shown
         const auto expiry = svc_.now() + svc_.cfg.typing_ttl;
         if (presence_.typing(m->user_id, m->username, expiry))
             broadcast(typing_update{id_, {m->user_id, m->username}, true}, true, 0, m->user_id);
@@ -677,7 +726,8 @@ void room::sweep() {
 void room::broadcast(const packet& p, bool ephemeral, std::uint64_t except_connection, std::uint64_t except_user) {
     auto encoded = encode(p);
     if (!encoded) {
-        log::error("room ", name_, ": cannot encode ", kind_name(kind_of(p)), ": ", error_name(encoded.error()));
+        log::error("room ", settings_.address, ": cannot encode ", kind_name(kind_of(p)), ": ",
+                   error_name(encoded.error()));
         return;
     }
     const shared_packet shared = make_shared_packet(std::move(*encoded));  // encoded once for every member
@@ -693,7 +743,8 @@ void room::broadcast(const packet& p, bool ephemeral, std::uint64_t except_conne
 void room::send_to(const room_member& m, const packet& p, bool ephemeral) {
     auto encoded = encode(p);
     if (!encoded) {
-        log::error("room ", name_, ": cannot encode ", kind_name(kind_of(p)), ": ", error_name(encoded.error()));
+        log::error("room ", settings_.address, ": cannot encode ", kind_name(kind_of(p)), ": ",
+                   error_name(encoded.error()));
         return;
     }
     deliver(m, make_shared_packet(std::move(*encoded)), ephemeral);

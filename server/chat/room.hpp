@@ -14,6 +14,17 @@
 // strand, so it arrives in the order the room decided it: an event before
 // its ack, a join's replay before live traffic.
 //
+// MEMBERSHIP
+// The room keeps a row for everyone it ever had to do with (member_state:
+// member, invitee, banned, gone) and decides on its strand, for every
+// request, whether its sender may make it (access.hpp has the rules). A
+// connection is in members_ only while its user is a member; removing a
+// member (kick, ban, leave, deletion) removes every connection of theirs
+// at once, before anything else is broadcast, and tells each why.
+// Membership and settings change only through room events, sequenced and
+// stored like messages; the registry hears of each change (it keeps who
+// belongs where, for room lists and for joins of private rooms).
+//
 // SEQUENCES AND EPOCHS
 // Every change (message, edit, deletion, reaction) takes the next seq and is
 // broadcast before it is stored. When the room first becomes usable in a
@@ -25,6 +36,7 @@
 // same happens live when an event could not be stored (voided).
 #pragma once
 
+#include "server/chat/access.hpp"
 #include "server/chat/presence.hpp"
 #include "server/chat/send_queue.hpp"
 #include "server/chat/timeline.hpp"
@@ -33,6 +45,7 @@
 #include "server/core/metrics.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -40,11 +53,19 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 namespace parley::server {
+
+/// Public room names: 1-64 bytes of a-z 0-9 '.', '_', '-', starting with a
+/// letter or digit; upper case is folded, so "Lobby" and "lobby" are one
+/// room. (Private and direct rooms' addresses start with '~', which no
+/// name can.)
+std::optional<std::string> normalize_room_name(std::string_view name);
 
 /// What a room needs to reach one connection.
 struct room_member {
@@ -52,6 +73,25 @@ struct room_member {
     std::uint64_t user_id = 0;
     std::string username;
     std::shared_ptr<send_queue> queue;
+    bool admin = false;  ///< a server administrator
+    /// Called (on the room's strand) when the room drops this connection by
+    /// itself: a refused join, a kick, a ban, a leave, a deletion. Never when
+    /// the connection asked (leave()).
+    std::function<void(std::uint32_t room_id)> removed;
+};
+
+/// What the room tells its registry (any of these may be empty).
+struct room_observer {
+    /// A user's row changed (on the room's strand, after the event is recorded).
+    std::function<void(std::uint32_t room_id, const member_state&)> member_changed;
+    /// The room's settings changed.
+    std::function<void(std::uint32_t room_id, const room_settings&)> settings_changed;
+    /// Takes `address` for the room, if free (kind_set to public). Synchronous.
+    std::function<bool(std::uint32_t room_id, const std::string& address)> claim_address;
+    /// A fresh private address ('~' and 22 base32 characters).
+    std::function<std::string()> new_address;
+    /// The room was deleted.
+    std::function<void(std::uint32_t room_id)> deleted;
 };
 
 struct room_services {
@@ -63,6 +103,15 @@ struct room_services {
     std::function<std::chrono::steady_clock::time_point()> now = [] { return std::chrono::steady_clock::now(); };
     /// A fresh epoch id: random, not 0, at most 2^53-1.
     std::function<std::uint64_t()> new_epoch;
+    room_observer observer;
+};
+
+/// A room as it is loaded or created.
+struct room_init {
+    std::uint32_t id = 0;
+    room_settings settings;
+    std::uint64_t last_seq = 0;        ///< highest sequence already stored
+    std::vector<member_state> people;  ///< its rows
 };
 
 class room : public std::enable_shared_from_this<room> {
@@ -72,15 +121,25 @@ public:
     /// Runs once a request is answered (acknowledged or refused), on the strand.
     using done_handler = std::function<void()>;
 
-    /// @param last_seq highest sequence already stored (the next event gets last_seq + 1)
-    room(boost::asio::io_context& io, room_services services, std::uint32_t id, std::string name,
-         std::uint64_t last_seq);
+    room(boost::asio::io_context& io, room_services services, room_init init);
 
     std::uint32_t id() const noexcept { return id_; }
-    const std::string& name() const noexcept { return name_; }
+
+    // ---- membership (any thread) ---------------------------------------------
+    /// Makes `people` members (a new room's creator, a direct conversation's
+    /// people), each with a `joined` event by `actor`.
+    void add_members(std::vector<member_state> people, std::uint64_t actor);
 
     // ---- requests from connections (any thread) ----------------------------
+    /// Joins if the member's user may (a refusal is no_such_room for rooms
+    /// that are not public, so it tells nothing; `removed` is called).
     void join(room_member member, std::uint64_t epoch, std::uint64_t since_seq);
+    /// A change of membership or settings. @param target_name the name of
+    /// req.user_id, for invitations of people the room has no row for
+    void manage(std::uint64_t connection_id, protocol::manage_room req, std::string target_name,
+                done_handler done = {});
+    /// The user declines their invitation (errors go to `who`'s queue).
+    void decline(room_member who);
     /// @param reply send room_left to the member (false when its connection is gone)
     void leave(std::uint64_t connection_id, bool reply);
     void post_message(std::uint64_t connection_id, protocol::send_message msg, clock::time_point received_at,
@@ -163,7 +222,8 @@ private:
     bool answer_duplicate(const room_member& m, protocol::packet_kind kind, std::uint64_t client_id, bool resend,
                           std::function<void()> retry, guard g);
     void apply_change(const room_member& m, const change_request& req, message_state& s);
-    void record(const room_member& m, timeline_event ev, std::optional<message_state> posted,
+    /// @param m the member to acknowledge; null for events nobody asked for
+    void record(const room_member* m, timeline_event ev, std::optional<message_state> posted,
                 const protocol::packet& broadcast_packet, storage_event stored);
     /// Runs `op` with the message's state, loading and pinning it if it is older than the cache.
     void with_message(const room_member& m, protocol::packet_kind kind, std::uint64_t ref, std::uint64_t seq,
@@ -178,6 +238,26 @@ private:
                    const std::vector<message_state>& states);
     void send_items(const room_member& m, const std::vector<timeline_item>& items);
     void reset_members(std::uint64_t base_seq);
+
+    // membership (room_access.cpp)
+    access::actor actor_of(const room_member& m) const;
+    member_state* person(std::uint64_t user_id);
+    const member_state* person(std::uint64_t user_id) const;
+    protocol::user_ref user_of(std::uint64_t user_id) const;
+    /// The user becomes a member (a first join, or add_members). @param announce
+    /// tell the registry now (a joiner's is told after its room_joined)
+    void admit(std::uint64_t user_id, const std::string& username, std::uint64_t actor, bool announce = true);
+    /// Tells the registry of a changed row.
+    void announce(const member_state& row);
+    void do_manage(const room_member& m, const protocol::manage_room& req, const std::string& target_name);
+    /// Records a room event, then tells the registry (unless `announce` is false).
+    void record_room_event(const room_member* m, timeline_event ev, std::vector<member_state> rows,
+                           std::optional<room_settings> settings, bool announce = true);
+    /// Drops every connection of `user_id`, telling each `reason`.
+    void remove_user(std::uint64_t user_id, protocol::leave_reason reason);
+    void send_people(const room_member& m);
+    std::optional<protocol::packet> event_packet(const timeline_event& ev, const message_state* msg,
+                                                 std::uint64_t viewer) const;
 
     // presence and typing
     void member_left(const room_member& m);
@@ -200,7 +280,9 @@ private:
     executor strand_;
     room_services svc_;
     const std::uint32_t id_;
-    const std::string name_;
+    room_settings settings_;
+    bool deleted_ = false;
+    std::unordered_map<std::uint64_t, member_state> people_;  // by user id
     std::uint64_t last_seq_;
     std::uint64_t persisted_seq_;
     std::uint64_t epoch_ = 0;
@@ -220,5 +302,10 @@ private:
     std::atomic<std::uint64_t> last_seq_published_{0};
     std::atomic<std::size_t> members_published_{0};
 };
+
+template <class F>
+void room::on_strand(F&& f) {
+    boost::asio::post(strand_, [self = shared_from_this(), f = std::forward<F>(f)]() mutable { f(); });
+}
 
 }  // namespace parley::server

@@ -76,6 +76,8 @@ inline constexpr auto max_invite_ttl = std::chrono::seconds(90 * 24 * 3600);
 /// Usable invites one user may hold at once: every one is a stored row, and
 /// a member with --member-invites should not fill the disk with them.
 inline constexpr std::size_t max_open_invites_per_user = 100;
+/// People one GET /api/users answer lists.
+inline constexpr std::size_t max_user_search = 20;
 
 // ---- storage -------------------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 //
 // THE TIMELINE
 // Every change of a room is an event with a sequence number: a message
-// posted, edited or deleted, a reaction put on or taken off. Numbers are
+// posted, edited or deleted, a reaction put on or taken off, a change of
+// who belongs to the room or of its settings (a room event). Numbers are
 // dense per room (1, 2, 3, ...); a message is named by the seq of the event
 // that posted it. An epoch names one unbroken run of a room's numbering: a
 // room starts a new one whenever it cannot vouch for events a client may
@@ -31,10 +32,38 @@ namespace parley::server {
 /// Milliseconds since the Unix epoch, as the protocol carries time.
 using unix_ms = std::uint64_t;
 
+/// Where a user stands with a room. `gone` users (left, kicked, declined)
+/// are kept so that the room's events can still name them.
+enum class member_status : std::uint8_t { member = 0, invited = 1, banned = 2, gone = 3 };
+
+/// One user's standing in one room, as the room and storage keep it.
+struct member_state {
+    std::uint64_t user_id = 0;
+    std::string username;
+    member_status status = member_status::member;
+    protocol::room_role role = protocol::room_role::member;
+    bool muted = false;
+    std::uint64_t invited_by = 0;  ///< invitations: who invited
+};
+
+/// A room's settings: its address (what join_room takes), title, topic, kind.
+struct room_settings {
+    std::string address;
+    std::string title;
+    std::string topic;
+    protocol::room_kind kind = protocol::room_kind::public_room;
+};
+
+/// The settings of a public room called `name` (tests and start-up).
+inline room_settings public_room_named(std::string name) {
+    return {name, name, {}, protocol::room_kind::public_room};
+}
+
 namespace events {
 struct room_created {
     std::uint32_t room_id = 0;
-    std::string name;
+    room_settings settings;
+    std::string direct_key;  ///< direct rooms: their people's ids, ascending, comma-separated
     std::uint64_t created_by = 0;
     unix_ms at = 0;
 };
@@ -82,10 +111,28 @@ struct reaction_set {
     std::uint32_t count = 0;  ///< the message's total of this reaction after the change
     unix_ms at = 0;
 };
+/// A room event: `action` by actor_id on target_id. `members` are the rows
+/// it changed, as they are after it; `settings` the room's settings after
+/// it, when it changed them (title, topic, kind, address).
+struct room_changed {
+    std::uint32_t room_id = 0;
+    std::uint64_t seq = 0;
+    std::uint64_t actor_id = 0;
+    std::uint64_t client_id = 0;
+    protocol::room_action action = protocol::room_action::joined;
+    std::uint64_t target_id = 0;
+    protocol::room_role role = protocol::room_role::member;
+    protocol::room_kind kind = protocol::room_kind::public_room;
+    std::string text;
+    unix_ms at = 0;
+    std::vector<member_state> members;
+    std::optional<room_settings> settings;
+};
 }  // namespace events
 
 using storage_event = std::variant<events::room_created, events::epoch_started, events::message_posted,
-                                   events::message_edited, events::message_deleted, events::reaction_set>;
+                                   events::message_edited, events::message_deleted, events::reaction_set,
+                                   events::room_changed>;
 
 /// The room and seq of a sequenced event (a message or a change); nullopt for
 /// room_created and epoch_started, which carry no seq.
@@ -101,9 +148,11 @@ inline std::optional<std::pair<std::uint32_t, std::uint64_t>> sequence_of(const 
 /// A room as storage knows it at start-up.
 struct stored_room {
     std::uint32_t id = 0;
-    std::string name;
+    room_settings settings;
+    std::string direct_key;
     std::uint64_t last_seq = 0;    ///< of any event (message or change)
     std::uint64_t created_by = 0;  ///< 0: nobody (created by the server)
+    std::vector<member_state> people;  ///< everyone the room has a row for
 };
 
 /// Where rooms send their changes for persistence (the batch writer).
@@ -128,17 +177,22 @@ struct message_state {
 /// One event of a room's timeline. A posted message's content lives in its
 /// message_state; the event itself only says who posted it, when.
 struct timeline_event {
-    enum class type : std::uint8_t { posted, edited, deleted, reacted, voided };
+    enum class type : std::uint8_t { posted, edited, deleted, reacted, voided, room };
     std::uint64_t seq = 0;
     type what = type::posted;
     std::uint64_t user_id = 0;
     std::uint64_t client_id = 0;  ///< the client's id of the change (client_msg_id for messages)
     unix_ms at = 0;
     std::uint64_t message_seq = 0;  ///< edited, deleted, reacted: the message changed
-    std::string text;               ///< edited: the new text
+    std::string text;               ///< edited: the new text; room: the title or topic set
     protocol::reaction_kind reaction = protocol::reaction_kind::like;
     bool added = false;
     std::uint32_t count = 0;
+    // room events: user_id acted on target_id
+    protocol::room_action action = protocol::room_action::joined;
+    std::uint64_t target_id = 0;
+    protocol::room_role role = protocol::room_role::member;
+    protocol::room_kind room_kind = protocol::room_kind::public_room;
 };
 
 /// Events of a range as storage holds them, with the current state of every

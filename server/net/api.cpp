@@ -1,10 +1,12 @@
 #include "server/net/api.hpp"
 
 #include "server/core/log.hpp"
+#include "server/net/static_files.hpp"
 #include "server/store/accounts.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 namespace parley::server {
@@ -184,6 +186,40 @@ http_response create_invite_endpoint(const http_request& req, const user_identit
     return make_json(req, http::status::created, out);
 }
 
+/// The decoded value of `name` in the target's query string ("" if absent).
+std::string query_parameter(std::string_view target, std::string_view name) {
+    const auto q = target.find('?');
+    if (q == std::string_view::npos) return {};
+    std::string_view rest = target.substr(q + 1);
+    while (!rest.empty()) {
+        const auto amp = rest.find('&');
+        const std::string_view pair = rest.substr(0, amp);
+        rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+        const auto eq = pair.find('=');
+        if (pair.substr(0, eq) != name) continue;
+        if (eq == std::string_view::npos) return {};
+        std::string value(pair.substr(eq + 1));
+        std::replace(value.begin(), value.end(), '+', ' ');
+        return url_decode(value).value_or("");
+    }
+    return {};
+}
+
+// GET /api/users?q=PREFIX: people to start a conversation with or invite,
+// by name prefix (at most bounds::max_user_search). Signed-in users only:
+// the names of a server's people are not public.
+http_response users_route(const http_request& req, server_context& ctx) {
+    if (req.method() != http::verb::get) return method_not_allowed(req, "GET");
+    const auto user = ctx.accts.find_session(token_of(req));
+    if (!user) return make_error(req, http::status::unauthorized, "not_authenticated", "sign in first");
+    const std::string_view target = req.target();
+    const auto q = query_parameter(target, "q");
+    json users = json::array();
+    for (const auto& u : ctx.accts.search_users(q, bounds::max_user_search))
+        users.push_back({{"id", u.id}, {"username", u.username}});
+    return make_json(req, http::status::ok, {{"users", users}});
+}
+
 // /api/invites and /api/invites/ID: admins (or, with --member-invites,
 // every member) create, list and revoke invites. Admins list and revoke
 // every invite; members only their own.
@@ -265,6 +301,7 @@ http_response route(const http_request& req, const std::string& client, server_c
         return make_json(req, http::status::ok, {{"mode", to_string(mode)}});
     }
     if (path == "/api/invites" || path.starts_with("/api/invites/")) return invites_route(req, path, ctx);
+    if (path == "/api/users") return users_route(req, ctx);
     if (path == "/api/me" || path == "/api/rooms") {
         if (!get) return method_not_allowed(req, "GET");
         const auto user = ctx.accts.find_session(token_of(req));
@@ -277,7 +314,8 @@ http_response route(const http_request& req, const std::string& client, server_c
         }
         json rooms = json::array();
         for (const auto& r : ctx.rooms.list())
-            rooms.push_back({{"id", r.id}, {"name", r.name}, {"last_seq", r.last_seq}, {"online", r.members}});
+            rooms.push_back({{"id", r.id}, {"name", r.name}, {"title", r.title}, {"last_seq", r.last_seq},
+                             {"online", r.members}});
         return make_json(req, http::status::ok, {{"rooms", rooms}});
     }
     return make_error(req, http::status::not_found, "not_found", "no such endpoint");

@@ -8,12 +8,14 @@ namespace parley::server {
 
 void connection_registry::add(std::uint64_t id, std::weak_ptr<websocket_session> s) {
     std::lock_guard lock(mutex_);
-    sessions_[id] = entry{std::move(s), {}, 0};
+    sessions_[id] = entry{std::move(s), 0, {}, 0};
 }
 
-void connection_registry::bind(std::uint64_t id, std::string token_hash, std::int64_t expires_at_ms) {
+void connection_registry::bind(std::uint64_t id, std::uint64_t user_id, std::string token_hash,
+                               std::int64_t expires_at_ms) {
     std::lock_guard lock(mutex_);
     if (auto it = sessions_.find(id); it != sessions_.end()) {
+        it->second.user_id = user_id;
         it->second.token_hash = std::move(token_hash);
         it->second.expires_at_ms = expires_at_ms;
     }
@@ -29,6 +31,17 @@ void connection_registry::sign_out_if(Pred pred) {
                 if (auto s = e.session.lock()) ending.push_back(std::move(s));
     }
     for (auto& s : ending) s->sign_out();
+}
+
+void connection_registry::for_user(std::uint64_t user_id, const std::function<void(websocket_session&)>& f) {
+    std::vector<std::shared_ptr<websocket_session>> theirs;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [id, e] : sessions_)
+            if (e.user_id == user_id)
+                if (auto s = e.session.lock()) theirs.push_back(std::move(s));
+    }
+    for (auto& s : theirs) f(*s);
 }
 
 void connection_registry::end_session(const std::string& token_hash) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,8 +19,10 @@ class websocket_session;
 class connection_registry {
 public:
     void add(std::uint64_t id, std::weak_ptr<websocket_session> s);
-    /// Records which session token (its hash) the connection signed in with, until when.
-    void bind(std::uint64_t id, std::string token_hash, std::int64_t expires_at_ms);
+    /// Records who signed in on the connection, with which session token (its hash), until when.
+    void bind(std::uint64_t id, std::uint64_t user_id, std::string token_hash, std::int64_t expires_at_ms);
+    /// Runs `f` on every live session of the user (without the lock held). Any thread.
+    void for_user(std::uint64_t user_id, const std::function<void(websocket_session&)>& f);
     void remove(std::uint64_t id);
     std::size_t size() const;
     /// Asks every session to close with "going away".
@@ -32,6 +35,7 @@ public:
 private:
     struct entry {
         std::weak_ptr<websocket_session> session;
+        std::uint64_t user_id = 0;
         std::string token_hash;
         std::int64_t expires_at_ms = 0;
     };

@@ -28,6 +28,12 @@ struct overloaded : F... {
 template <class... F>
 overloaded(F...) -> overloaded<F...>;
 
+/// A packet of an earlier Parley version (1 .. version-1). Its sender cannot
+/// read our packets, so an error packet would tell it nothing.
+bool from_an_earlier_version(std::span<const std::uint8_t> message) {
+    return message.size() >= 2 && message[0] == protocol::magic && message[1] >= 1 && message[1] < limits::version;
+}
+
 bool is_expected_close(boost::system::error_code ec) {
     return ec == websocket::error::closed || ec == net::error::operation_aborted || ec == net::error::eof ||
            ec == net::error::connection_reset || ec == beast::error::timeout;
@@ -104,8 +110,9 @@ void websocket_session::on_authenticated(std::optional<session_info> session) {
     if (session) {
         user_ = std::move(session->user);
         // From now on a logout or the expiry of this session ends the connection.
-        ctx_.connections.bind(id_, std::move(session->token_hash), session->expires_at_ms);
+        ctx_.connections.bind(id_, user_->id, std::move(session->token_hash), session->expires_at_ms);
         send_welcome();
+        send_room_list();
     } else {
         send_error(error_code::auth_failed, packet_kind::authenticate, 0);
         count_protocol_error();
@@ -122,12 +129,15 @@ void websocket_session::send_welcome() {
     auto whole = [](double burst) { return static_cast<std::uint32_t>(burst); };
     const config& c = ctx_.cfg;
     std::vector<rate_limit> limits_{
-        {{k(packet_kind::send_message), k(packet_kind::edit_message), k(packet_kind::delete_message)},
+        {{k(packet_kind::send_message), k(packet_kind::edit_message), k(packet_kind::delete_message),
+          k(packet_kind::manage_room)},
          per_minute(c.message_rate), whole(c.message_burst)},
         {{k(packet_kind::set_reaction)}, per_minute(c.reaction_rate), whole(c.reaction_burst)},
         {{k(packet_kind::set_typing)}, per_minute(c.typing_rate), whole(c.typing_burst)},
         {{k(packet_kind::request_history)}, per_minute(bounds::history_rate), whole(bounds::history_burst)},
-        {{k(packet_kind::join_room)}, per_minute(c.room_create_rate), whole(c.room_create_burst)},
+        // Joins draw on it only when they create a room.
+        {{k(packet_kind::join_room), k(packet_kind::create_room), k(packet_kind::open_direct)},
+         per_minute(c.room_create_rate), whole(c.room_create_burst)},
     };
     send(welcome{user_->id, user_->username, "parley/" PARLEY_VERSION, now_unix_ms(), std::move(limits_),
                  static_cast<std::uint32_t>(c.max_rooms_per_connection)});
@@ -180,6 +190,13 @@ void websocket_session::refuse_text() {
 
 void websocket_session::handle_message(std::span<const std::uint8_t> message) {
     auto packets = decode_message(message);
+    if (!packets && packets.error() == decode_error::bad_version && from_an_earlier_version(message)) {
+        // An old client (a browser tab open across an upgrade) cannot read
+        // our error packets: the close reason is what it and its user see.
+        ctx_.stats.count_error(static_cast<std::uint16_t>(decode_error::bad_version));
+        return do_close({websocket::close_code::protocol_error,
+                         "Parley protocol version " + std::to_string(limits::version) + " required; reload the page"});
+    }
     if (!packets) {
         send_error(to_error_code(packets.error()), packet_kind{0}, 0);
         return count_protocol_error();
@@ -218,6 +235,10 @@ void websocket_session::handle(packet& p) {
     std::visit(overloaded{
                    [&](protocol::authenticate&) { send_welcome(); },
                    [&](join_room& j) { handle_join(j); },
+                   [&](create_room& c) { handle_create(c); },
+                   [&](open_direct& o) { handle_open_direct(o); },
+                   [&](manage_room& m) { handle_manage(m); },
+                   [&](decline_invite& d) { handle_decline(d); },
                    [&](leave_room& l) { handle_leave(l); },
                    [&](send_message& m) { handle_send(m); },
                    [&](protocol::ping& q) { send(pong{q.nonce}); },
@@ -232,28 +253,166 @@ void websocket_session::handle(packet& p) {
 }
 
 // Every check that can refuse the join runs before anything is created: the
-// name, this connection's room count, then (for a new room) the creator's
-// rate limit and the quotas, which the registry checks as it creates.
+// address, this connection's room count, then (for a new public room) the
+// creator's rate limit and the quotas, which the registry checks as it
+// creates. A private address is never created by a join; one of no room and
+// one the user may not join get the same no_such_room, by the same path.
 void websocket_session::handle_join(const join_room& j) {
-    const auto name = normalize_room_name(j.room);
-    if (!name) return send_error(error_code::bad_room_name, packet_kind::join_room, 0);
-    auto r = ctx_.rooms.find(*name);
+    const bool private_address = j.room.starts_with('~');
+    const auto address = private_address ? std::optional<std::string>(j.room) : normalize_room_name(j.room);
+    if (!address) return send_error(error_code::bad_room_name, packet_kind::join_room, 0);
+    auto r = ctx_.rooms.find_for_join(*address, user_->id, user_->admin);
     if (!(r && rooms_.contains(r->id())) && rooms_.size() >= ctx_.cfg.max_rooms_per_connection)
         return send_error(error_code::too_many_rooms, packet_kind::join_room, 0);
+    if (!r && private_address) return send_error(error_code::no_such_room, packet_kind::join_room, 0);
     if (!r) {
         if (!allow(ctx_.room_create_limits, retry_discipline::limit::rooms, packet_kind::join_room, 0)) return;
-        auto created = ctx_.rooms.create(*name, user_->id);
+        auto created = ctx_.rooms.create(*address, {user_->id, user_->username});
         if (auto* code = std::get_if<error_code>(&created)) return send_error(*code, packet_kind::join_room, 0);
         r = std::get<std::shared_ptr<room>>(std::move(created));
     }
-    r->join(room_member{id_, user_->id, user_->username, queue_}, j.epoch, j.since_seq);
-    rooms_[r->id()] = std::move(r);
+    enter(std::move(r), j.epoch, j.since_seq);
+}
+
+room_member websocket_session::as_member(std::uint64_t generation) {
+    auto removed = [weak = weak_from_this(), generation](std::uint32_t room_id) {
+        auto self = weak.lock();
+        if (!self) return;
+        net::post(self->ws_.get_executor(), [self, room_id, generation] {
+            auto it = self->rooms_.find(room_id);
+            if (it != self->rooms_.end() && it->second.generation == generation) self->rooms_.erase(it);
+        });
+    };
+    return room_member{id_, user_->id, user_->username, queue_, user_->admin, std::move(removed)};
+}
+
+void websocket_session::enter(std::shared_ptr<room> r, std::uint64_t epoch, std::uint64_t since_seq) {
+    const std::uint64_t generation = ++joins_;
+    const std::uint32_t id = r->id();
+    r->join(as_member(generation), epoch, since_seq);
+    rooms_[id] = {std::move(r), generation};
+}
+
+// A public room's name must be free (joining an existing one is join_room);
+// a private room's title may be anything but blank, since its address is
+// its own.
+void websocket_session::handle_create(const create_room& c) {
+    const auto refuse = [&](error_code code) { send_error(code, packet_kind::create_room, c.client_id); };
+    if (rooms_.size() >= ctx_.cfg.max_rooms_per_connection) return refuse(error_code::too_many_rooms);
+    if (c.type == room_kind::direct) return refuse(error_code::bad_request);
+    std::optional<std::string> title;
+    if (c.type == room_kind::public_room) {
+        title = normalize_room_name(c.name);
+    } else if (!std::all_of(c.name.begin(), c.name.end(), [](char ch) { return ch == ' '; })) {
+        title = c.name;
+    }
+    if (!title) return refuse(error_code::bad_room_name);
+    if (c.type == room_kind::public_room && ctx_.rooms.find(*title)) return refuse(error_code::room_name_taken);
+    if (!allow(ctx_.room_create_limits, retry_discipline::limit::rooms, packet_kind::create_room, c.client_id)) return;
+    const protocol::user_ref me{user_->id, user_->username};
+    auto created = c.type == room_kind::public_room ? ctx_.rooms.create(*title, me) : ctx_.rooms.create_private(*title, me);
+    if (auto* code = std::get_if<error_code>(&created)) return refuse(*code);
+    enter(std::get<std::shared_ptr<room>>(std::move(created)), 0, 0);
+}
+
+// The people are looked up first (off the I/O thread); packets after this
+// one wait, as for authentication, so the client's order holds.
+void websocket_session::handle_open_direct(const open_direct& o) {
+    const auto refuse = [this, ref = o.client_id](error_code code) { send_error(code, packet_kind::open_direct, ref); };
+    std::vector<std::uint64_t> others;
+    for (auto id : o.user_ids)
+        if (id != user_->id && std::find(others.begin(), others.end(), id) == others.end()) others.push_back(id);
+    if (others.empty()) return refuse(error_code::bad_request);
+    if (rooms_.size() >= ctx_.cfg.max_rooms_per_connection) return refuse(error_code::too_many_rooms);
+    if (!allow(ctx_.room_create_limits, retry_discipline::limit::rooms, packet_kind::open_direct, o.client_id)) return;
+    read_paused_ = true;
+    net::post(ctx_.blocking, [self = shared_from_this(), others = std::move(others), ref = o.client_id] {
+        std::optional<std::vector<user_identity>> found;
+        try {
+            found = self->ctx_.accts.find_users(others);
+        } catch (const std::exception& e) {
+            log::error("user lookup failed: ", e.what());
+        }
+        net::post(self->ws_.get_executor(), [self, found = std::move(found), wanted = others.size(), ref] {
+            self->read_paused_ = false;
+            if (self->phase_ != phase::open) return;
+            if (!found || found->size() != wanted) {
+                self->send_error(found ? error_code::no_such_user : error_code::internal_error, packet_kind::open_direct, ref);
+                return self->resume();
+            }
+            std::vector<protocol::user_ref> people{{self->user_->id, self->user_->username}};
+            for (const auto& u : *found) people.push_back({u.id, u.username});
+            auto opened = self->ctx_.rooms.open_direct(std::move(people), self->user_->id);
+            if (auto* code = std::get_if<error_code>(&opened)) self->send_error(*code, packet_kind::open_direct, ref);
+            else self->enter(std::get<std::shared_ptr<room>>(std::move(opened)), 0, 0);
+            self->resume();
+        });
+    });
+}
+
+// An invitation may name someone the room has never seen: their name is
+// looked up first, with later packets held back meanwhile.
+void websocket_session::handle_manage(manage_room& m) {
+    auto r = joined_room(m.room_id, packet_kind::manage_room);
+    if (!r || !allow(ctx_.message_limits, retry_discipline::limit::messages, packet_kind::manage_room, m.client_id))
+        return;
+    if (m.action != room_action::invited) {
+        auto done = hold_until_answered(m.resend);
+        return r->manage(id_, std::move(m), {}, std::move(done));
+    }
+    read_paused_ = true;
+    net::post(ctx_.blocking, [self = shared_from_this(), r = std::move(r), m = std::move(m)]() mutable {
+        std::optional<std::vector<user_identity>> found;
+        try {
+            found = self->ctx_.accts.find_users({m.user_id});
+        } catch (const std::exception& e) {
+            log::error("user lookup failed: ", e.what());
+        }
+        net::post(self->ws_.get_executor(), [self, r = std::move(r), m = std::move(m), found = std::move(found)]() mutable {
+            self->read_paused_ = false;
+            if (self->phase_ != phase::open) return;
+            if (!found || found->empty()) {
+                self->send_error(found ? error_code::no_such_user : error_code::internal_error, packet_kind::manage_room,
+                                 m.client_id);
+                return self->resume();
+            }
+            std::string name = found->front().username;
+            const bool resend = m.resend;
+            r->manage(self->id_, std::move(m), std::move(name), self->hold_until_answered(resend));
+            self->resume();
+        });
+    });
+}
+
+void websocket_session::handle_decline(const decline_invite& d) {
+    auto r = ctx_.rooms.find(d.room_id);
+    if (!r) return send_error(error_code::no_such_room, packet_kind::decline_invite, d.room_id);
+    r->decline(as_member(0));
+}
+
+void websocket_session::send_room_list() {
+    room_list list{presence_change::snapshot, {}};
+    for (auto& e : ctx_.rooms.rooms_of(user_->id)) {
+        list.rooms.push_back(std::move(e));
+        if (list.rooms.size() == limits::max_room_list) {
+            send(list);
+            list.rooms.clear();
+            list.change = presence_change::joined;
+        }
+    }
+    if (!list.rooms.empty() || list.change == presence_change::snapshot) send(list);
+}
+
+void websocket_session::room_list_changed(std::uint32_t room_id, const std::optional<room_entry>& entry) {
+    room_list list{entry ? presence_change::joined : presence_change::left, {}};
+    list.rooms.push_back(entry ? *entry : room_entry{.room_id = room_id});
+    send(list);  // the queue takes packets from any thread
 }
 
 void websocket_session::handle_leave(const leave_room& l) {
     auto it = rooms_.find(l.room_id);
     if (it == rooms_.end()) return send_error(error_code::not_in_room, packet_kind::leave_room, l.room_id);
-    it->second->leave(id_, true);
+    it->second.room->leave(id_, true);
     rooms_.erase(it);
 }
 
@@ -304,7 +463,7 @@ void websocket_session::handle_room_request(packet& p, std::uint32_t room_id) {
 
 std::shared_ptr<room> websocket_session::joined_room(std::uint32_t room_id, packet_kind kind) {
     auto it = rooms_.find(room_id);
-    if (it != rooms_.end()) return it->second;
+    if (it != rooms_.end()) return it->second.room;
     send_error(error_code::not_in_room, kind, room_id);
     return nullptr;
 }
@@ -437,7 +596,7 @@ void websocket_session::end() {
     const bool accepted = phase_ != phase::handshake;
     phase_ = phase::ended;
     if (queue_) queue_->close();
-    for (auto& [id, r] : rooms_) r->leave(id_, false);
+    for (auto& [id, r] : rooms_) r.room->leave(id_, false);
     rooms_.clear();
     if (accepted) ctx_.connections.remove(id_);
 }

@@ -54,6 +54,9 @@ public:
     void shutdown();
     /// The session was signed out or expired: says so (auth_failed) and closes. Any thread.
     void sign_out();
+    /// The user's room list changed (room_list with `joined`, or `left` when
+    /// `entry` is empty). Any thread.
+    void room_list_changed(std::uint32_t room_id, const std::optional<protocol::room_entry>& entry);
 
 private:
     void on_accept(boost::system::error_code ec);
@@ -67,6 +70,15 @@ private:
     void refuse_text();
     void handle(protocol::packet& p);
     void handle_join(const protocol::join_room& p);
+    void handle_create(const protocol::create_room& p);
+    void handle_open_direct(const protocol::open_direct& p);
+    void handle_manage(protocol::manage_room& p);
+    void handle_decline(const protocol::decline_invite& p);
+    /// Joins `r` on this connection (after every check).
+    void enter(std::shared_ptr<room> r, std::uint64_t epoch, std::uint64_t since_seq);
+    /// This connection as a room sees it; `generation` names the join.
+    room_member as_member(std::uint64_t generation);
+    void send_room_list();
     void handle_leave(const protocol::leave_room& p);
     void handle_send(protocol::send_message& p);
     room::done_handler hold_until_answered(bool resend);
@@ -103,7 +115,12 @@ private:
 
     std::deque<protocol::packet> pending_;  // decoded, not yet handled (one message's packets)
     std::optional<user_identity> user_;
-    std::unordered_map<std::uint32_t, std::shared_ptr<room>> rooms_;
+    struct joined {
+        std::shared_ptr<parley::server::room> room;
+        std::uint64_t generation = 0;  ///< which join: a removal of an earlier one leaves a later one be
+    };
+    std::unordered_map<std::uint32_t, joined> rooms_;
+    std::uint64_t joins_ = 0;
     std::size_t protocol_errors_ = 0;
     retry_discipline discipline_;
 

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace parley::server {
@@ -89,7 +90,7 @@ struct accounts::sql {
     explicit sql(const std::string& path) : db(path, database::mode::read_write) {}
     database db;
     statement insert_user, find_user, insert_session, find_session, delete_session, purge_sessions;
-    statement consume_invite, find_admin, count_admins, set_admin, list_users, insert_invite, count_open_invites,
+    statement find_user_by_id, search_users, consume_invite, find_admin, count_admins, set_admin, list_users, insert_invite, count_open_invites,
         list_invites, revoke_invite;
 };
 
@@ -114,6 +115,12 @@ accounts::accounts(const std::string& db_path, const config& cfg)
         "WHERE code_hash = ? AND uses_left > 0 AND revoked_at = 0 AND expires_at > ?");
     sql_->find_admin = sql_->db.prepare("SELECT is_admin FROM users WHERE id = ?");
     sql_->count_admins = sql_->db.prepare("SELECT COUNT(*) FROM users WHERE is_admin != 0");
+    // A range of the unique index: names are ASCII, so every key with the
+    // prefix sorts below prefix + 0x7F.
+    sql_->search_users = sql_->db.prepare(
+        "SELECT id, username, is_admin FROM users WHERE username_key >= ?1 AND username_key < ?2 "
+        "ORDER BY username_key LIMIT ?3");
+    sql_->find_user_by_id = sql_->db.prepare("SELECT id, username, is_admin FROM users WHERE id = ?");
     sql_->set_admin = sql_->db.prepare("UPDATE users SET is_admin = ? WHERE username_key = ?");
     sql_->list_users = sql_->db.prepare("SELECT id, username, is_admin, created_at FROM users ORDER BY created_at, id");
     sql_->insert_invite = sql_->db.prepare(
@@ -129,7 +136,7 @@ accounts::accounts(const std::string& db_path, const config& cfg)
     sql_->find_user = sql_->db.prepare("SELECT id, username, password_hash FROM users WHERE username_key = ?");
     sql_->insert_session = sql_->db.prepare("INSERT INTO sessions(token_hash, user_id, created_at, expires_at) VALUES(?, ?, ?, ?)");
     sql_->find_session = sql_->db.prepare(
-        "SELECT u.id, u.username, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id "
+        "SELECT u.id, u.username, s.expires_at, u.is_admin FROM sessions s JOIN users u ON u.id = s.user_id "
         "WHERE s.token_hash = ? AND s.expires_at > ?");
     sql_->delete_session = sql_->db.prepare("DELETE FROM sessions WHERE token_hash = ?");
     sql_->purge_sessions = sql_->db.prepare("DELETE FROM sessions WHERE expires_at <= ?");
@@ -205,6 +212,29 @@ std::variant<user_identity, account_error> accounts::insert_user(std::string_vie
     return user;
 }
 
+std::vector<user_identity> accounts::search_users(std::string_view prefix, std::size_t limit) {
+    std::vector<user_identity> out;
+    if (prefix.size() > 32 || !std::all_of(prefix.begin(), prefix.end(), [](unsigned char c) { return c < 0x7F; }))
+        return out;  // no name has it
+    const std::string low = lower(prefix);
+    std::lock_guard lock(mutex_);
+    statement_use find(sql_->search_users);
+    find->bind_all(low, low + "\x7f", static_cast<std::int64_t>(limit));
+    while (find->step()) out.push_back({find->column_u64(0), find->column_text(1), find->column_int(2) != 0});
+    return out;
+}
+
+std::vector<user_identity> accounts::find_users(const std::vector<std::uint64_t>& ids) {
+    std::vector<user_identity> out;
+    std::lock_guard lock(mutex_);
+    for (const auto id : ids) {
+        statement_use find(sql_->find_user_by_id);
+        find->bind_all(id);
+        if (find->step()) out.push_back({find->column_u64(0), find->column_text(1), find->column_int(2) != 0});
+    }
+    return out;
+}
+
 std::optional<account_error> accounts::set_admin(std::string_view username, bool admin) {
     std::lock_guard lock(mutex_);
     std::optional<account_error> result;
@@ -224,6 +254,7 @@ std::optional<account_error> accounts::set_admin(std::string_view username, bool
             update->run();
             if (sql_->db.changes() == 0) throw refusal{account_error::no_such_user};
         });
+        cache_.clear();  // cached sessions carry the admin flag
     } catch (const refusal& r) {
         result = r.error;
     }
@@ -361,7 +392,7 @@ std::optional<session_info> accounts::find_session_info(std::string_view token) 
     find->bind_blob(1, h.data(), h.size());
     find->bind(2, now);
     if (!find->step()) return std::nullopt;
-    session_info info{{find->column_u64(0), find->column_text(1)}, h, find->column_int(2)};
+    session_info info{{find->column_u64(0), find->column_text(1), find->column_int(3) != 0}, h, find->column_int(2)};
     if (cache_.size() >= max_cached_sessions) cache_.clear();
     cache_[h] = {info.user, info.expires_at_ms};
     return info;

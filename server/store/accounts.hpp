@@ -40,6 +40,7 @@ namespace parley::server {
 struct user_identity {
     std::uint64_t id = 0;
     std::string username;
+    bool admin = false;  ///< a server administrator (as of sign-in)
 };
 
 /// A signed-in connection's session: who, and which token (its hash), until when.
@@ -122,6 +123,10 @@ public:
     /** Grants or revokes admin. @return no_such_user, or last_admin when revoking the only one */
     std::optional<account_error> set_admin(std::string_view username, bool admin);
     bool is_admin(std::uint64_t user_id);
+    /// Up to `limit` accounts whose names start with `prefix` (ignoring case), by name.
+    std::vector<user_identity> search_users(std::string_view prefix, std::size_t limit);
+    /// The accounts with these ids, in the order asked; unknown ids are left out.
+    std::vector<user_identity> find_users(const std::vector<std::uint64_t>& ids);
     /// Every account, oldest first.
     std::vector<user_summary> list_users();
     std::int64_t count_users();

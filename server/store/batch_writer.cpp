@@ -9,8 +9,9 @@ namespace parley::server {
 
 batch_writer::batch_writer(const std::string& db_path, options opts, metrics& stats, reports to)
     : opts_(std::move(opts)), stats_(stats), to_(std::move(to)), db_(db_path, database::mode::read_write) {
-    insert_room_ = db_.prepare("INSERT INTO rooms(id, name, created_by, created_at) VALUES(?, ?, ?, ?) "
-                               "ON CONFLICT DO NOTHING");
+    insert_room_ = db_.prepare(
+        "INSERT INTO rooms(id, name, title, topic, kind, direct_key, created_by, created_at) "
+        "VALUES(?, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, 0), ?) ON CONFLICT DO NOTHING");
     insert_epoch_ = db_.prepare("INSERT INTO room_epochs(room_id, epoch, base_seq, started_at) VALUES(?, ?, ?, ?)");
     insert_message_ = db_.prepare(
         "INSERT INTO messages(room_id, seq, author_id, client_msg_id, text, sent_at, reply_to) "
@@ -18,13 +19,24 @@ batch_writer::batch_writer(const std::string& db_path, options opts, metrics& st
     bump_room_ = db_.prepare("UPDATE rooms SET last_seq = MAX(last_seq, ?), last_message_at = MAX(last_message_at, ?) "
                              "WHERE id = ?");
     edit_message_ = db_.prepare("UPDATE messages SET text = ?, edited_at = ? WHERE room_id = ? AND seq = ?");
-    delete_message_ = db_.prepare("UPDATE messages SET text = '', deleted_at = ? WHERE room_id = ? AND seq = ?");
+    delete_message_ = db_.prepare(
+        "UPDATE messages SET text = '', deleted_at = ?, deleted_by = ? WHERE room_id = ? AND seq = ?");
     delete_reactions_ = db_.prepare("DELETE FROM reactions WHERE room_id = ? AND seq = ?");
     add_reaction_ = db_.prepare("INSERT OR IGNORE INTO reactions(room_id, seq, reaction, user_id) VALUES(?, ?, ?, ?)");
     remove_reaction_ = db_.prepare("DELETE FROM reactions WHERE room_id = ? AND seq = ? AND reaction = ? AND user_id = ?");
     insert_change_ = db_.prepare(
         "INSERT INTO changes(room_id, seq, kind, user_id, client_id, message_seq, text, reaction, added, count, at) "
         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    insert_room_event_ = db_.prepare(
+        "INSERT INTO changes(room_id, seq, kind, user_id, client_id, target_id, action, role, room_kind, text, at) "
+        "VALUES(?, ?, 5, ?, ?, ?, ?, ?, ?, ?, ?)");
+    upsert_member_ = db_.prepare(
+        "INSERT INTO memberships(room_id, user_id, state, role, muted, invited_by, seq) VALUES(?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(room_id, user_id) DO UPDATE SET state = excluded.state, role = excluded.role, "
+        "muted = excluded.muted, invited_by = excluded.invited_by, seq = excluded.seq");
+    update_room_ = db_.prepare("UPDATE rooms SET name = ?, title = ?, topic = ?, kind = ? WHERE id = ?");
+    // A deleted room frees its address.
+    delete_room_ = db_.prepare("UPDATE rooms SET deleted_at = ?, name = '~deleted.' || id WHERE id = ?");
     // A void takes the seq unless a row holds it already (then that row stands).
     insert_void_ = db_.prepare(
         "INSERT INTO changes(room_id, seq, kind) SELECT ?1, ?2, 4 "
@@ -249,7 +261,9 @@ void batch_writer::write(const storage_event& e) {
         [&](const auto& ev) {
             using T = std::decay_t<decltype(ev)>;
             if constexpr (std::is_same_v<T, room_created>) {
-                insert_room_.bind_all(ev.room_id, ev.name, ev.created_by, ev.at);
+                const room_settings& s = ev.settings;
+                insert_room_.bind_all(ev.room_id, s.address, s.title, s.topic, static_cast<int>(s.kind), ev.direct_key,
+                                      ev.created_by, ev.at);
                 step(insert_room_, "insert_room");
             } else if constexpr (std::is_same_v<T, epoch_started>) {
                 insert_epoch_.bind_all(ev.room_id, ev.epoch, ev.base_seq, ev.at);
@@ -261,11 +275,13 @@ void batch_writer::write(const storage_event& e) {
                 step(edit_message_, "edit_message");
                 change(ev.room_id, ev.seq, 1, ev.user_id, ev.client_id, ev.message_seq, ev.text, 0, false, 0, ev.at);
             } else if constexpr (std::is_same_v<T, message_deleted>) {
-                delete_message_.bind_all(ev.at, ev.room_id, ev.message_seq);
+                delete_message_.bind_all(ev.at, ev.user_id, ev.room_id, ev.message_seq);
                 step(delete_message_, "delete_message");
                 delete_reactions_.bind_all(ev.room_id, ev.message_seq);
                 step(delete_reactions_, "delete_reactions");
                 change(ev.room_id, ev.seq, 2, ev.user_id, ev.client_id, ev.message_seq, "", 0, false, 0, ev.at);
+            } else if constexpr (std::is_same_v<T, room_changed>) {
+                write_room_event(ev);
             } else {
                 auto& s = ev.added ? add_reaction_ : remove_reaction_;
                 s.bind_all(ev.room_id, ev.message_seq, static_cast<int>(ev.reaction), ev.user_id);
@@ -275,6 +291,30 @@ void batch_writer::write(const storage_event& e) {
             }
         },
         e);
+}
+
+// The event, the membership rows it changed and the room's settings, in
+// one transaction with the rest of the batch: a reader never sees a
+// membership without the event that made it.
+void batch_writer::write_room_event(const events::room_changed& ev) {
+    insert_room_event_.bind_all(ev.room_id, ev.seq, ev.actor_id, ev.client_id, ev.target_id, static_cast<int>(ev.action),
+                                static_cast<int>(ev.role), static_cast<int>(ev.kind), ev.text, ev.at);
+    step(insert_room_event_, "insert_room_event");
+    for (const member_state& m : ev.members) {
+        upsert_member_.bind_all(ev.room_id, m.user_id, static_cast<int>(m.status), static_cast<int>(m.role),
+                                m.muted ? 1 : 0, m.invited_by, ev.seq);
+        step(upsert_member_, "upsert_member");
+    }
+    if (ev.action == protocol::room_action::deleted) {
+        delete_room_.bind_all(ev.at, ev.room_id);
+        step(delete_room_, "delete_room");
+    } else if (ev.settings) {
+        const room_settings& s = *ev.settings;
+        update_room_.bind_all(s.address, s.title, s.topic, static_cast<int>(s.kind), ev.room_id);
+        step(update_room_, "update_room");
+    }
+    bump_room_.bind_all(ev.seq, std::uint64_t{0}, ev.room_id);
+    step(bump_room_, "bump_room");
 }
 
 // Voids first, then watermarks: a room resets its members before any

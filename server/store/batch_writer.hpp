@@ -119,13 +119,15 @@ private:
     /// Throws what SQLite would have if opts_.fault_hook injects a code for `call`.
     void fail_if_injected(std::string_view call);
     void report(const std::vector<storage_event>& batch);
+    void write_room_event(const events::room_changed& ev);
 
     options opts_;
     metrics& stats_;
     reports to_;
     database db_;
     statement insert_room_, insert_epoch_, insert_message_, bump_room_, edit_message_, delete_message_,
-        delete_reactions_, add_reaction_, remove_reaction_, insert_change_, insert_void_;
+        delete_reactions_, add_reaction_, remove_reaction_, insert_change_, insert_void_, insert_room_event_,
+        upsert_member_, update_room_, delete_room_;
     std::vector<std::pair<std::uint32_t, std::uint64_t>> voided_;  // in the batch being committed
     const storage_event* writing_ = nullptr;  // for fault_hook: the event whose statements run
     std::map<std::uint32_t, std::uint64_t> unstorable_;  // room -> lowest seq with neither its row nor a void

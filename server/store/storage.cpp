@@ -8,21 +8,56 @@
 
 namespace parley::server {
 
+namespace {
+
+/// An integer column as an enum of `E`, or `fallback` if out of range.
+template <class E>
+E enum_column(statement& s, int column, E fallback) {
+    const auto v = s.column_int(column);
+    return v >= 0 && v < protocol::enum_count(E{}) ? static_cast<E>(v) : fallback;
+}
+
+}  // namespace
+
 std::vector<stored_room> load_rooms(database& db) {
     std::vector<stored_room> rooms;
     statement s = db.prepare(
-        "SELECT id, name, MAX(COALESCE((SELECT MAX(seq) FROM messages WHERE messages.room_id = rooms.id), 0), "
+        "SELECT id, name, title, topic, kind, COALESCE(direct_key, ''), "
+        "MAX(COALESCE((SELECT MAX(seq) FROM messages WHERE messages.room_id = rooms.id), 0), "
         "COALESCE((SELECT MAX(seq) FROM changes WHERE changes.room_id = rooms.id), 0)), COALESCE(created_by, 0) "
-        "FROM rooms ORDER BY id");
-    while (s.step())
-        rooms.push_back({static_cast<std::uint32_t>(s.column_int(0)), s.column_text(1), s.column_u64(2), s.column_u64(3)});
+        "FROM rooms WHERE deleted_at = 0 ORDER BY id");
+    while (s.step()) {
+        stored_room r;
+        r.id = static_cast<std::uint32_t>(s.column_int(0));
+        r.settings = {s.column_text(1), s.column_text(2), s.column_text(3),
+                      enum_column(s, 4, protocol::room_kind::private_room)};
+        r.direct_key = s.column_text(5);
+        r.last_seq = s.column_u64(6);
+        r.created_by = s.column_u64(7);
+        rooms.push_back(std::move(r));
+    }
+    statement m = db.prepare(
+        "SELECT m.room_id, m.user_id, u.username, m.state, m.role, m.muted, m.invited_by "
+        "FROM memberships m JOIN users u ON u.id = m.user_id ORDER BY m.room_id");
+    auto room = rooms.begin();
+    while (m.step()) {
+        const auto room_id = static_cast<std::uint32_t>(m.column_int(0));
+        while (room != rooms.end() && room->id < room_id) ++room;
+        if (room == rooms.end()) break;
+        if (room->id != room_id) continue;  // a deleted room
+        const auto status = m.column_int(3);
+        room->people.push_back({m.column_u64(1), m.column_text(2),
+                                status >= 0 && status <= 3 ? static_cast<member_status>(status) : member_status::gone,
+                                enum_column(m, 4, protocol::room_role::member), m.column_int(5) != 0, m.column_u64(6)});
+    }
     return rooms;
 }
 
 namespace {
 
 constexpr const char* message_columns =
-    "SELECT m.seq, m.author_id, u.username, m.client_msg_id, m.sent_at, m.edited_at, m.reply_to, m.deleted_at, m.text "
+    "SELECT m.seq, m.author_id, u.username, m.client_msg_id, m.sent_at, m.edited_at, m.reply_to, m.deleted_at, m.text, "
+    "m.deleted_by "
     "FROM messages m JOIN users u ON u.id = m.author_id ";
 
 message_state message_from_row(statement& s) {
@@ -37,6 +72,7 @@ message_state message_from_row(statement& s) {
     r.reply_to = s.column_u64(6);
     r.deleted = s.column_int(7) != 0;
     r.text = s.column_text(8);
+    r.deleted_by = s.column_u64(9);
     return state;
 }
 
@@ -47,18 +83,21 @@ timeline_event change_from_row(statement& s) {
         case 1: ev.what = timeline_event::type::edited; break;
         case 2: ev.what = timeline_event::type::deleted; break;
         case 3: ev.what = timeline_event::type::reacted; break;
+        case 5: ev.what = timeline_event::type::room; break;
         default: ev.what = timeline_event::type::voided; break;
     }
     ev.user_id = s.column_u64(2);
     ev.client_id = s.column_u64(3);
     ev.message_seq = s.column_u64(4);
     ev.text = s.column_text(5);
-    const auto reaction = s.column_int(6);
-    ev.reaction = reaction >= 0 && reaction < protocol::reaction_kind_count ? static_cast<protocol::reaction_kind>(reaction)
-                                                                            : protocol::reaction_kind::like;
+    ev.reaction = enum_column(s, 6, protocol::reaction_kind::like);
     ev.added = s.column_int(7) != 0;
     ev.count = static_cast<std::uint32_t>(s.column_int(8));
     ev.at = s.column_u64(9);
+    ev.target_id = s.column_u64(10);
+    ev.action = enum_column(s, 11, protocol::room_action::joined);
+    ev.role = enum_column(s, 12, protocol::room_role::member);
+    ev.room_kind = enum_column(s, 13, protocol::room_kind::private_room);
     return ev;
 }
 
@@ -75,7 +114,8 @@ timeline_reader::timeline_reader(database& db, const step_fault* faults)
       messages_before_(db.prepare(std::string(message_columns) + "WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?")),
       reactions_(db.prepare("SELECT seq, reaction, user_id FROM reactions WHERE room_id = ? AND seq BETWEEN ? AND ? "
                             "ORDER BY seq, reaction, user_id")),
-      changes_(db.prepare("SELECT seq, kind, user_id, client_id, message_seq, text, reaction, added, count, at "
+      changes_(db.prepare("SELECT seq, kind, user_id, client_id, message_seq, text, reaction, added, count, at, "
+                          "target_id, action, role, room_kind "
                           "FROM changes WHERE room_id = ? AND seq BETWEEN ? AND ? ORDER BY seq")),
       client_op_(db.prepare("SELECT seq, sent_at FROM messages WHERE room_id = ?1 AND author_id = ?2 AND client_msg_id = ?3 "
                             "UNION ALL SELECT seq, at FROM changes WHERE room_id = ?1 AND user_id = ?2 AND client_id = ?3 "

@@ -124,11 +124,18 @@ protected:
     std::deque<fake_connection> connections;  // stable addresses
     std::uint64_t next_connection = 1;
 
-    std::shared_ptr<room> make_room(std::uint32_t id, std::uint64_t last_seq = 0) {
+    /// Users 1-32 are members of every room from make_room, so joining takes
+    /// no seq and the timeline holds only what a test makes.
+    static std::vector<member_state> everyone() { return parley::testing::members_up_to(32); }
+
+    std::shared_ptr<room> make_room(std::uint32_t id, std::uint64_t last_seq = 0,
+                                    std::vector<member_state> people = everyone(),
+                                    room_settings settings = {}) {
         room_services svc{cfg, stats, &sink, &store};
         svc.now = [this] { return now; };
         svc.new_epoch = [this] { return ++last_epoch; };
-        auto r = std::make_shared<room>(io, svc, id, "room" + std::to_string(id), last_seq);
+        if (settings.address.empty()) settings = public_room_named("room" + std::to_string(id));
+        auto r = std::make_shared<room>(io, svc, room_init{id, std::move(settings), last_seq, std::move(people)});
         rooms[id] = r;
         return r;
     }

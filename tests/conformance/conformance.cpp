@@ -40,7 +40,10 @@ std::unique_ptr<ws_client> open(const context& ctx, const std::string& token) {
     ws_options o{.host = ctx.where.host, .port = ctx.where.port};
     if (!token.empty()) o.headers["Cookie"] = "parley_session=" + token;
     auto c = std::make_unique<ws_client>(o);
-    if (!token.empty()) c->wait_for<welcome>();
+    if (!token.empty()) {
+        c->wait_for<welcome>();
+        c->wait_for<room_list>();  // the user's rooms follow the welcome
+    }
     return c;
 }
 
@@ -91,9 +94,51 @@ std::vector<std::pair<std::string, case_fn>> good_cases() {
              auto c = open(ctx, ctx.ana_token);
              c->send(join_room{ctx.room, 0});
              auto first = c->next();
-             check(first && std::holds_alternative<room_joined>(*first), "room_joined comes first");
+             // room_list is about the user, not the room: it may come at any time.
+             while (first && std::holds_alternative<room_list>(*first)) first = c->next();
+             check(first && std::holds_alternative<room_joined>(*first),
+                   "room_joined comes first, not " + std::string(first ? kind_name(kind_of(*first)) : "nothing"));
              check(c->wait_for<presence_update>().change == presence_change::snapshot, "then a presence snapshot");
              check(c->wait_for<history_page>().mode == history_mode::latest, "then the latest page");
+         }},
+        {"a client of an earlier version is closed with 1002", [](context& ctx) {
+             // It could not read an error packet; the close reason names the version.
+             auto c = open(ctx, ctx.ana_token);
+             auto old = *encode(ping{5});
+             old[1] = limits::version - 1;
+             c->send_raw(old);
+             check(c->wait_closed() == 1002, "closed with 1002");
+         }},
+        {"a private room: a non-member is refused on every path", [](context& ctx) {
+             auto a = open(ctx, ctx.ana_token), b = open(ctx, ctx.bob_token);
+             a->send(create_room{ctx.next_id++, "conformance private", room_kind::private_room});
+             const auto joined = a->wait_for<room_joined>();
+             check(joined.room.starts_with("~") && joined.type == room_kind::private_room, "a private address");
+             const std::uint32_t room = joined.room_id;
+             a->send(send_message{room, ctx.next_id++, 0, "members only", false});
+             const std::uint64_t msg = a->wait_for<ack>().seq;
+             // The address: the same answer as for an address of no room.
+             b->send(join_room{joined.room, 0, 0});
+             const auto refused = b->wait_for<error_report>();
+             b->send(join_room{"~aaaaaaaaaaaaaaaaaaaaaa", 0, 0});
+             check(refused.code == 116 && refused == b->wait_for<error_report>(), "join: no_such_room, as for no room");
+             // The id, guessed: every request is refused and nothing reaches the room.
+             const std::vector<std::pair<std::string, packet>> paths{
+                 {"send", send_message{room, ctx.next_id++, 0, "let me in", false}},
+                 {"edit", edit_message{room, ctx.next_id++, msg, "mine", false}},
+                 {"delete", delete_message{room, ctx.next_id++, msg, false}},
+                 {"reaction", set_reaction{room, ctx.next_id++, msg, reaction_kind::heart, true, false}},
+                 {"typing", set_typing{room, true}},
+                 {"history", request_history{room, 0, 50}},
+                 {"manage", manage_room{room, ctx.next_id++, room_action::invited, 1}},
+             };
+             for (const auto& [name, p] : paths) {
+                 b->send(p);
+                 check(b->wait_for<error_report>().code == 103, name + ": not_in_room");
+             }
+             b->send(decline_invite{room});
+             check(b->wait_for<error_report>().code == 116, "decline: no_such_room");
+             check(a->none_of_type<chat_message>(300ms), "nothing of it reached the room");
          }},
         {"bad room name", [](context& ctx) {
              auto c = open(ctx, ctx.ana_token);

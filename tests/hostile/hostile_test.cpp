@@ -703,7 +703,7 @@ bytes malformed(std::mt19937_64& rng, std::size_t i, std::uint32_t room) {
     switch (i % 8) {
         case 0: return random_message(rng);
         case 1: { auto b = valid(); b.back() ^= 0x5A; return b; }                           // bad_checksum
-        case 2: { auto b = valid(); b[1] = limits::version - 1; return b; }               // bad_version
+        case 2: { auto b = valid(); b[1] = limits::version + 1; return b; }               // bad_version
         case 3: return build_frame(frame_spec{.kind = 0x3F}, bytes(8, 0));                 // unknown_kind
         case 4: { auto b = valid(); b.resize(rng() % b.size()); return b; }               // truncated
         case 5: return build_frame(packet_kind::send_message, send_payload(room, ids++, "\xED\xA0\x80"));  // bad_utf8

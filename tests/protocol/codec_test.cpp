@@ -56,6 +56,18 @@ TEST(Codec, EveryKindRoundTrips) {
     EXPECT_EQ(kinds.size(), std::variant_size_v<packet>);
 }
 
+// JSON and the WebAssembly API put the kind's name in "type", next to the
+// fields: a field of that name would overwrite it.
+TEST(Codec, NoPacketHasAFieldCalledType) {
+    for (const packet& p : one_of_each_kind())
+        std::visit([](const auto& alt) {
+            using T = std::decay_t<decltype(alt)>;
+            T::fields(alt, [](const char* name, const auto&, auto...) {
+                EXPECT_STRNE(name, "type") << kind_name(T::kind);
+            });
+        }, p);
+}
+
 TEST(Codec, EncodingIsDeterministic) {
     for (const packet& p : one_of_each_kind()) EXPECT_EQ(encode_ok(p), encode_ok(p));
 }

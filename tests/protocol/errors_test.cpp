@@ -103,8 +103,12 @@ TEST(Errors, KindNamesRoundTrip) {
     }
     EXPECT_FALSE(kind_from_name("batch").has_value());
     EXPECT_FALSE(kind_from_name("nope").has_value());
-    EXPECT_EQ(reaction_from_name("heart"), reaction_kind::heart);
-    EXPECT_EQ(reaction_name(reaction_kind::star), "star");
+    EXPECT_EQ(enum_from_name<reaction_kind>("heart"), reaction_kind::heart);
+    EXPECT_EQ(enum_name(reaction_kind::star), "star");
+    EXPECT_EQ(enum_name(room_kind::private_room), "private");
+    EXPECT_EQ(enum_from_name<room_action>("ownership_given"), room_action::ownership_given);
+    EXPECT_EQ(enum_from_name<room_role>("admin"), std::nullopt);
+    EXPECT_EQ(enum_name(static_cast<leave_reason>(200)), "");
 }
 
 }  // namespace

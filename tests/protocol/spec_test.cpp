@@ -190,9 +190,9 @@ std::vector<word> code_server_errors() {
 }
 
 template <class E>
-std::vector<word> code_enum(std::string_view (*name_of)(E)) {
+std::vector<word> code_enum() {
     std::vector<word> out;
-    for (std::uint8_t i = 0; i < enum_count(E{}); ++i) out.push_back({i, std::string(name_of(static_cast<E>(i))), ""});
+    for (std::uint8_t i = 0; i < enum_count(E{}); ++i) out.push_back({i, std::string(enum_name(static_cast<E>(i))), ""});
     return out;
 }
 
@@ -295,9 +295,14 @@ TEST(Spec, EnumerationTablesListExactlyTheEnumerators) {
         std::vector<word> code;
     };
     const std::vector<enumeration> all{
-        {"12.1", "reaction_kind", code_enum<reaction_kind>(reaction_name)},
-        {"12.2", "presence_change", code_enum<presence_change>(presence_change_name)},
-        {"12.3", "history_mode", code_enum<history_mode>(history_mode_name)},
+        {"12.1", "reaction_kind", code_enum<reaction_kind>()},
+        {"12.2", "presence_change", code_enum<presence_change>()},
+        {"12.3", "history_mode", code_enum<history_mode>()},
+        {"12.4", "room_kind", code_enum<room_kind>()},
+        {"12.5", "room_role", code_enum<room_role>()},
+        {"12.6", "membership", code_enum<membership>()},
+        {"12.7", "room_action", code_enum<room_action>()},
+        {"12.8", "leave_reason", code_enum<leave_reason>()},
     };
     for (const auto& e : all) {
         const std::string text = subsection(top_section(12), e.number);

@@ -88,6 +88,7 @@ TEST(Chat, JoinSendsRoomThenPresenceThenHistory) {
     auto bob = srv.connect("bob");
     bob->send(join_room{"Lobby", 0});  // names are case-insensitive
     auto first = bob->next();
+    while (first && std::holds_alternative<room_list>(*first)) first = bob->next();  // bob's list now has the room
     ASSERT_TRUE(first && std::holds_alternative<room_joined>(*first));
     EXPECT_EQ(std::get<room_joined>(*first).room_id, room);
     EXPECT_EQ(std::get<room_joined>(*first).room, "lobby");
@@ -156,9 +157,11 @@ TEST(Chat, BroadcastReachesEveryMemberInOrderWithAcks) {
         ids.push_back(next_id());
         ana->send(text_message(room, "message " + std::to_string(i), ids.back()));
     }
+    std::uint64_t first = 0;  // the joins took the seqs before it
     for (int i = 0; i < n; ++i) {
         const auto m = bob->wait_for<chat_message>();
-        EXPECT_EQ(m.message.seq, static_cast<std::uint64_t>(i + 1));
+        if (i == 0) first = m.message.seq;
+        EXPECT_EQ(m.message.seq, first + static_cast<std::uint64_t>(i));
         EXPECT_EQ(m.message.text, "message " + std::to_string(i));
         EXPECT_EQ(m.message.author, "ana");
         EXPECT_EQ(m.message.client_msg_id, ids[static_cast<std::size_t>(i)]);
@@ -341,19 +344,20 @@ TEST(Chat, HistoryPagesBackwardsFromTheCache) {
     test_server srv;
     std::uint32_t room = 0;
     auto ana = srv.join("ana", "lobby", room);
+    // Seq 1 is ana's joining the room she made; message i is seq 1 + i.
     for (int i = 1; i <= 30; ++i) ana->send(text_message(room, "m" + std::to_string(i)));
-    ana->wait_for<ack>([](auto& a) { return a.seq == 30; });
-    ana->send(request_history{room, 21, 10});
+    ana->wait_for<ack>([](auto& a) { return a.seq == 31; });
+    ana->send(request_history{room, 22, 10});
     const auto page = ana->wait_for<history_page>();
     EXPECT_EQ(page.mode, history_mode::older);
     ASSERT_EQ(page.messages.size(), 10u);
-    EXPECT_EQ(page.messages.front().seq, 11u);
-    EXPECT_EQ(page.messages.back().seq, 20u);
+    EXPECT_EQ(page.messages.front().seq, 12u);
+    EXPECT_EQ(page.messages.back().seq, 21u);
     EXPECT_TRUE(page.has_more);
-    ana->send(request_history{room, 5, 10});
+    ana->send(request_history{room, 6, 10});
     const auto first = ana->wait_for<history_page>();
     ASSERT_EQ(first.messages.size(), 4u);
-    EXPECT_EQ(first.messages.front().seq, 1u);
+    EXPECT_EQ(first.messages.front().seq, 2u);
     EXPECT_FALSE(first.has_more);
 }
 
@@ -361,29 +365,31 @@ TEST(Chat, RejoinReplaysExactlyTheMissedEvents) {
     test_server srv;
     std::uint32_t room = 0;
     auto ana = srv.join("ana", "lobby", room);
+    // Seq 1: ana joins the room she made; 2-11: her messages; 12: bob joins.
     for (int i = 1; i <= 10; ++i) ana->send(text_message(room, "m" + std::to_string(i)));
-    ana->wait_for<ack>([](auto& a) { return a.seq == 10; });
+    ana->wait_for<ack>([](auto& a) { return a.seq == 11; });
     auto bob = srv.connect("bob");
     bob->send(join_room{"lobby", 0, 0});
     const std::uint64_t epoch = bob->wait_for<room_joined>().epoch;
+    EXPECT_EQ(bob->wait_for<room_event>().seq, 12u);
     bob->send(leave_room{room});
     bob->wait_for<room_left>();
     // An edit of an old message while bob is away is an event like the others.
-    ana->send(edit_message{room, next_id(), 2, "m2, edited", false});
-    ana->wait_for<ack>([](auto& a) { return a.seq == 11; });
+    ana->send(edit_message{room, next_id(), 3, "m2, edited", false});
+    ana->wait_for<ack>([](auto& a) { return a.seq == 13; });
 
-    bob->send(join_room{"lobby", epoch, 6});
+    bob->send(join_room{"lobby", epoch, 7});
     const auto joined = bob->wait_for<room_joined>();
     EXPECT_EQ(joined.epoch, epoch);
-    EXPECT_EQ(joined.last_seq, 11u);
-    for (std::uint64_t seq = 7; seq <= 10; ++seq) EXPECT_EQ(bob->wait_for<chat_message>().message.seq, seq);
+    EXPECT_EQ(joined.last_seq, 13u);
+    for (std::uint64_t seq = 8; seq <= 11; ++seq) EXPECT_EQ(bob->wait_for<chat_message>().message.seq, seq);
     const auto edit = bob->wait_for<message_edited>();
-    EXPECT_EQ(edit.seq, 11u);
-    EXPECT_EQ(edit.message_seq, 2u);
+    EXPECT_EQ(edit.seq, 13u);
+    EXPECT_EQ(edit.message_seq, 3u);
     EXPECT_TRUE(bob->none_of_type<history_page>(200ms));  // a replay, not a page
     // Up to date: nothing is replayed.
     auto cy = srv.connect("cy");
-    cy->send(join_room{"lobby", epoch, 11});
+    cy->send(join_room{"lobby", epoch, 13});
     cy->wait_for<room_joined>();
     EXPECT_TRUE(cy->none_of_type<chat_message>(300ms));
 }
@@ -492,11 +498,14 @@ TEST(Chat, SlowConsumerIsDisconnectedWhileOthersKeepReceiving) {
     // Paced by bob, so the readers never lag much: only the one that does not
     // read at all falls behind (12 MB against a 4 MB queue plus socket buffers).
     constexpr int n = 3000;
+    std::uint64_t base = 0;  // the seqs before the first message are the joins
     for (int i = 0; i < n; ++i) {
         ana->send(text_message(room, std::to_string(i) + text));
         if (i % 100 != 99) continue;
-        for (int seq = i - 98; seq <= i + 1; ++seq) {
-            ASSERT_EQ(bob->wait_for<chat_message>(10s).message.seq, static_cast<std::uint64_t>(seq));
+        for (int k = i - 99; k <= i; ++k) {
+            const std::uint64_t seq = bob->wait_for<chat_message>(10s).message.seq;
+            if (k == 0) base = seq;
+            ASSERT_EQ(seq, base + static_cast<std::uint64_t>(k));
         }
     }
     slow.start_reading();

@@ -51,6 +51,7 @@
 #include "server/core/log.hpp"
 #include "server/store/migrations.hpp"
 #include "server/store/storage.hpp"
+#include "tests/support/fake_store.hpp"
 #include "tests/support/test_server.hpp"
 
 #include <gtest/gtest.h>
@@ -127,7 +128,7 @@ scenario make_scenario(bool long_variant) {
     b.message(1, 1, 11);                      // 1/1
     b.message(1, 2, 21);                      // 1/2
     b.message(1, 1, 12, 1);                   // 1/3, a reply
-    b.wave.push_back(events::room_created{3, "three", 2, ++b.clock});
+    b.wave.push_back(events::room_created{3, public_room_named("three"), "", 2, ++b.clock});
     b.epoch(3, 301);
     b.message(3, 2, 22);                      // 3/1
     b.end_wave();
@@ -522,7 +523,7 @@ public:
             if (r.id == 1) last_seq_ = r.last_seq;
         room_services svc{cfg_, stats_, &sink_, &counted_};
         svc.new_epoch = [this] { return ++last_epoch_; };
-        room_ = std::make_shared<room>(io_, svc, 1, "one", last_seq_);
+        room_ = std::make_shared<room>(io_, svc, room_init{1, public_room_named("one"), last_seq_, parley::testing::members_up_to(32)});
         for (std::uint64_t user : {1u, 2u, 3u})
             members_.push_back({user, user, "user" + std::to_string(user),
                                 std::make_shared<send_queue>(queue_limits{}, [](bool) {})});

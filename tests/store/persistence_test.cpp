@@ -63,15 +63,16 @@ TEST(Persistence, HistoryScrollsBackAcrossCacheAndDiskWithoutGapsOrDuplicates) {
     std::uint32_t room = 0;
     auto ana = srv.join("ana", "lobby", room);
     auto bob = srv.join("bob", "lobby", room);
+    constexpr std::uint64_t j = 2;  // seqs 1 and 2: ana and bob joining; message i is seq j + i
     for (int i = 1; i <= 60; ++i) ana->send(text(room, "m" + std::to_string(i)));
-    wait_persisted(*ana, room, 60);
+    wait_persisted(*ana, room, j + 60);
 
     // Changes to messages long out of the cache, and to one still in it.
-    ana->send(edit_message{room, ids++, 5, "m5 (edited)", false});
-    ana->send(delete_message{room, ids++, 7, false});
-    bob->send(set_reaction{room, ids++, 3, reaction_kind::star, true, false});
-    ana->send(set_reaction{room, ids++, 3, reaction_kind::star, true, false});
-    ana->send(edit_message{room, ids++, 58, "m58 (edited)", false});
+    ana->send(edit_message{room, ids++, j + 5, "m5 (edited)", false});
+    ana->send(delete_message{room, ids++, j + 7, false});
+    bob->send(set_reaction{room, ids++, j + 3, reaction_kind::star, true, false});
+    ana->send(set_reaction{room, ids++, j + 3, reaction_kind::star, true, false});
+    ana->send(edit_message{room, ids++, j + 58, "m58 (edited)", false});
     // Changes to messages out of the cache wait for a disk read, so they may
     // overtake or trail the others: wait for both, in any order.
     std::set<std::uint64_t> edited;
@@ -80,14 +81,14 @@ TEST(Persistence, HistoryScrollsBackAcrossCacheAndDiskWithoutGapsOrDuplicates) {
         auto p = bob->next(5s);
         ASSERT_TRUE(p.has_value()) << "a change never arrived";
         if (auto* e = std::get_if<message_edited>(&*p)) edited.insert(e->message_seq);
-        if (auto* d = std::get_if<message_deleted>(&*p)) deleted |= d->message_seq == 7;
+        if (auto* d = std::get_if<message_deleted>(&*p)) deleted |= d->message_seq == j + 7;
         if (auto* r = std::get_if<reaction_update>(&*p)) reacted |= r->count == 2;
     }
 
     for (auto* c : {ana.get(), bob.get()}) {
         const auto all = scroll_back(*c, room, 25);
         ASSERT_EQ(all.size(), 60u);
-        for (std::size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i].seq, i + 1) << "gap or duplicate at " << i;
+        for (std::size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i].seq, j + i + 1) << "gap or duplicate at " << i;
         EXPECT_EQ(all[4].text, "m5 (edited)");
         EXPECT_GT(all[4].edited_at, 0u);
         EXPECT_TRUE(all[6].deleted);
@@ -105,29 +106,30 @@ TEST(Persistence, EverythingSurvivesARestartAndSequencesContinue) {
     {
         test_server srv(dir.path());
         std::uint32_t room = 0;
-        auto ana = srv.join("ana", "lobby", room);
+        auto ana = srv.join("ana", "lobby", room);  // seq 1: ana joins; message i is seq 1 + i
         for (int i = 1; i <= 5; ++i) ana->send(text(room, "before " + std::to_string(i)));
         cmid = ids++;
         ana->send(text(room, "to be edited", cmid));
         ana->wait_for<ack>([&](auto& a) { return a.client_id == cmid; });
-        ana->send(edit_message{room, ids++, 6, "edited", false});
-        ana->send(set_reaction{room, ids++, 2, reaction_kind::like, true, false});
-        ana->send(delete_message{room, ids++, 4, false});
+        ana->send(edit_message{room, ids++, 7, "edited", false});
+        ana->send(set_reaction{room, ids++, 3, reaction_kind::like, true, false});
+        ana->send(delete_message{room, ids++, 5, false});
         ana->wait_for<message_deleted>();
     }  // graceful stop: the writer drains
     test_server srv(dir.path());
     auto ana = srv.connect("ana");
     ana->send(join_room{"lobby", 0, 0});
     const auto joined = ana->wait_for<room_joined>();
-    EXPECT_EQ(joined.last_seq, 9u);  // six messages and three changes
-    EXPECT_EQ(joined.persisted_seq, 9u);
+    EXPECT_EQ(joined.last_seq, 10u);  // her joining, six messages and three changes
+    EXPECT_EQ(joined.persisted_seq, 10u);
+    EXPECT_EQ(joined.role, room_role::owner) << "membership survives the restart";
     const auto page = ana->wait_for<history_page>();
     ASSERT_EQ(page.messages.size(), 6u);
     EXPECT_EQ(page.messages[5].text, "edited");
     EXPECT_EQ(page.messages[1].reactions, (std::vector<reaction_count>{{reaction_kind::like, 1}}));
     EXPECT_TRUE(page.messages[3].deleted);
     ana->send(text(joined.room_id, "after restart"));
-    EXPECT_EQ(ana->wait_for<ack>().seq, 10u);
+    EXPECT_EQ(ana->wait_for<ack>().seq, 11u);
 }
 
 TEST(Persistence, ResendAfterRestartIsAcknowledgedWithTheOriginal) {
@@ -156,14 +158,14 @@ TEST(Persistence, ResendOfAMessageLongOutOfTheCacheIsFoundOnDisk) {
     test_server srv(small_cache);
     std::uint32_t room = 0;
     auto ana = srv.join("ana", "lobby", room);
-    auto bob = srv.join("bob", "lobby", room);
+    auto bob = srv.join("bob", "lobby", room);  // seqs 1 and 2 are the joins
     const std::uint64_t first = ids++;
     ana->send(text(room, "first", first));
     for (int i = 2; i <= 39; ++i) ana->send(text(room, "m" + std::to_string(i)));
-    wait_persisted(*ana, room, 39);
-    bob->wait_for<chat_message>([](auto& m) { return m.message.seq == 39; });
+    wait_persisted(*ana, room, 41);
+    bob->wait_for<chat_message>([](auto& m) { return m.message.seq == 41; });
     ana->send(text(room, "first", first, true));
-    EXPECT_EQ(ana->wait_for<ack>([&](auto& a) { return a.client_id == first; }).seq, 1u);
+    EXPECT_EQ(ana->wait_for<ack>([&](auto& a) { return a.client_id == first; }).seq, 3u);
     EXPECT_TRUE(bob->none_of_type<chat_message>(300ms));
 }
 
@@ -195,18 +197,19 @@ TEST(Persistence, RejoinAfterRestartReplaysFromDisk) {
         const auto joined = ana->wait_for<room_joined>();
         room = joined.room_id;
         epoch = joined.epoch;
+        // Seq 1 is ana's joining the room she made; message i is seq 1 + i.
         for (int i = 1; i <= 20; ++i) ana->send(text(room, "m" + std::to_string(i)));
-        ana->wait_for<ack>([](auto& a) { return a.seq == 20; });
+        ana->wait_for<ack>([](auto& a) { return a.seq == 21; });
     }
     test_server srv(dir.path(), [](auto& cfg) { cfg.room_cache_messages = 10; });
     auto bob = srv.connect("bob");
-    bob->send(join_room{"lobby", epoch, 5});
+    bob->send(join_room{"lobby", epoch, 6});
     const auto joined = bob->wait_for<room_joined>();
-    EXPECT_NE(joined.epoch, epoch);  // every start begins an epoch; this one shares all 20
-    for (std::uint64_t seq = 6; seq <= 20; ++seq) {
+    EXPECT_NE(joined.epoch, epoch);  // every start begins an epoch; this one shares all 21
+    for (std::uint64_t seq = 7; seq <= 21; ++seq) {
         const auto m = bob->wait_for<chat_message>();
         EXPECT_EQ(m.message.seq, seq);
-        EXPECT_EQ(m.message.text, "m" + std::to_string(seq));
+        EXPECT_EQ(m.message.text, "m" + std::to_string(seq - 1));
     }
     EXPECT_TRUE(bob->none_of_type<room_reset>(200ms));
 }
@@ -380,7 +383,7 @@ TEST(Persistence, CrashWithSigkillLosesNothingAndDuplicatesNothing) {
     // The database holds every message exactly once, with gap-free sequences.
     EXPECT_EQ(query_int(dir.path(), "SELECT COUNT(*) FROM messages"), total);
     EXPECT_EQ(query_int(dir.path(), "SELECT COUNT(DISTINCT client_msg_id) FROM messages"), total);
-    EXPECT_EQ(query_int(dir.path(), "SELECT MAX(seq) FROM messages"), total);
+    EXPECT_EQ(query_int(dir.path(), "SELECT MAX(seq) FROM messages"), total + 2);  // after ana's and bob's joining
     EXPECT_EQ(query_int(dir.path(), "SELECT COUNT(DISTINCT text) FROM messages"), total);
     // The reader was told to drop what the crash took, and then shows exactly
     // what the database holds (scrolling back over what the reset cleared).

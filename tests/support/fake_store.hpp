@@ -43,6 +43,14 @@ struct fake_room_data {
     std::uint64_t last_seq() const { return events.empty() ? 0 : events.rbegin()->first; }
 };
 
+/// Rows making users 1..n members of a room (named "user<id>"): rooms of
+/// unit tests whose joins should take no seq.
+inline std::vector<server::member_state> members_up_to(std::uint64_t n) {
+    std::vector<server::member_state> people;
+    for (std::uint64_t u = 1; u <= n; ++u) people.push_back({u, "user" + std::to_string(u), server::member_status::member});
+    return people;
+}
+
 class fake_store final : public server::message_store {
 public:
     explicit fake_store(boost::asio::io_context& io) : io_(io) {}
@@ -136,6 +144,13 @@ private:
     }
 
     void apply_one(const server::events::room_created&) {}
+    void apply_one(const server::events::room_changed& e) {
+        fake_room_data& r = rooms_[e.room_id];
+        r.events[e.seq] = {.seq = e.seq, .what = server::timeline_event::type::room, .user_id = e.actor_id,
+                           .client_id = e.client_id, .at = e.at, .text = e.text, .action = e.action,
+                           .target_id = e.target_id, .role = e.role, .room_kind = e.kind};
+        note_op(r, e.actor_id, e.client_id, e.seq, e.at);
+    }
     void apply_one(const server::events::epoch_started& e) { rooms_[e.room_id].epochs.push_back({e.epoch, e.base_seq}); }
     void apply_one(const server::events::message_posted& e) {
         fake_room_data& r = rooms_[e.room_id];

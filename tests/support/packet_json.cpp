@@ -16,20 +16,6 @@ concept has_fields = requires(T& t) { T::fields(t, [](auto&&...) {}); };
 template <class T> struct is_vector : std::false_type {};
 template <class T> struct is_vector<std::vector<T>> : std::true_type {};
 
-template <class E>
-std::string_view enum_to_name(E e) {
-    if constexpr (std::is_same_v<E, reaction_kind>) return reaction_name(e);
-    else if constexpr (std::is_same_v<E, presence_change>) return presence_change_name(e);
-    else return history_mode_name(e);
-}
-
-template <class E>
-std::optional<E> enum_from_name(std::string_view s) {
-    if constexpr (std::is_same_v<E, reaction_kind>) return reaction_from_name(s);
-    else if constexpr (std::is_same_v<E, presence_change>) return presence_change_from_name(s);
-    else return history_mode_from_name(s);
-}
-
 template <class T>
 json value_to_json(const T& v) {
     if constexpr (has_fields<T>) {
@@ -41,7 +27,7 @@ json value_to_json(const T& v) {
         for (const auto& item : v) arr.push_back(value_to_json(item));
         return arr;
     } else if constexpr (std::is_enum_v<T>) {
-        return std::string(enum_to_name(v));
+        return std::string(enum_name(v));
     } else {
         return v;  // integers, bools, strings
     }

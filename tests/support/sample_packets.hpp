@@ -34,6 +34,7 @@ inline protocol::history_page sample_history(std::size_t n) {
         if (i % 11 == 0) m.edited_at = m.sent_at + 5000;
         if (i % 13 == 0) {
             m.deleted = true;
+            m.deleted_by = m.author_id;
             m.text.clear();
         }
         page.messages.push_back(std::move(m));
@@ -55,11 +56,40 @@ inline protocol::welcome sample_welcome() {
     auto k = [](packet_kind kind) { return static_cast<std::uint8_t>(kind); };
     return protocol::welcome{
         7, "ana", "parley/0.2.0", 1'790'000'000'000ULL,
-        {{{k(packet_kind::send_message), k(packet_kind::edit_message), k(packet_kind::delete_message)}, 600, 20},
+        {{{k(packet_kind::send_message), k(packet_kind::edit_message), k(packet_kind::delete_message),
+           k(packet_kind::manage_room)},
+          600, 20},
          {{k(packet_kind::set_reaction)}, 600, 30},
          {{k(packet_kind::request_history)}, 1200, 40},
-         {{k(packet_kind::join_room)}, 6, 10}},
+         {{k(packet_kind::join_room), k(packet_kind::create_room), k(packet_kind::open_direct)}, 6, 10}},
         64};
+}
+
+/// A room list snapshot: a public room, a private one, a direct conversation
+/// and an invitation.
+inline protocol::room_list sample_room_list() {
+    using namespace protocol;
+    room_list list{presence_change::snapshot, {}};
+    list.rooms.push_back({3, "lobby", "lobby", room_kind::public_room, room_role::member, false, false, {}, {}, 1200});
+    list.rooms.push_back({4, "~k3v7q2mx5tb4ncw6rj2hpa", "release planning", room_kind::private_room, room_role::owner,
+                          false, false, {}, {}, 87});
+    list.rooms.push_back({5, "~d4zu6w3omy2efq7kbx5sli", "", room_kind::direct, room_role::member, false, false, {},
+                          {{7, "ana"}, {8, "bo"}}, 12});
+    list.rooms.push_back({6, "~p7rf2nd3vyq6wk4hczm5ue", "design review", room_kind::private_room, room_role::member,
+                          false, true, {9, "cy"}, {}, 0});
+    return list;
+}
+
+/// The people of a room: an owner, a moderator, a muted member, an invitee
+/// and a banned user.
+inline protocol::room_members sample_room_members() {
+    using namespace protocol;
+    return room_members{3, presence_change::snapshot,
+                        {{{7, "ana"}, membership::member, room_role::owner, false},
+                         {{8, "bo"}, membership::member, room_role::moderator, false},
+                         {{9, "cy"}, membership::member, room_role::member, true},
+                         {{10, "dee"}, membership::invited, room_role::member, false},
+                         {{11, "eve"}, membership::banned, room_role::member, false}}};
 }
 
 /// One packet of every kind, in variant order.
@@ -76,13 +106,18 @@ inline std::vector<protocol::packet> one_of_each_kind() {
         set_typing{3, true},
         request_history{3, 1000, 50},
         ping{9},
+        create_room{0x2A3B4C5D6E83ULL, "release planning", room_kind::private_room},
+        open_direct{0x2A3B4C5D6E84ULL, {8, 9}},
+        manage_room{3, 0x2A3B4C5D6E85ULL, room_action::kicked, 9, room_role::member, room_kind::public_room, "", false},
+        decline_invite{6},
         sample_welcome(),
-        room_joined{3, "lobby", 0x1A2B3C4D5E6FULL, 1200, 1195},
-        room_left{3},
+        room_joined{3, "lobby", "lobby", "Everything about the 0.3 release", room_kind::public_room,
+                    room_role::member, false, 0x1A2B3C4D5E6FULL, 1200, 1195},
+        room_left{3, leave_reason::requested},
         ack{3, 0x1F2E3D4C5B6A7ULL, 1201, 1'790'000'000'123ULL},
         chat_message{3, sample_record(1201, fifty_byte_text)},
         message_edited{3, 1202, 42, "fixed", 1'790'000'005'000ULL},
-        message_deleted{3, 1203, 42, 1'790'000'006'000ULL},
+        message_deleted{3, 1203, 42, 1'790'000'006'000ULL, 7},
         reaction_update{3, 1204, 42, reaction_kind::heart, 2, 8, true},
         typing_update{3, {8, "bo"}, true},
         presence_update{3, presence_change::snapshot, {{7, "ana"}, {8, "bo"}}},
@@ -91,6 +126,10 @@ inline std::vector<protocol::packet> one_of_each_kind() {
         error_report{106, 4, 99, 1500, "slow down"},
         pong{9},
         room_reset{3, 0x3C4D5E6F7A8BULL, 1195},
+        room_event{3, 1205, 1'790'000'007'000ULL, {7, "ana"}, room_action::topic_set, {}, room_role::member,
+                   room_kind::public_room, "Everything about the 0.3 release"},
+        sample_room_list(),
+        sample_room_members(),
     };
 }
 

@@ -79,6 +79,7 @@ std::unique_ptr<ws_client> test_server::connect(const std::string& username) {
     const std::string token = sign_up(port(), username);
     auto c = std::make_unique<ws_client>(ws_options{.port = port(), .headers = {{"Cookie", "parley_session=" + token}}});
     c->wait_for<protocol::welcome>();
+    c->wait_for<protocol::room_list>();  // the user's rooms follow the welcome
     return c;
 }
 

@@ -68,9 +68,26 @@ std::vector<std::pair<std::string, std::vector<packet>>> good_vectors() {
         {"set_typing_off", {set_typing{3, false}}},
         {"request_history", {request_history{3, 1000, 50}}},
         {"ping", {ping{77}}},
+        {"create_room_public", {create_room{0x2A3B4C5D6E83ULL, "release", room_kind::public_room}}},
+        {"create_room_private", {create_room{0x2A3B4C5D6E84ULL, "Release planning \xF0\x9F\x9A\x80", room_kind::private_room}}},
+        {"open_direct_two", {open_direct{0x2A3B4C5D6E85ULL, {8, 9}}}},
+        {"manage_room_kick", {manage_room{3, 0x2A3B4C5D6E86ULL, room_action::kicked, 9, room_role::member,
+                                          room_kind::public_room, "", false}}},
+        {"manage_room_role_set", {manage_room{3, 0x2A3B4C5D6E87ULL, room_action::role_set, 8, room_role::moderator,
+                                              room_kind::public_room, "", false}}},
+        {"manage_room_topic_set", {manage_room{3, 0x2A3B4C5D6E88ULL, room_action::topic_set, 0, room_role::member,
+                                               room_kind::public_room, "Everything about the 0.3 release", true}}},
+        {"manage_room_kind_set", {manage_room{4, 0x2A3B4C5D6E89ULL, room_action::kind_set, 0, room_role::member,
+                                              room_kind::private_room, "", false}}},
+        {"decline_invite", {decline_invite{6}}},
         {"welcome", {parley::testing::sample_welcome()}},
-        {"room_joined", {room_joined{3, "lobby", 0x1A2B3C4D5E6FULL, 1200, 1195}}},
-        {"room_left", {room_left{3}}},
+        {"room_joined", {room_joined{3, "lobby", "lobby", "", room_kind::public_room, room_role::member, false,
+                                     0x1A2B3C4D5E6FULL, 1200, 1195}}},
+        {"room_joined_private_moderator", {room_joined{4, "~k3v7q2mx5tb4ncw6rj2hpa", "release planning",
+                                                       "Dates, blockers, owners", room_kind::private_room,
+                                                       room_role::moderator, true, 0x1A2B3C4D5E70ULL, 87, 87}}},
+        {"room_left", {room_left{3, leave_reason::requested}}},
+        {"room_left_kicked", {room_left{3, leave_reason::kicked}}},
         {"ack", {ack{3, 0x1F2E3D4C5B6A7ULL, 1201, 1'790'000'000'123ULL}}},
         {"ack_no_change", {ack{3, 0x2A3B4C5D6E81ULL, 0, 1'790'000'000'200ULL}}},
         {"chat_message_50_bytes", {chat_message{3, sample_record(1201, fifty_bytes)}}},
@@ -81,17 +98,41 @@ std::vector<std::pair<std::string, std::vector<packet>>> good_vectors() {
              return m;
          }()}}},
         {"message_edited", {message_edited{3, 1202, 42, "fixed the typo", 1'790'000'005'000ULL}}},
-        {"message_deleted", {message_deleted{3, 1203, 42, 1'790'000'006'000ULL}}},
+        {"message_deleted", {message_deleted{3, 1203, 42, 1'790'000'006'000ULL, 7}}},
+        {"message_deleted_by_moderator", {message_deleted{3, 1206, 41, 1'790'000'008'000ULL, 8}}},
         {"reaction_update", {reaction_update{3, 1204, 42, reaction_kind::star, 5, 8, true}}},
         {"typing_update", {typing_update{3, {8, "bo"}, true}}},
         {"presence_snapshot", {presence_update{3, presence_change::snapshot, {{7, "ana"}, {8, "bo"}, {9, "cy"}}}}},
         {"presence_left", {presence_update{3, presence_change::left, {{8, "bo"}}}}},
         {"history_page_empty", {history_page{3, history_mode::latest, false, {}}}},
         {"history_page_50_compressed", {sample_history(50)}},
+        {"history_page_tombstone", {history_page{3, history_mode::older, true, {[] {
+             auto m = sample_record(41, "");
+             m.deleted = true;
+             m.deleted_by = 8;
+             return m;
+         }()}}}},
         {"persisted_watermark", {persisted_watermark{3, 1195}}},
         {"error_report_rate_limited", {error_report{106, 0x04, 99, 1500, "slow down: 10 messages per 5 s"}}},
         {"pong", {pong{77}}},
         {"room_reset", {room_reset{3, 0x3C4D5E6F7A8BULL, 1195}}},
+        {"room_event_kicked", {room_event{3, 1207, 1'790'000'009'000ULL, {8, "bo"}, room_action::kicked, {9, "cy"},
+                                          room_role::member, room_kind::public_room, ""}}},
+        {"room_event_topic_set", {room_event{3, 1208, 1'790'000'010'000ULL, {7, "ana"}, room_action::topic_set, {},
+                                             room_role::member, room_kind::public_room,
+                                             "Everything about the 0.3 release"}}},
+        {"room_event_role_set", {room_event{3, 1209, 1'790'000'011'000ULL, {7, "ana"}, room_action::role_set,
+                                            {8, "bo"}, room_role::moderator, room_kind::public_room, ""}}},
+        {"room_event_kind_set_private", {room_event{4, 88, 1'790'000'012'000ULL, {7, "ana"}, room_action::kind_set, {},
+                                                    room_role::member, room_kind::private_room,
+                                                    "~k3v7q2mx5tb4ncw6rj2hpa"}}},
+        {"room_list_snapshot", {parley::testing::sample_room_list()}},
+        {"room_list_invited", {room_list{presence_change::joined,
+                                         {{7, "~x2mq5ahv3zkw7tn4pj6dre", "design review", room_kind::private_room,
+                                           room_role::member, false, true, {9, "cy"}, {}, 0}}}}},
+        {"room_list_left", {room_list{presence_change::left,
+                                      {{6, "", "", room_kind::public_room, room_role::member, false, false, {}, {}, 0}}}}},
+        {"room_members_snapshot", {parley::testing::sample_room_members()}},
     };
 }
 
@@ -110,7 +151,7 @@ std::vector<std::pair<std::string, bytes>> error_vectors() {
 
     add("truncated", bytes(good.begin(), good.end() - 1));
     add("bad_magic", [&] { auto b = good; b[0] = 'X'; return b; }());
-    add("bad_version", build_frame({.version = 1, .kind = 0x0A}, payload_of(ping{77})));
+    add("bad_version", build_frame({.version = limits::version - 1, .kind = 0x0A}, payload_of(ping{77})));
     add("bad_checksum", [&] { auto b = good; b[5] ^= 0x01; return b; }());
     add("unknown_kind", build_frame({.kind = 0x30}, payload_of(ping{77})));
     add("bad_flags", build_frame({.kind = 0x0A, .flags = 0x02}, payload_of(ping{77})));

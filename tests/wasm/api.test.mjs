@@ -24,7 +24,7 @@ const sendMessage = (fields = {}) => ({
 
 const record = (fields = {}) => ({
   seq: 1, author_id: 7, author: 'ana', client_msg_id: 9, sent_at: 1, edited_at: 0, reply_to: 0,
-  deleted: false, text: 'hello', reactions: [], my_reactions: 0, ...fields,
+  deleted: false, deleted_by: 0, text: 'hello', reactions: [], my_reactions: 0, ...fields,
 });
 
 /** Asserts that `call` throws a ParleyError named `name` whose message
@@ -73,6 +73,25 @@ test('reactions, errors and error names', () => {
   }
   assert.equal(Object.keys(parley.errors).length, codes.length);
   assert.ok(Object.isFrozen(parley) && Object.isFrozen(parley.limits));
+});
+
+// Every enumeration of packets.hpp, with its names in value order, as the
+// detail::<enum>_names arrays list them.
+test('enums are the enumerations of packets.hpp, names in value order', () => {
+  const expected = Object.fromEntries(
+    [...header('packets.hpp').matchAll(/inline constexpr std::string_view (\w+)_names\[\] = \{([^}]*)\}/g)]
+      .map(([, name, body]) => [name, [...body.matchAll(/"(\w+)"/g)].map((m) => m[1])]));
+  assert.ok(Object.keys(expected).length >= 8);
+  assert.deepStrictEqual(JSON.parse(JSON.stringify(parley.enums)), expected);
+  assert.deepStrictEqual(parley.enums.reaction_kind, parley.reactions);
+  assert.deepStrictEqual(parley.enums.room_role, ['member', 'moderator', 'owner']);
+  assert.ok(Object.isFrozen(parley.enums) && Object.isFrozen(parley.enums.room_action));
+});
+
+test('room packets name the room kind room_type, never type', () => {
+  const created = { type: 'create_room', client_id: 5, name: 'Plans', room_type: 'private' };
+  assert.deepStrictEqual(parley.decode(parley.encode(created)), [created]);
+  assertFails(() => parley.encode({ ...created, room_type: 'secret' }), 'bad_value', "create_room.room_type: unknown name 'secret'");
 });
 
 test('server error codes travel in error_report packets and keep their names', () => {

@@ -57,6 +57,12 @@ function randomText(rnd, maxBytes) {
   }
 }
 
+/** The enumeration each enum-valued field name holds (packets.hpp). */
+const enumOf = {
+  reaction: 'reaction_kind', change: 'presence_change', mode: 'history_mode', room_type: 'room_kind',
+  role: 'room_role', state: 'membership', action: 'room_action', reason: 'leave_reason',
+};
+
 /** A variation of a valid packet: every value replaced by a random one that
  *  stays within the original's bound (numbers no larger, text no longer in
  *  UTF-8), so the result is valid too, yet made entirely in JavaScript. */
@@ -69,8 +75,7 @@ function vary(value, rnd, key) {
   }
   if (typeof value === 'number') return rnd() < 0.1 ? value : Math.floor(rnd() * (value + 1));
   if (typeof value === 'boolean') return rnd() < 0.5;
-  if (key === 'reaction') return rnd.pick(parley.reactions);
-  if (key === 'change' || key === 'mode') return value; // enum names kept as they are
+  if (key in enumOf) return rnd.pick(parley.enums[enumOf[key]]);
   return randomText(rnd, utf8Length(value));
 }
 

@@ -108,7 +108,7 @@ test('the largest packets decode, and the memory they need is reused', () => {
   const text = 'x'.repeat(parley.limits.max_text_bytes);
   const record = (seq) => ({
     seq, author_id: 1, author: 'ana', client_msg_id: seq, sent_at: 1, edited_at: 0, reply_to: 0,
-    deleted: false, text, reactions: [], my_reactions: 0,
+    deleted: false, deleted_by: 0, text, reactions: [], my_reactions: 0,
   });
   const page = { type: 'history_page', room_id: 1, mode: 'latest', has_more: true, messages: [] };
   for (let i = 0; i < parley.limits.max_history_page; i++) page.messages.push(record(i));

@@ -1,0 +1,255 @@
+// The room's membership and settings: joining for the first time, the
+// changes of manage_room, declining, and what removing someone does.
+#include "server/chat/room.hpp"
+
+#include "server/core/bounds.hpp"
+#include "server/core/clock.hpp"
+#include "server/core/log.hpp"
+
+#include <algorithm>
+
+namespace parley::server {
+using namespace parley::protocol;
+
+access::actor room::actor_of(const room_member& m) const { return {person(m.user_id), m.admin}; }
+
+member_state* room::person(std::uint64_t user_id) {
+    auto it = people_.find(user_id);
+    return it == people_.end() ? nullptr : &it->second;
+}
+
+const member_state* room::person(std::uint64_t user_id) const {
+    auto it = people_.find(user_id);
+    return it == people_.end() ? nullptr : &it->second;
+}
+
+user_ref room::user_of(std::uint64_t user_id) const {
+    if (user_id == 0) return {};
+    const member_state* p = person(user_id);
+    return {user_id, p != nullptr ? p->username : std::string()};
+}
+
+void room::add_members(std::vector<member_state> people, std::uint64_t actor) {
+    on_strand([this, people = std::move(people), actor]() mutable {
+        when_warm([this, people = std::move(people), actor] {
+            for (const auto& p : people) {
+                // The row first, so that the event can name the actor too.
+                if (person(p.user_id) == nullptr) people_.emplace(p.user_id, member_state{p.user_id, p.username,
+                                                                                  member_status::gone, p.role});
+                people_.at(p.user_id).role = p.role;
+                admit(p.user_id, p.username, actor);
+            }
+        }, [this] { log::error("room ", settings_.address, ": cannot add its first members (storage unavailable)"); });
+    });
+}
+
+void room::admit(std::uint64_t user_id, const std::string& username, std::uint64_t actor, bool announce) {
+    member_state row{user_id, username, member_status::member};
+    if (const member_state* old = person(user_id)) row.role = old->role;  // an owner-to-be keeps the role made for them
+    timeline_event ev{.seq = last_seq_ + 1, .what = timeline_event::type::room, .user_id = actor, .at = now_unix_ms(),
+                      .action = room_action::joined, .target_id = user_id, .role = row.role};
+    people_.insert_or_assign(user_id, row);
+    record_room_event(nullptr, std::move(ev), {row}, std::nullopt, announce);
+}
+
+void room::announce(const member_state& row) {
+    if (svc_.observer.member_changed) svc_.observer.member_changed(id_, row);
+}
+
+void room::record_room_event(const room_member* m, timeline_event ev, std::vector<member_state> rows,
+                             std::optional<room_settings> settings, bool announce_rows) {
+    const auto packet = event_packet(ev, nullptr, 0);
+    events::room_changed stored{id_, ev.seq, ev.user_id, ev.client_id, ev.action, ev.target_id, ev.role,
+                                ev.room_kind, ev.text, ev.at, rows, settings};
+    record(m, std::move(ev), std::nullopt, *packet, std::move(stored));
+    if (announce_rows)
+        for (const auto& r : rows) announce(r);
+    if (settings && svc_.observer.settings_changed) svc_.observer.settings_changed(id_, *settings);
+}
+
+void room::manage(std::uint64_t connection_id, manage_room req, std::string target_name, done_handler done) {
+    const request_ref ref{packet_kind::manage_room, req.client_id};
+    serve(connection_id, ref,
+          [this, req = std::move(req), target_name = std::move(target_name), g = make_guard(std::move(done))](
+              const room_member& m) mutable {
+              const std::uint64_t conn = m.connection_id;
+              auto retry = [this, conn, req, target_name, g]() mutable {
+                  req.resend = false;
+                  when_member(conn, [this, req, target_name](const room_member& mm) { do_manage(mm, req, target_name); });
+              };
+              if (answer_duplicate(m, packet_kind::manage_room, req.client_id, req.resend, retry, g)) return;
+              do_manage(m, req, target_name);
+          });
+}
+
+void room::do_manage(const room_member& m, const manage_room& req, const std::string& target_name) {
+    const auto fail = [&](error_code code) { send_error(m, code, packet_kind::manage_room, req.client_id); };
+    if (svc_.sink != nullptr && svc_.sink->backlog() >= svc_.cfg.max_writer_backlog)
+        return send_error(m, error_code::server_busy, packet_kind::manage_room, req.client_id, bounds::busy_retry_ms);
+    const bool on_self = req.action == room_action::left;
+    const std::uint64_t target_id = on_self ? m.user_id : req.user_id;
+    const access::request r{req.action, person(target_id), target_id == m.user_id, req.role, req.type};
+    const bool names_someone = req.action != room_action::title_set && req.action != room_action::topic_set &&
+                               req.action != room_action::kind_set && req.action != room_action::deleted;
+    if (names_someone && r.target == nullptr && !(req.action == room_action::invited && !target_name.empty()))
+        return fail(target_id == 0 ? error_code::bad_request : error_code::no_such_user);
+    if (auto refused = access::check(actor_of(m), r, settings_.kind)) return fail(*refused);
+    const unix_ms at = now_unix_ms();
+    if (access::already_so(r)) return ack(m, req.client_id, 0, at);
+
+    timeline_event ev{.seq = last_seq_ + 1, .what = timeline_event::type::room, .user_id = m.user_id,
+                      .client_id = req.client_id, .at = at, .action = req.action};
+    std::vector<member_state> rows;
+    std::optional<room_settings> settings;
+    std::optional<leave_reason> removal;
+    auto change = [&](std::uint64_t user_id, auto&& edit) {
+        member_state& row = people_.try_emplace(user_id, member_state{user_id, target_name}).first->second;
+        edit(row);
+        rows.push_back(row);
+    };
+    switch (req.action) {
+        case room_action::left:
+            change(m.user_id, [](member_state& p) { p = {p.user_id, p.username, member_status::gone}; });
+            removal = leave_reason::left;
+            break;
+        case room_action::invited:
+            change(target_id, [&](member_state& p) { p = {p.user_id, p.username, member_status::invited,
+                                                          room_role::member, false, m.user_id}; });
+            break;
+        case room_action::kicked:
+            change(target_id, [](member_state& p) { p = {p.user_id, p.username, member_status::gone}; });
+            removal = leave_reason::kicked;
+            break;
+        case room_action::banned:
+            change(target_id, [](member_state& p) { p = {p.user_id, p.username, member_status::banned}; });
+            removal = leave_reason::banned;
+            break;
+        case room_action::unbanned:
+            change(target_id, [](member_state& p) { p = {p.user_id, p.username, member_status::gone}; });
+            break;
+        case room_action::muted:
+        case room_action::unmuted:
+            change(target_id, [&](member_state& p) { p.muted = req.action == room_action::muted; });
+            break;
+        case room_action::role_set:
+            change(target_id, [&](member_state& p) { p.role = req.role; });
+            ev.role = req.role;
+            break;
+        case room_action::ownership_given:
+            change(target_id, [](member_state& p) { p.role = room_role::owner; });
+            change(m.user_id, [](member_state& p) { p.role = room_role::moderator; });
+            ev.role = room_role::owner;
+            break;
+        case room_action::title_set:
+        case room_action::topic_set: {
+            const bool title = req.action == room_action::title_set;
+            const auto blank = std::all_of(req.text.begin(), req.text.end(), [](char c) { return c == ' '; });
+            if (title && (blank || req.text.size() > limits::max_room_name_bytes)) return fail(error_code::bad_request);
+            if ((title ? settings_.title : settings_.topic) == req.text) return ack(m, req.client_id, 0, at);
+            (title ? settings_.title : settings_.topic) = req.text;
+            ev.text = req.text;
+            settings = settings_;
+            break;
+        }
+        case room_action::kind_set: {
+            if (req.type == settings_.kind) return ack(m, req.client_id, 0, at);
+            // A private room's address says nothing about it; a public
+            // room's is its name, taken from its title.
+            std::string address;
+            if (req.type == room_kind::public_room) {
+                auto name = normalize_room_name(settings_.title);
+                if (!name) return fail(error_code::bad_room_name);
+                if (!svc_.observer.claim_address || !svc_.observer.claim_address(id_, *name))
+                    return fail(error_code::room_name_taken);
+                address = std::move(*name);
+            } else {
+                address = svc_.observer.new_address ? svc_.observer.new_address() : "~" + std::to_string(id_);
+                if (svc_.observer.claim_address && !svc_.observer.claim_address(id_, address))
+                    return fail(error_code::internal_error);
+            }
+            settings_.kind = req.type;
+            settings_.address = address;
+            ev.room_kind = req.type;
+            ev.text = address;  // members learn the new address from the event
+            settings = settings_;
+            break;
+        }
+        case room_action::deleted:
+            for (auto& [id, p] : people_)
+                if (p.status == member_status::member || p.status == member_status::invited) {
+                    p = {p.user_id, p.username, member_status::gone};
+                    rows.push_back(p);
+                }
+            break;
+        case room_action::joined:
+        case room_action::declined: return fail(error_code::bad_request);
+    }
+    ev.target_id = req.action == room_action::deleted || settings ? 0 : target_id;
+    record_room_event(&m, std::move(ev), std::move(rows), std::move(settings));
+    if (removal) remove_user(target_id, *removal);
+    if (req.action == room_action::deleted) {
+        deleted_ = true;
+        std::vector<std::uint64_t> users;
+        for (const auto& [conn, mm] : members_) users.push_back(mm.user_id);
+        for (auto u : users) remove_user(u, leave_reason::deleted);
+        if (svc_.observer.deleted) svc_.observer.deleted(id_);
+    }
+}
+
+void room::decline(room_member who) {
+    on_strand([this, who = std::move(who)] {
+        when_warm([this, who] {
+            member_state* p = person(who.user_id);
+            if (deleted_ || p == nullptr || p->status != member_status::invited)
+                return send_error(who, error_code::no_such_room, packet_kind::decline_invite, id_);
+            *p = {p->user_id, p->username, member_status::gone};
+            timeline_event ev{.seq = last_seq_ + 1, .what = timeline_event::type::room, .user_id = who.user_id,
+                              .at = now_unix_ms(), .action = room_action::declined, .target_id = who.user_id};
+            record_room_event(nullptr, std::move(ev), {*p}, std::nullopt);
+        }, [this, who] {
+            send_error(who, error_code::room_unavailable, packet_kind::decline_invite, id_, bounds::unavailable_retry_ms);
+        });
+    });
+}
+
+// Everything a removed user's connections would have got from now on stops
+// here: they leave members_ before anything else is broadcast, and their
+// typing and presence end at once (no grace period).
+void room::remove_user(std::uint64_t user_id, leave_reason reason) {
+    std::vector<room_member> gone;
+    for (auto it = members_.begin(); it != members_.end();) {
+        if (it->second.user_id == user_id) {
+            gone.push_back(std::move(it->second));
+            it = members_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    publish_stats();
+    for (const auto& m : gone) {
+        send_to(m, room_left{id_, reason});
+        if (m.removed) m.removed(id_);
+    }
+    if (gone.empty()) return;
+    const room_member& last = gone.back();
+    stop_typing(last.user_id, last.username);
+    const auto now = svc_.now();
+    for (std::size_t i = 0; i < gone.size(); ++i)
+        if (auto offline_at = presence_.disconnected(user_id, now, clock::duration::zero())) schedule_sweep(*offline_at);
+}
+
+void room::send_people(const room_member& m) {
+    room_members packet{id_, presence_change::snapshot, {}};
+    for (const auto& [id, p] : people_) {
+        if (p.status == member_status::gone) continue;
+        packet.members.push_back({{p.user_id, p.username}, static_cast<membership>(p.status), p.role, p.muted});
+        if (packet.members.size() == limits::max_presence_users) {
+            send_to(m, packet);
+            packet.members.clear();
+            packet.change = presence_change::joined;
+        }
+    }
+    if (!packet.members.empty() || packet.change == presence_change::snapshot) send_to(m, packet);
+}
+
+}  // namespace parley::server
