@@ -7,16 +7,17 @@
 // each removes the listeners, observers and timers it registered, so the next
 // user can sign in in the same page.
 //
-// The room in view is part of the URL (/r/<room>, or #<room> for links from
-// elsewhere), so reloads, bookmarks and the back button work.
+// The room in view is part of the URL (/r/<address>, or #<address> for
+// links from elsewhere: a public room's name, or a private room's "~"
+// address), so reloads, bookmarks and the back button work.
 
-import { loadProtocol, normalizeRoomName, roomNameRule } from './protocol.js';
+import { loadProtocol, normalizeAddress, roomNameRule } from './protocol.js';
 import { api } from './api.js';
 import { Connection } from './connection.js';
 import { Outbox } from './outbox.js';
 import { Chat } from './chat.js';
 import { $, h } from './ui/dom.js';
-import { applyIcons } from './ui/icons.js';
+import { applyIcons, icon } from './ui/icons.js';
 import { paintAvatar, typingText } from './ui/format.js';
 import { AuthView } from './ui/auth_view.js';
 import { MessageList } from './ui/message_list.js';
@@ -41,9 +42,21 @@ let picker = null;
 /** The room named by the URL, or null. */
 function roomFromLocation() {
   const path = location.pathname.match(/^\/r\/([^/]+)\/?$/);
-  if (path) return normalizeRoomName(decodeURIComponent(path[1]));
-  if (location.hash.length > 1) return normalizeRoomName(decodeURIComponent(location.hash.slice(1)));
+  if (path) return normalizeAddress(decodeURIComponent(path[1]));
+  if (location.hash.length > 1) return normalizeAddress(decodeURIComponent(location.hash.slice(1)));
   return null;
+}
+
+/** Why a room left the list, as the user is told. */
+function removalText({ room, reason, by, unsent }, label) {
+  const lost = unsent ? ` ${unsent} unsent message${unsent === 1 ? ' was' : 's were'} discarded.` : '';
+  switch (reason) {
+    case 'kicked': return `You were removed from ${label}${by ? ` by ${by}` : ''}.${lost}`;
+    case 'banned': return `You were banned from ${label}${by ? ` by ${by}` : ''}.${lost}`;
+    case 'deleted': return `${label} was deleted${by ? ` by ${by}` : ''}.${lost}`;
+    case 'left': return `You left ${label}.${lost}`;
+    default: return room.kind === 'direct' ? `You are no longer in ${label}.${lost}` : `You are no longer a member of ${label}.${lost}`;
+  }
 }
 
 class Session {
@@ -84,6 +97,9 @@ class Session {
   wire() {
     const c = this.chat;
     this.listen(c, 'rooms', () => this.renderRooms());
+    this.listen(c, 'room', (e) => e.detail.room === c.current && this.renderRoom());
+    this.listen(c, 'removed', (e) => this.onRemoved(e.detail));
+    this.listen(c, 'renamed', (e) => this.onRenamed(e.detail));
     this.listen(c, 'messages', (e) => {
       this.messages.update(e.detail);
       if (e.detail.room === c.current && e.detail.kind !== 'update') this.members.render(this.room);
@@ -96,6 +112,7 @@ class Session {
     this.listen(this.conn, 'state', (e) => this.onConnectionState(e.detail));
     this.listen(this.conn, 'opened', () => this.checkSessionSoon());
     this.listen(window, 'popstate', () => this.open(roomFromLocation() ?? this.chat.current ?? 'lobby', false));
+    this.listen(this.conn, 'state', (e) => e.detail.state === 'outdated' && this.renderConnection());
     this.listen(window, 'pagehide', () => this.chat.prefs.save());
     this.listen(document, 'visibilitychange', () => this.messages.reportRead());
     this.listen(document, 'keydown', (e) => this.onGlobalKey(e));
@@ -103,7 +120,7 @@ class Session {
     const on = (id, fn) => this.listen($(id), 'click', fn);
     on('sign-out', () => this.signOut());
     on('new-room', () => this.roomDialog.open());
-    on('conn-retry', () => this.conn.retryNow());
+    on('conn-retry', () => (this.conn.state === 'outdated' ? location.reload() : this.conn.retryNow()));
     on('open-sidebar', () => this.toggleSidebar(true));
     on('close-sidebar', () => this.toggleSidebar(false));
     on('scrim', () => {
@@ -163,7 +180,7 @@ class Session {
     this.chat.typing.stop();
     const room = this.chat.openRoom(name);
     if (!room) return;
-    $('room-name').textContent = room.name;
+    this.renderRoom();
     this.messages.show(room);
     this.composer.show(room);
     this.members.render(room);
@@ -172,29 +189,58 @@ class Session {
     if (!NARROW.matches) this.composer.focus();
   }
 
+  /** The room list's name of a room: "#name", a private room's title, a direct conversation's people. */
+  label(room) {
+    return room.kind === 'public' ? `#${room.label(this.me.id)}` : room.label(this.me.id);
+  }
+
   async leave(name) {
-    const unsent = this.outbox.forRoom(name).length;
+    const room = this.chat.rooms.get(name);
+    if (!room) return;
+    const label = this.label(room);
+    const unsent = this.outbox.messagesOf(name).length;
+    const back = room.kind === 'public' ? 'You can join it again at any time.'
+      : room.kind === 'private' ? 'You need a new invitation to come back.' : 'Opening the conversation again brings it back.';
     const yes = await confirmDialog({
-      title: `Leave #${name}?`,
+      title: `Leave ${label}?`,
       text: unsent
-        ? `You have ${unsent} unsent message${unsent === 1 ? '' : 's'} in #${name}; leaving discards ${unsent === 1 ? 'it' : 'them'}. You can join the room again at any time.`
-        : `The room leaves your list. You can join it again at any time.`,
+        ? `You have ${unsent} unsent message${unsent === 1 ? '' : 's'} in ${label}; leaving discards ${unsent === 1 ? 'it' : 'them'}. ${back}`
+        : `The room leaves your list. ${back}`,
       ok: 'Leave',
     });
     if (!yes) return;
     const wasCurrent = this.chat.current === name;
     this.chat.leaveRoom(name);
-    if (wasCurrent) {
-      const next = this.chat.rooms.keys().next().value;
-      if (next) this.navigate(next);
-      else this.showNoRoom();
+    if (wasCurrent) this.showNext();
+    this.renderRooms();
+  }
+
+  /** Shows the first room of the list, or none (the room in view is gone). */
+  showNext() {
+    const next = this.chat.listedRooms()[0];
+    if (next) this.open(next.name, 'replace');
+    else this.showNoRoom();
+  }
+
+  /** The user is no longer in a room: out of its view if it was in view, and told why. */
+  onRemoved(detail) {
+    if (!detail.leaving || detail.unsent) toast(removalText(detail, this.label(detail.room)), detail.reason === 'left' ? 'info' : 'warn');
+    if (detail.wasCurrent) this.showNext();
+    this.renderRooms();
+  }
+
+  /** A room's address changed (its kind did): the URL follows the room in view. */
+  onRenamed({ from, to }) {
+    if (this.chat.current === to && location.pathname === `/r/${encodeURIComponent(from)}`) {
+      window.history.replaceState(null, '', `/r/${encodeURIComponent(to)}`);
     }
+    this.messages.renamed();
     this.renderRooms();
   }
 
   showNoRoom() {
     window.history.pushState(null, '', '/');
-    $('room-name').textContent = 'no room';
+    this.renderRoom();
     this.messages.show(null);
     this.composer.show(null);
     this.members.render(null);
@@ -210,8 +256,36 @@ class Session {
     const badge = $('total-unread');
     badge.hidden = total === 0;
     badge.textContent = total > 99 ? '99+' : String(total);
-    const room = this.chat.current;
-    document.title = `${total ? `(${total}) ` : ''}${room ? `#${room} · ` : ''}Parley`;
+    const room = this.room;
+    const shown = room && !room.denied ? `${this.label(room)} · ` : '';
+    document.title = `${total ? `(${total}) ` : ''}${shown}Parley`;
+    if (room) this.renderRoom();
+  }
+
+  /**
+   * The header of the room in view: its kind, name and topic. A room whose
+   * join was refused shows nothing of itself: the server said nothing.
+   */
+  renderRoom() {
+    const room = this.room;
+    const hash = $('room-hash');
+    hash.replaceChildren();
+    let name = 'no room';
+    let topic = '';
+    if (room?.denied) {
+      name = 'Room unavailable';
+    } else if (room) {
+      name = room.label(this.me.id);
+      topic = room.topic;
+      if (room.kind === 'public') hash.textContent = '#';
+      else hash.append(icon(room.kind === 'direct' ? 'at' : 'lock'));
+    }
+    $('room-name').textContent = name;
+    const t = $('room-topic');
+    t.textContent = topic;
+    t.title = topic;
+    t.hidden = topic === '';
+    this.composer.setAccess(room);
   }
 
   renderTyping() {
@@ -245,6 +319,10 @@ class Session {
     if (state === 'ready') {
       pill = 'connected';
       label = 'Connected';
+    } else if (state === 'outdated') {
+      pill = 'offline';
+      label = 'Update needed';
+      banner = 'Parley was updated on the server. Reload the page to go on.';
     } else if (state === 'offline') {
       pill = 'offline';
       label = 'Offline';
@@ -273,6 +351,7 @@ class Session {
     $('conn-banner-text').textContent = banner;
     // Always offered with the banner (a retry while connecting changes nothing), so it never jumps away.
     $('conn-retry').hidden = banner === '';
+    $('conn-retry').textContent = state === 'outdated' ? 'Reload' : 'Retry now';
 
     clearInterval(this.countdown);
     if (state === 'waiting') this.countdown = setInterval(() => this.renderConnection(), 1000);
@@ -321,7 +400,7 @@ class Session {
       e.preventDefault();
       this.roomDialog.open();
     } else if (e.altKey && (e.key === 'ArrowUp' || e.key === 'ArrowDown')) {
-      const names = [...this.chat.rooms.keys()];
+      const names = this.chat.listedRooms().map((r) => r.name);
       const i = names.indexOf(this.chat.current);
       if (names.length < 2) return;
       e.preventDefault();

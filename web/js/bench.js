@@ -27,7 +27,7 @@ function record(i) {
   return {
     seq: 1200 + i, author_id: 7 + (i % NAMES.length), author: NAMES[i % NAMES.length],
     client_msg_id: 548535317935783 + i * 7919, sent_at: NOW + i * 37000, edited_at: i % 11 === 0 ? NOW + i * 37000 + 5000 : 0,
-    reply_to: i % 7 === 0 && i > 0 ? 1200 + i - 1 : 0, deleted: false, text: SENTENCES[i % SENTENCES.length],
+    reply_to: i % 7 === 0 && i > 0 ? 1200 + i - 1 : 0, deleted: false, deleted_by: 0, text: SENTENCES[i % SENTENCES.length],
     reactions, my_reactions: i % 6 === 0 ? 1 : 0,
   };
 }

@@ -9,6 +9,9 @@
 //                navigator.onLine can be false on a machine that reaches its
 //                server over loopback only)
 //   stopped      stop() was called (signed out)
+//   outdated     the server closed with 1002: it speaks another protocol
+//                version (docs/protocol.md, section 17); nothing is retried,
+//                the page must be reloaded for the server's client
 //
 // Reconnecting waits with full jitter between half and all of a ceiling that
 // grows with how long the connection has been lost, not with how many
@@ -57,7 +60,7 @@ export class Connection extends EventTarget {
     this.onOnline = () => this.retryNow();
     this.onOffline = () => {
       if (this.state === 'ready') this.probe(PROBE_WITHIN_MS);
-      else if (this.state !== 'stopped') this.setState('offline');
+      else if (this.state !== 'stopped' && this.state !== 'outdated') this.setState('offline');
     };
     this.onVisible = () => {
       if (document.visibilityState === 'visible') this.retryNow();
@@ -83,6 +86,7 @@ export class Connection extends EventTarget {
 
   /** Skips the back-off wait (the "Retry now" button, the `online` event). */
   retryNow() {
+    if (this.state === 'outdated') return;
     if (this.state === 'waiting' || this.state === 'offline') {
       clearTimeout(this.retryTimer);
       this.open();
@@ -158,6 +162,13 @@ export class Connection extends EventTarget {
       this.attempt = 0;
     }
     this.dispatchEvent(new CustomEvent('closed', { detail: { code, reason } }));
+    if (code === 1002) {
+      // Another protocol version: trying again cannot help, a reload can.
+      console.warn(`parley: the server speaks another protocol version (${reason})`);
+      clearTimeout(this.retryTimer);
+      this.setState('outdated');
+      return;
+    }
     this.scheduleRetry(code === 1008 ? POLICY_DELAY_MS : 0);
   }
 

@@ -24,6 +24,7 @@ export class History {
     if (!room?.joined || !conn.ready || room.loadingOlder || !room.hasMore || !room.loaded) return false;
     if (pacer.take(kind.request_history) > 0) return false; // the next scroll asks again
     room.loadingOlder = true;
+    room.olderBefore = room.oldest;
     room.olderTimer = setTimeout(() => {
       this.done(room);
       this.chat.emit('messages', { room: room.name, kind: 'update' });
@@ -64,15 +65,25 @@ export class History {
     chat.emit('rooms');
   }
 
-  /** An `older` page (scroll-back). Pages that would leave a gap are dropped. */
+  /**
+   * An `older` page (scroll-back): the messages before the oldest one shown
+   * when it was asked for. Seqs of messages have gaps (other events take
+   * numbers), so a page is known to join on only by that request: one that
+   * answers an older view (the room was reset or replaced since) is dropped.
+   */
   mergeOlder(room, p) {
     const msgs = p.messages;
+    if (!room.loaded || !room.loadingOlder) return null;
+    if (room.olderBefore !== room.oldest) {
+      this.done(room);
+      this.chat.emit('messages', { room: room.name, kind: 'update' });
+      return null;
+    }
     if (msgs.length === 0) {
       room.hasMore = false;
       this.done(room);
       return 'prepend';
     }
-    if (!room.loaded || (room.seqs.length && msgs[msgs.length - 1].seq < room.oldest - 1)) return null;
     // Messages the view already has are newer there (events changed them since).
     const older = msgs.filter((m) => room.seqs.length === 0 || m.seq < room.oldest);
     for (const m of older) room.upsert(m);

@@ -1,5 +1,6 @@
 // The outbox: every change the user makes (a message, an edit, a deletion,
-// a reaction), kept in IndexedDB until the server says it is on disk.
+// a reaction, a change of a room's membership or settings), kept in
+// IndexedDB until the server says it is on disk.
 //
 // Life of an entry (docs: BRIEF, "Nothing a client sent is lost"):
 //   pending  written here before it is sent; shown greyed with a clock
@@ -14,9 +15,11 @@
 // duplicate with the original instead of applying it twice.
 //
 // Entries are keyed by their client id (`client_msg_id`, the store's key for
-// every kind). `kind` is message, edit, delete or reaction; changes name
-// their target by `message_seq`, and by `target_cid` when the target is one
-// of the user's own messages still in the outbox (its seq may change).
+// every kind). `kind` is message, edit, delete, reaction or manage (a
+// manage_room: `action`, `target_user`, `role`, `room_type`, `text`); changes of
+// messages name their target by `message_seq`, and by `target_cid` when the
+// target is one of the user's own messages still in the outbox (its seq may
+// change).
 //
 // Durability. IndexedDB writes are asynchronous: a tab that navigates or
 // closes a few milliseconds after Enter aborts the transaction, and the
@@ -61,6 +64,7 @@ function done(tx) {
 // The fields that are stored; the rest of an entry is per page load.
 const STORED = [
   'client_msg_id', 'user_id', 'room', 'kind', 'text', 'reply_to', 'message_seq', 'target_cid', 'reaction', 'on',
+  'action', 'target_user', 'role', 'room_type',
   'created_at', 'state', 'seq', 'ack_epoch', 'sent_at', 'attempts', 'error', 'errorCode',
 ];
 
@@ -120,6 +124,11 @@ class Journal {
 /** Entries written before changes had kinds are messages. */
 export function isMessage(entry) {
   return (entry.kind ?? 'message') === 'message';
+}
+
+/** An edit, a deletion or a reaction: a change aimed at a message (by `message_seq`). */
+export function targetsMessage(entry) {
+  return entry.kind === 'edit' || entry.kind === 'delete' || entry.kind === 'reaction';
 }
 
 export class Outbox {

@@ -49,6 +49,22 @@ export function normalizeRoomName(name) {
   return n.toLowerCase();
 }
 
+/** A private room's or direct conversation's address: "~" and 22 base32 characters chosen by the server. */
+export function isPrivateAddress(address) {
+  return typeof address === 'string' && /^~[a-z2-7]{22}$/.test(address);
+}
+
+/**
+ * What join_room takes, as the server will take it, or null: a private
+ * address as it is (the server never lowercases one: it writes them in
+ * lowercase), or a public room's name by normalizeRoomName().
+ */
+export function normalizeAddress(address) {
+  const a = address.trim();
+  if (a.startsWith('~')) return isPrivateAddress(a) ? a : null;
+  return normalizeRoomName(a);
+}
+
 /** What the user is told about a name normalizeRoomName() refuses. */
 export function roomNameRule() {
   return `Room names are 1–${loaded.limits.max_room_name_bytes} letters, digits, “.”, “_” or “-”, starting with a letter or digit.`;

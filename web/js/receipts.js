@@ -5,7 +5,7 @@
 // below the seq, makes it pending again: that seq is no longer vouched for.
 // The views read each message's status here.
 
-import { isMessage } from './outbox.js';
+import { isMessage, targetsMessage } from './outbox.js';
 
 export class Receipts {
   /** @param chat the Chat model: rooms, outbox, the sender, events */
@@ -78,7 +78,7 @@ export class Receipts {
     if (ours || !room.seqs.length || entry.seq < room.oldest) return;
     room.upsert({
       seq: entry.seq, author_id: me.id, author: me.username, client_msg_id: entry.client_msg_id,
-      sent_at: entry.sent_at, edited_at: 0, reply_to: entry.reply_to, deleted: false, text: entry.text,
+      sent_at: entry.sent_at, edited_at: 0, reply_to: entry.reply_to, deleted: false, deleted_by: 0, text: entry.text,
       reactions: [], my_reactions: 0,
     });
   }
@@ -87,6 +87,7 @@ export class Receipts {
     const room = this.chat.byId.get(p.room_id);
     if (!room) return;
     room.persistedSeq = Math.max(room.persistedSeq, p.seq);
+    room.markStored(room.epoch, p.seq);
     let changed = false;
     for (const entry of this.outbox.forRoom(room.name)) {
       if (entry.state === 'sent' && entry.ack_epoch === room.epoch && entry.seq <= p.seq) {
@@ -130,7 +131,7 @@ export class Receipts {
     // Changes aimed at a message that is gone with the reset: mine come back
     // with a new seq (their target_cid finds it); others' are lost.
     for (const e of this.outbox.forRoom(room.name)) {
-      if (isMessage(e) || e.message_seq <= p.base_seq) continue;
+      if (!targetsMessage(e) || e.message_seq <= p.base_seq) continue;
       if (e.target_cid && this.outbox.get(e.target_cid)) {
         e.message_seq = 0;
         this.outbox.put(e);

@@ -1,23 +1,37 @@
-// What the client knows about one room: its messages (by seq), who is online
-// and typing, and the position that makes recovery exact.
+// What the client knows about one room: its messages (by seq), its settings
+// and people, who is online and typing, and the position that makes recovery
+// exact.
 //
 // Messages are keyed by seq, so a message that arrives twice (as a replay and
 // as a live broadcast, or as an ack echo after a resend) is stored once: an
 // upsert replaces the record, it never adds a second one.
 //
 // Position (docs/protocol.md, "Epochs"). Every change in a room (a message,
-// an edit, a deletion, a reaction) is an event with the next seq of the
-// room's current epoch. The client holds (epoch, lastSeq): the newest event
-// it applied, in the epoch it applied it in. It rejoins with that position and
+// an edit, a deletion, a reaction, a change of its membership or settings)
+// is an event with the next seq of the room's current epoch, so the seqs of
+// messages have gaps. The client holds (epoch, lastSeq): the newest event it
+// applied, in the epoch it applied it in. It rejoins with that position and
 // the server replays exactly the events after it, or, when it can no longer
 // vouch for part of what the client holds (a crash lost events that were
 // broadcast but never stored), sends room_reset: drop everything above
 // base_seq, take the new epoch, and a `latest` page follows. A view that is
 // not in memory (a reload) joins with (0, 0) and gets the latest page.
+//
+// Room events (room_event: joined, invited, kicked, a new topic...) change
+// the room's people and settings and are kept by seq for the timeline's
+// system lines. Pages carry only messages, so the events this browser saw
+// are kept across reloads (saved() and prefs.js) and shown again once
+// room_joined vouches for them: those a watermark of their epoch covered
+// (stored events outlive every later epoch), and the others only in the
+// epoch they were seen in.
+
+import { isPrivateAddress } from './protocol.js';
+
+const KEPT_EVENTS = 60;          // room events kept across a reload, per room
 
 export class Room {
   constructor(name, saved = {}) {
-    this.name = name;
+    this.name = name;            // the room's address: a public room's name, or "~..." (private, direct)
     this.id = 0;                 // room_id on the current connection; 0 = not joined
     this.joined = false;
     this.messages = new Map();   // seq -> message_record (+ `_v`, a render version)
@@ -25,6 +39,7 @@ export class Room {
     this.hasMore = false;        // older messages exist before seqs[0]
     this.loaded = false;         // the view holds the room as of (epoch, lastSeq)
     this.loadingOlder = false;
+    this.olderBefore = 0;        // before_seq of the request for older messages in flight
     this.olderTimer = 0;
     this.lastRead = saved.lastRead ?? 0;
     this.epoch = 0;              // the epoch of lastSeq; 0 = none
@@ -33,6 +48,22 @@ export class Room {
     this.online = new Map();     // user id -> name
     this.typing = new Map();     // user id -> {name, until}
     this.unread = 0;
+
+    // What the server says of the room (room_list, room_joined, room_event).
+    const secret = isPrivateAddress(name);
+    this.listId = saved.listId ?? 0;                         // its room_id in the user's room list
+    this.kind = saved.kind ?? (secret ? 'private' : 'public');
+    this.title = saved.title ?? (secret ? '' : name);
+    this.topic = saved.topic ?? '';
+    this.role = saved.role ?? 'member';                      // the user's role in it
+    this.muted = Boolean(saved.muted);
+    this.people = Array.isArray(saved.people) ? saved.people : [];  // a direct conversation's people
+    this.member = Boolean(saved.member);                     // listed in the user's room list
+    this.denied = false;         // its join was refused (no such room, or no access): nothing of it is shown
+    this.members = new Map();    // user id -> {id, name, state, role, muted}, from room_members and room_event
+    this.events = new Map();     // seq -> room event record, for the timeline
+    this.eventSeqs = [];         // ascending
+    this.cachedEvents = Array.isArray(saved.events) ? saved.events : [];  // saved by the last page load, not vouched for yet
   }
 
   get oldest() {
@@ -63,18 +94,7 @@ export class Room {
     rec._v = (old?._v ?? 0) + 1;
     this.messages.set(rec.seq, rec);
     if (old) return 'updated';
-    // Nearly always an append; otherwise a binary search finds the place.
-    if (!this.seqs.length || rec.seq > this.newest) this.seqs.push(rec.seq);
-    else {
-      let lo = 0;
-      let hi = this.seqs.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (this.seqs[mid] < rec.seq) lo = mid + 1;
-        else hi = mid;
-      }
-      this.seqs.splice(lo, 0, rec.seq);
-    }
+    insertSorted(this.seqs, rec.seq);
     return 'new';
   }
 
@@ -88,6 +108,7 @@ export class Room {
    * some seq the wire does not name (the events after it follow it), so the
    * position claimed is its newest message: a replay from there repeats only
    * events the page already shows, and every event packet sets a state.
+   * Room events are not in pages: the ones held stay.
    */
   replace(records) {
     this.messages.clear();
@@ -105,11 +126,120 @@ export class Room {
       dropped.push(this.messages.get(s));
       this.messages.delete(s);
     }
+    while (this.eventSeqs.length && this.eventSeqs[this.eventSeqs.length - 1] > seq) {
+      this.events.delete(this.eventSeqs.pop());
+    }
+    for (const ev of this.events.values()) ev.epoch = epoch;
     this.lastSeq = Math.min(this.lastSeq, seq);
     this.lastRead = Math.min(this.lastRead, seq);
     this.epoch = epoch;
     return dropped;
   }
+
+  // ---- settings, people and room events -------------------------------------------
+
+  /** Takes the room's settings and the user's standing from a room_list entry or room_joined. */
+  settle({ title, topic, room_type: kind, role, muted, people }) {
+    if (kind !== undefined) this.kind = kind;
+    if (title !== undefined) this.title = title;
+    if (topic !== undefined) this.topic = topic;
+    if (role !== undefined) this.role = role;
+    if (muted !== undefined) this.muted = muted;
+    if (people?.length) this.people = people.map((u) => ({ id: u.id, name: u.name }));
+  }
+
+  /** The name people see: a public room's name, a private room's title, a direct conversation's other people. */
+  label(myId) {
+    if (this.kind === 'direct') {
+      const others = this.directPeople(myId).map((u) => u.name);
+      return others.length ? others.join(', ') : 'Direct conversation';
+    }
+    if (this.kind === 'private') return this.title || 'Private room';
+    return this.name;
+  }
+
+  /** A direct conversation's people other than me, by name. */
+  directPeople(myId) {
+    const people = this.people.length ? this.people : [...this.members.values()].filter((m) => m.state === 'member');
+    return people.filter((u) => u.id !== myId).map((u) => ({ id: u.id, name: u.name }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** room_members: the snapshot replaces the list, `joined` adds to it, `left` removes. */
+  applyMembers(change, entries) {
+    if (change === 'snapshot') this.members = new Map();
+    for (const m of entries) {
+      if (change === 'left') this.members.delete(m.user.id);
+      else this.members.set(m.user.id, { id: m.user.id, name: m.user.name, state: m.state, role: m.role, muted: m.muted });
+    }
+  }
+
+  /** Records a room_event for the timeline (live or replayed, in `epoch`). @return whether it is new here */
+  addEvent(p, epoch) {
+    const isNew = !this.events.has(p.seq);
+    this.events.set(p.seq, {
+      seq: p.seq, epoch, stored: p.seq <= this.persistedSeq && epoch === this.epoch, at: p.at,
+      actor: { id: p.actor.id, name: p.actor.name }, action: p.action,
+      target: { id: p.target.id, name: p.target.name }, role: p.role, room_type: p.room_type, text: p.text,
+    });
+    if (isNew) insertSorted(this.eventSeqs, p.seq);
+    return isNew;
+  }
+
+  /**
+   * What a room_event changes in the room's people and settings (docs/protocol.md 10.16).
+   * Each sets a state, so applying one twice changes nothing.
+   */
+  applyEvent(p, myId) {
+    const target = p.target;
+    const row = () => this.members.get(target.id) ?? { id: target.id, name: target.name, state: 'member', role: 'member', muted: false };
+    const put = (fields) => this.members.set(target.id, { ...row(), name: target.name || row().name, ...fields });
+    switch (p.action) {
+      case 'joined': put({ state: 'member', role: p.role, muted: false }); break;
+      case 'invited': put({ state: 'invited', role: 'member', muted: false }); break;
+      case 'banned': put({ state: 'banned', role: 'member', muted: false }); break;
+      case 'left': case 'kicked': case 'declined': case 'unbanned': this.members.delete(target.id); break;
+      case 'muted': case 'unmuted': put({ muted: p.action === 'muted' }); break;
+      case 'role_set': put({ role: p.role }); break;
+      case 'ownership_given': {
+        put({ role: 'owner' });
+        const former = this.members.get(p.actor.id);
+        if (former) this.members.set(p.actor.id, { ...former, role: 'moderator' });
+        if (p.actor.id === myId) this.role = 'moderator';
+        break;
+      }
+      case 'title_set': this.title = p.text; break;
+      case 'topic_set': this.topic = p.text; break;
+      case 'kind_set': this.kind = p.room_type; break;
+      default: break;
+    }
+    if (target.id !== myId || target.id === 0) return;
+    if (p.action === 'muted' || p.action === 'unmuted') this.muted = p.action === 'muted';
+    else if (p.action === 'role_set' || p.action === 'joined') this.role = p.role;
+    else if (p.action === 'ownership_given') this.role = 'owner';
+  }
+
+  /**
+   * room_joined in `epoch` (newest event `lastSeq`): the events saved by the
+   * last page load that are still vouched for come back; those held in
+   * memory belong to the new epoch (a room_reset follows when they do not).
+   */
+  joinedEpoch(epoch, lastSeq) {
+    for (const ev of this.events.values()) ev.epoch = epoch;
+    for (const ev of this.cachedEvents.splice(0)) {
+      if (!Number.isSafeInteger(ev?.seq) || !ev.actor || !ev.target || this.events.has(ev.seq)) continue;
+      if (!ev.stored && !(ev.epoch === epoch && ev.seq <= lastSeq)) continue;
+      this.events.set(ev.seq, { ...ev, epoch });
+      insertSorted(this.eventSeqs, ev.seq);
+    }
+  }
+
+  /** A watermark of `epoch`: the events it covers outlive any later epoch. */
+  markStored(epoch, seq) {
+    for (const ev of this.events.values()) if (ev.epoch === epoch && ev.seq <= seq) ev.stored = true;
+  }
+
+  // ---- reading -------------------------------------------------------------------------
 
   /** Counts unread messages by others after lastRead. */
   countUnread(myId) {
@@ -142,6 +272,26 @@ export class Room {
   }
 
   saved() {
-    return { lastRead: this.lastRead };
+    const events = this.cachedEvents.length ? this.cachedEvents : this.eventSeqs.slice(-KEPT_EVENTS).map((s) => this.events.get(s));
+    return {
+      lastRead: this.lastRead, listId: this.listId, kind: this.kind, title: this.title, topic: this.topic,
+      role: this.role, muted: this.muted, people: this.people, member: this.member, events,
+    };
   }
+}
+
+function insertSorted(list, seq) {
+  // Nearly always an append; otherwise a binary search finds the place.
+  if (!list.length || seq > list[list.length - 1]) {
+    list.push(seq);
+    return;
+  }
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid] < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  if (list[lo] !== seq) list.splice(lo, 0, seq);
 }

@@ -2,18 +2,19 @@
 // from there to the server, oldest first, paced, and again after a refusal
 // that asks to wait.
 //
-// A new message, an edit, a deletion or a reaction is an outbox entry
-// (outbox.js) before anything else, durable when enqueue() returns. flush()
-// sends a room's entries that were not sent on this connection yet, in the
-// order written, paced by the limits the server announced (pacer.js); a
-// change aimed at one of my messages that has no seq yet waits for it. A
-// refusal either sets a time to try again (rate limits, a busy server, a room
-// that cannot be loaded) or ends the entry: a message is marked failed (the
-// user retries or discards it), a change is dropped with a notice. What the
-// server answers for accepted entries is the job of receipts.js.
+// A new message, an edit, a deletion, a reaction or a change of a room's
+// membership or settings (manage_room) is an outbox entry (outbox.js) before
+// anything else, durable when enqueue() returns. flush() sends a room's
+// entries that were not sent on this connection yet, in the order written,
+// paced by the limits the server announced (pacer.js); a change aimed at one
+// of my messages that has no seq yet waits for it. A refusal either sets a
+// time to try again (rate limits, a busy server, a room that cannot be
+// loaded) or ends the entry: a message is marked failed (the user retries or
+// discards it), a change is dropped with a notice. What the server answers
+// for accepted entries is the job of receipts.js.
 
 import { newClientMsgId } from './protocol.js';
-import { isMessage } from './outbox.js';
+import { isMessage, targetsMessage } from './outbox.js';
 
 export class Sender {
   /** @param chat the Chat model: rooms, connection, outbox, pacer, generation, events */
@@ -49,6 +50,20 @@ export class Sender {
   react(roomName, seq, reaction) {
     const on = !this.chat.receipts.reactedNow(roomName, seq, reaction);
     return this.change(roomName, seq, { kind: 'reaction', reaction, on });
+  }
+
+  /**
+   * A change of a room's membership or settings (manage_room): {action,
+   * user_id, role, room_type, text}; the fields an action does not use may
+   * be left out.
+   */
+  manage(roomName, { action, user_id: userId = 0, role = 'member', room_type: kind = 'public', text = '' }) {
+    return this.enqueue(roomName, { kind: 'manage', action, target_user: userId, role, room_type: kind, text });
+  }
+
+  /** Whether my leaving the room waits in the outbox (it is gone from the list until refused). */
+  leaving(roomName) {
+    return this.outbox.forRoom(roomName).some((e) => e.kind === 'manage' && e.action === 'left');
   }
 
   change(roomName, seq, fields) {
@@ -97,6 +112,16 @@ export class Sender {
   /** Forgets a room's entries, unsent ones included (the user left the room). */
   forgetRoom(roomName) {
     for (const e of this.outbox.forRoom(roomName)) this.outbox.remove(e.client_msg_id);
+    clearTimeout(this.flushTimers.get(roomName));
+    this.flushTimers.delete(roomName);
+  }
+
+  /** The room's address changed (chat.rename moved its entries): its paced flush follows it. */
+  renamed(from, to) {
+    if (!this.flushTimers.has(from)) return;
+    clearTimeout(this.flushTimers.get(from));
+    this.flushTimers.delete(from);
+    this.flush(to);
   }
 
   // ---- sending -----------------------------------------------------------------------
@@ -111,6 +136,10 @@ export class Sender {
       case 'edit': return { type: 'edit_message', ...base, text: e.text };
       case 'delete': return { type: 'delete_message', ...base };
       case 'reaction': return { type: 'set_reaction', ...base, reaction: e.reaction, on: e.on };
+      case 'manage': return {
+        type: 'manage_room', room_id: room.id, client_id: e.client_msg_id, action: e.action, user_id: e.target_user ?? 0,
+        role: e.role || 'member', room_type: e.room_type || 'public', text: e.text ?? '', resend,
+      };
       default: return null;
     }
   }
@@ -126,7 +155,7 @@ export class Sender {
     if (!room?.joined || !conn.ready) return;
     for (const e of this.outbox.forRoom(roomName)) {
       if (e.state === 'failed' || e.state === 'saved' || e.sentOn === generation) continue;
-      if (!isMessage(e) && e.message_seq === 0) continue;
+      if (targetsMessage(e) && e.message_seq === 0) continue;
       const packet = this.packetFor(room, e);
       if (!packet) {
         this.failEntry(e, 0, 'This browser wrote it in a form it can no longer send.');
@@ -180,22 +209,29 @@ export class Sender {
     }
     if (!isMessage(entry)) {
       const why = {
-        [E.forbidden]: 'You can only edit or delete your own messages.',
+        [E.forbidden]: 'You can only edit your own messages, and delete only yours unless you moderate the room.',
         [E.message_deleted]: 'That message was deleted.',
         [E.no_such_message]: 'That message no longer exists.',
         [E.empty_text]: 'A message cannot be empty.',
+        [E.muted]: 'You are muted in this room.',
+        [E.not_allowed]: 'Your role in this room does not allow that.',
+        [E.no_such_user]: 'That person does not exist.',
+        [E.bad_room_name]: 'A public room needs a name of letters, digits, “.”, “_” or “-”: rename it first.',
+        [E.room_name_taken]: 'A public room with that name exists already: rename this one first.',
       }[p.code] ?? (p.text || `The server refused the change (error ${p.code}).`);
       this.dropChange(entry, why);
       return;
     }
-    this.failEntry(entry, p.code, p.code === E.no_such_message
-      ? 'The message it replied to no longer exists.'
-      : p.text || `Refused by the server (error ${p.code}).`);
+    this.failEntry(entry, p.code, {
+      [E.no_such_message]: 'The message it replied to no longer exists.',
+      [E.muted]: 'You are muted in this room.',
+    }[p.code] ?? (p.text || `Refused by the server (error ${p.code}).`));
   }
 
   /** A change that cannot be applied: it leaves the outbox and the user is told. */
   dropChange(entry, why) {
     this.outbox.remove(entry.client_msg_id);
+    if (entry.kind === 'manage' && entry.action === 'left') this.chat.leaveRefused(entry.room);
     this.chat.notice(`${why} Your change was not saved.`, 'warn');
     this.chat.emit('messages', { room: entry.room, kind: 'update', mine: true });
     this.chat.emit('outbox');

@@ -27,7 +27,7 @@ export class Typing {
     if (this.room && this.room !== roomName) this.stop();
     const { conn, kind, pacer } = this.chat;
     const room = this.chat.rooms.get(roomName);
-    if (!room?.joined || !conn.ready) return undefined;
+    if (!room?.joined || !conn.ready || room.muted) return undefined; // a muted member's typing is not shown
     const now = Date.now();
     const due = this.room !== roomName || now - this.sentAt >= TYPING_REFRESH_MS;
     if (due && pacer.take(kind.set_typing) === 0) {
@@ -53,6 +53,17 @@ export class Typing {
   /** Stops my signal if it went to `roomName` (I sent a message there, or left it). */
   stopIn(roomName) {
     if (this.room === roomName) this.stop();
+  }
+
+  /** A room's address changed: my signal and the expiry of others' follow it. */
+  renamed(from, to) {
+    if (this.room === from) this.room = to;
+    const timer = this.expiryTimers.get(from);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.expiryTimers.delete(from);
+    const room = this.chat.rooms.get(to);
+    if (room) this.scheduleExpiry(room);
   }
 
   /** The connection is gone, and with it the server's memory of my signal. */

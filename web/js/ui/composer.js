@@ -54,9 +54,28 @@ export class Composer {
     if (this.room && this.mode?.kind !== 'edit') this.drafts.set(this.room.name, this.input.value);
     this.cancelMode(false);
     this.room = room;
-    this.input.disabled = !room;
     this.input.value = room ? this.drafts.get(room.name) ?? '' : '';
-    this.input.placeholder = room ? `Message #${room.name}` : 'Join a room to start chatting';
+    this.setAccess(room);
+    this.refresh();
+  }
+
+  /**
+   * Whether I may write in the room in view: not in a room I may not see,
+   * nor while muted there (the server would refuse it). Called whenever the
+   * room's standing may have changed.
+   */
+  setAccess(room) {
+    if (room !== this.room) return;
+    let why = null;
+    if (!room) why = 'Join a room to start chatting';
+    else if (room.denied) why = 'You cannot write here';
+    else if (room.muted) why = 'You are muted in this room: you can read, but not write';
+    const label = room ? (room.kind === 'public' ? `#${room.name}` : room.label(this.chat.me.id)) : '';
+    const placeholder = why ?? `Message ${label}`;
+    if (this.input.placeholder === placeholder && this.input.disabled === Boolean(why)) return;
+    this.input.placeholder = placeholder;
+    this.input.disabled = Boolean(why);
+    if (why) this.cancelMode(false);
     this.refresh();
   }
 
@@ -146,7 +165,7 @@ export class Composer {
     }
     this.counter.classList.toggle('over', over);
     this.form.classList.toggle('over-limit', over);
-    this.send.disabled = over || text.trim() === '';
+    this.send.disabled = over || text.trim() === '' || this.input.disabled;
   }
 
   lastOwnMessage() {

@@ -24,6 +24,11 @@ import { dayKey, formatDay, snippet } from './format.js';
 import { dayRow, edgeContent, messageRow, pendingRow, unreadRow } from './message_rows.js';
 import { Reconciler } from './reconciler.js';
 
+/** "#name" for a public room, else its title or its people. */
+function roomLabel(room, myId) {
+  return room.kind === 'public' ? `#${room.name}` : room.label(myId);
+}
+
 const GROUP_GAP_MS = 5 * 60 * 1000;
 const NEAR_TOP_PX = 600;
 const AT_BOTTOM_PX = 48;
@@ -87,7 +92,7 @@ export class MessageList {
     this.newCount = 0;
     this.pill.hidden = true;
     this.dividerAfter = room && room.unread > 0 ? room.lastRead : 0;
-    this.scroller.setAttribute('aria-label', room ? `Messages in #${room.name}` : 'Messages');
+    this.scroller.setAttribute('aria-label', room && !room.denied ? `Messages in ${roomLabel(room, this.chat.me.id)}` : 'Messages');
     this.render({ kind: 'replace' });
     const divider = this.rows.element('unread');
     if (divider) {
@@ -133,7 +138,8 @@ export class MessageList {
   render(change) {
     const wasAtBottom = this.atBottom;
     const anchor = wasAtBottom ? null : this.findAnchor();
-    this.rows.reconcile(this.room ? this.describeRows() : []);
+    // A room whose join was refused shows nothing: not even what an earlier visit left.
+    this.rows.reconcile(this.room && !this.room.denied ? this.describeRows() : []);
     this.renderEdge();
     if (change?.mine && change.kind === 'append') {
       this.dividerAfter = 0;
@@ -188,12 +194,13 @@ export class MessageList {
       const status = receipts.statusOf(room, rec);
       const change = receipts.changesOf(room, rec);
       const quoted = rec.reply_to ? room.get(rec.reply_to) : null;
+      const deletedBy = rec.deleted && rec.deleted_by && rec.deleted_by !== rec.author_id ? this.nameOf(rec.deleted_by) : null;
       add({
         rec, time: rec.sent_at, authorId: rec.author_id, replyTo: rec.reply_to, deleted: rec.deleted,
         row: (groupStart) => ({
           key: `s${seq}`,
-          sig: `${rec._v}|${groupStart}|${status}|${change ? `${change.state}.${change.text}` : '-'}|${quoted ? `${quoted.seq}.${quoted._v}` : '-'}`,
-          build: () => messageRow(rec, { groupStart, status, change, quoted }, ctx),
+          sig: `${rec._v}|${groupStart}|${status}|${change ? `${change.state}.${change.text}` : '-'}|${quoted ? `${quoted.seq}.${quoted._v}` : '-'}|${deletedBy}`,
+          build: () => messageRow(rec, { groupStart, status, change, quoted, deletedBy }, ctx),
         }),
       });
     }
@@ -211,17 +218,29 @@ export class MessageList {
     return rows;
   }
 
+  /** The name of a person of the room in view, for a tombstone. */
+  nameOf(userId) {
+    if (userId === this.chat.me.id) return this.chat.me.username;
+    return this.room?.members.get(userId)?.name ?? 'a moderator';
+  }
+
   renderEdge() {
     const room = this.room;
     let state;
     if (!room) state = 'none';
+    else if (room.denied) state = 'denied';
     else if (!room.loaded || room.loadingOlder) state = 'loading';
     else if (room.hasMore) state = 'more';
     else state = 'start';
     if (this.edge.dataset.state === state && this.edge.dataset.room === room?.name) return;
     this.edge.dataset.state = state;
     this.edge.dataset.room = room?.name ?? '';
-    this.edge.replaceChildren(...edgeContent(state, room));
+    this.edge.replaceChildren(...edgeContent(state, room, room ? roomLabel(room, this.chat.me.id) : ''));
+  }
+
+  /** The room in view has a new address: the edge names it. */
+  renamed() {
+    this.renderEdge();
   }
 
   // ---- scrolling ---------------------------------------------------------------------

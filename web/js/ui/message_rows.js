@@ -13,10 +13,12 @@ const STATUS_ICON = { pending: 'clock', sent: 'check', saved: 'checkDouble', fai
 /**
  * One message. `change`: my unsaved changes to it (receipts.changesOf): the
  * row says so, and shows a pending edit's text, until the server has stored them.
+ * `deletedBy`: for a tombstone, the name of who deleted it when not its
+ * author. `canDelete`: a moderator's delete action on others' messages.
  * @param me {id, username} the signed-in user
  * @param reactions the protocol's reactions, in order (bit i of my_reactions is reactions[i])
  */
-export function messageRow(rec, { groupStart, status, change, quoted }, { me, reactions }) {
+export function messageRow(rec, { groupStart, status, change, quoted, deletedBy, canDelete }, { me, reactions }) {
   const mine = rec.author_id === me.id;
   const li = h('li', {
     class: `msg${groupStart ? ' group-start' : ''}${mine ? ' mine' : ''}${rec.deleted ? ' deleted' : ''}`,
@@ -30,7 +32,7 @@ export function messageRow(rec, { groupStart, status, change, quoted }, { me, re
   if (groupStart) body.append(meta(rec.author, rec.sent_at, mine));
   if (rec.reply_to) body.append(quote(rec.reply_to, quoted));
   if (rec.deleted) {
-    body.append(h('p', { class: 'text tombstone' }, 'This message was deleted.'));
+    body.append(h('p', { class: 'text tombstone' }, deletedBy ? `This message was deleted by ${deletedBy}.` : 'This message was deleted.'));
   } else {
     const text = h('p', { class: 'text' }, renderText(change?.text ?? rec.text));
     if (rec.edited_at || change?.text != null) text.append(' ', h('span', { class: 'edited', title: `Edited ${formatFull(rec.edited_at)}`, text: '(edited)' }));
@@ -40,7 +42,7 @@ export function messageRow(rec, { groupStart, status, change, quoted }, { me, re
   if (change) body.append(h('span', { class: 'change-pending', role: 'status', text: 'Saving your change…' }));
   else if (status && !rec.deleted) body.append(statusBadge(status));
   li.append(body);
-  if (!rec.deleted) li.append(actions(mine));
+  if (!rec.deleted) li.append(actions(mine, canDelete ?? mine));
   return li;
 }
 
@@ -79,17 +81,24 @@ export function unreadRow() {
 
 /**
  * The top edge of the timeline.
- * @param state none | loading | more | start (the room's first message is on screen)
+ * @param state none | loading | more | start (the room's first message is on
+ *   screen) | denied (the server refused the join: nothing of the room is known)
+ * @param label the room's name as shown: "#name", a title, people
  * @return the edge's children
  */
-export function edgeContent(state, room) {
+export function edgeContent(state, room, label) {
   switch (state) {
     case 'loading': return [h('span', { class: 'spinner', 'aria-hidden': 'true' }), h('span', { text: room.loaded ? 'Loading older messages…' : 'Loading messages…' })];
     case 'more': return [h('button', { type: 'button', class: 'link-button', dataset: { action: 'older' } }, 'Load older messages')];
     case 'start': return [
-      h('div', { class: 'room-intro-icon', 'aria-hidden': 'true' }, icon('hash')),
-      h('h2', { class: 'room-intro-title', text: `Welcome to #${room.name}` }),
-      h('p', { class: 'room-intro-text', text: `This is the very beginning of #${room.name}.` }),
+      h('div', { class: 'room-intro-icon', 'aria-hidden': 'true' }, icon(room.kind === 'public' ? 'hash' : room.kind === 'direct' ? 'at' : 'lock')),
+      h('h2', { class: 'room-intro-title', text: room.kind === 'direct' ? label : `Welcome to ${label}` }),
+      h('p', { class: 'room-intro-text', text: room.kind === 'direct' ? `This is the very beginning of your conversation with ${label}.` : `This is the very beginning of ${label}.` }),
+    ];
+    case 'denied': return [
+      h('div', { class: 'room-intro-icon', 'aria-hidden': 'true' }, icon('lock')),
+      h('h2', { class: 'room-intro-title', text: "You don't have access to this room, or it doesn't exist" }),
+      h('p', { class: 'room-intro-text', text: 'Check the link, or ask someone in the room to invite you.' }),
     ];
     default: return [];
   }
@@ -135,7 +144,8 @@ function reactionChips(rec, order) {
   return wrap;
 }
 
-function actions(mine) {
+/** The toolbar of a message: react and reply; edit my own; delete mine, or anyone's when I moderate. */
+function actions(mine, canDelete) {
   const button = (action, name, label) => h('button', {
     type: 'button', class: 'icon-button small', dataset: { action }, 'aria-label': label, title: label,
     'aria-haspopup': action === 'react' ? 'menu' : null,
@@ -144,7 +154,7 @@ function actions(mine) {
     button('react', 'react', 'Add a reaction'),
     button('reply', 'reply', 'Reply'),
     mine ? button('edit', 'edit', 'Edit') : null,
-    mine ? button('delete', 'trash', 'Delete') : null);
+    canDelete ? button('delete', 'trash', mine ? 'Delete' : 'Delete (as a moderator)') : null);
 }
 
 function meta(author, time, mine) {

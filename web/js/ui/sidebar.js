@@ -33,18 +33,21 @@ export class Sidebar {
 
   render() {
     const items = [];
-    for (const room of this.chat.rooms.values()) {
+    const me = this.chat.me.id;
+    for (const room of this.chat.listedRooms()) {
       const current = room.name === this.chat.current;
       const unread = current ? 0 : room.unread;
+      const label = room.label(me);
+      const named = room.kind === 'public' ? `#${label}` : label;
       const badge = unread > 0
         ? h('span', { class: 'badge', 'aria-label': `${unread} unread`, text: unread > 99 ? '99+' : String(unread) })
         : null;
       items.push(h('li', { class: `room-item${current ? ' current' : ''}${unread ? ' has-unread' : ''}` },
         h('a', { href: `/r/${encodeURIComponent(room.name)}`, class: 'room-link', dataset: { room: room.name }, 'aria-current': current ? 'page' : null },
           h('span', { class: 'hash', 'aria-hidden': 'true', text: '#' }),
-          h('span', { class: 'room-link-name', text: room.name }),
+          h('span', { class: 'room-link-name', text: label }),
           badge),
-        h('button', { type: 'button', class: 'icon-button small leave', dataset: { leave: room.name }, 'aria-label': `Leave #${room.name}`, title: `Leave #${room.name}` }, icon('close'))));
+        h('button', { type: 'button', class: 'icon-button small leave', dataset: { leave: room.name }, 'aria-label': `Leave ${named}`, title: `Leave ${named}` }, icon('close'))));
     }
     if (!items.length) items.push(h('li', { class: 'room-empty', text: 'No rooms yet. Join one with +.' }));
     this.list.replaceChildren(...items);
