@@ -29,14 +29,21 @@ bool belongs(const member_state& row) {
     return row.status == member_status::member || row.status == member_status::invited;
 }
 
-std::string direct_key_of(std::vector<protocol::user_ref>& people) {
+}  // namespace
+
+std::string room_registry::direct_key_of(std::vector<protocol::user_ref>& people) {
     std::sort(people.begin(), people.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     std::string key;
     for (const auto& p : people) key += (key.empty() ? "" : ",") + std::to_string(p.id);
     return key;
 }
 
-}  // namespace
+room_registry::room_ptr room_registry::find_direct(std::vector<protocol::user_ref> people) const {
+    const std::string key = direct_key_of(people);
+    std::lock_guard lock(mutex_);
+    auto it = direct_by_key_.find(key);
+    return it == direct_by_key_.end() ? nullptr : by_id_.at(it->second).room;
+}
 
 std::string room_registry::new_private_address() {
     static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
@@ -67,7 +74,7 @@ void room_registry::load(const std::vector<stored_room>& rooms) {
         by_address_[r.settings.address] = created;
         by_id_[r.id] = std::move(l);
         if (!r.direct_key.empty()) direct_by_key_[r.direct_key] = r.id;
-        if (r.created_by != 0) ++created_by_[r.created_by];
+        if (r.created_by != 0 && r.direct_key.empty()) ++created_by_[r.created_by];
         next_id_ = std::max(next_id_, r.id + 1);
     }
 }
@@ -106,14 +113,15 @@ room_registry::room_ptr room_registry::find_for_join(std::string_view address, s
 std::optional<room_registry::room_ptr> room_registry::add_locked(room_settings settings, std::string direct_key,
                                                                  std::vector<protocol::user_ref> people,
                                                                  std::uint64_t creator) {
+    const bool direct = !direct_key.empty();
     std::size_t& mine = created_by_[creator];
-    if (by_id_.size() >= quotas_.max_rooms || mine >= quotas_.max_rooms_per_user) return std::nullopt;
+    if (by_id_.size() >= quotas_.max_rooms || (!direct && mine >= quotas_.max_rooms_per_user)) return std::nullopt;
     const std::uint32_t id = next_id_++;
     auto created = std::make_shared<room>(io_, svc_, room_init{id, settings, 0, {}});
     by_address_[settings.address] = created;
     if (!direct_key.empty()) direct_by_key_[direct_key] = id;
     by_id_[id] = {created, settings, std::move(people)};
-    ++mine;
+    if (!direct) ++mine;
     if (svc_.sink != nullptr) svc_.sink->push(events::room_created{id, std::move(settings), direct_key, creator, now_unix_ms()});
     return created;
 }

@@ -73,8 +73,11 @@ public:
     std::variant<room_ptr, protocol::error_code> create(const std::string& name, const protocol::user_ref& creator);
     /** A new private room titled `title`, owned by `creator`. */
     std::variant<room_ptr, protocol::error_code> create_private(const std::string& title, const protocol::user_ref& creator);
+    /// The direct conversation of exactly these people, if there is one.
+    room_ptr find_direct(std::vector<protocol::user_ref> people) const;
     /** The direct conversation of `people` (the creator among them; 2-8
-     *  distinct users), created if new. */
+     *  distinct users), created if new. Direct rooms do not count against
+     *  the creator's max_rooms_per_user (callers pace them). */
     std::variant<room_ptr, protocol::error_code> open_direct(std::vector<protocol::user_ref> people,
                                                              std::uint64_t creator);
 
@@ -107,6 +110,7 @@ private:
     /// Registers a new room (mutex held); nullopt if a quota is used up.
     std::optional<room_ptr> add_locked(room_settings settings, std::string direct_key, std::vector<protocol::user_ref> people,
                                        std::uint64_t creator);
+    static std::string direct_key_of(std::vector<protocol::user_ref>& people);
     std::optional<protocol::room_entry> entry_locked(std::uint64_t user_id, std::uint32_t room_id) const;
     void member_changed(std::uint32_t room_id, const member_state& row);
     void settings_changed(std::uint32_t room_id, const room_settings& settings);

@@ -58,8 +58,9 @@ struct config {
     std::size_t room_cache_messages = 500;  ///< recent messages kept per room (answers joins without disk)
     std::size_t max_rooms_per_connection = 64;
     std::size_t max_rooms = 10000;           ///< rooms on the server (each is stored and kept in memory)
-    std::size_t max_rooms_per_user = 100;    ///< rooms one user may create
+    std::size_t max_rooms_per_user = 100;    ///< public and private rooms one user may create (direct ones are paced by direct_rate)
     double room_create_rate = 0.1, room_create_burst = 10;  ///< new rooms per second per user, burst
+    double direct_rate = 30.0 / 3600, direct_burst = 20;   ///< new direct conversations per second per user, burst
     std::chrono::milliseconds typing_ttl{6000};        ///< typing "on" expires without a refresh
     std::chrono::milliseconds presence_grace{3000};    ///< a reload does not flap presence
     std::size_t max_replay_messages = 1000;  ///< beyond this gap a rejoin gets the latest page instead

@@ -35,6 +35,7 @@ struct server_context {
           logins(login_guard::options{.free_failures = c.login_failures_per_account,
                                       .address_failures = c.login_failures_per_address}),
           room_create_limits(c.room_create_rate, c.room_create_burst),
+          direct_limits(c.direct_rate, c.direct_burst),
           address_slots(c.max_connections_per_address) {}
 
     const config& cfg;
@@ -51,6 +52,7 @@ struct server_context {
     rate_limiter auth_limits;      ///< per client address: registrations and untrusted logins
     login_guard logins;            ///< password guessing, per account and per address
     rate_limiter room_create_limits;  ///< per user: every new room is stored for good
+    rate_limiter direct_limits;       ///< per user: new direct conversations (opening one that exists is free)
     rate_limiter history_limits{bounds::history_rate, bounds::history_burst};  ///< per user: history reads touch the disk
 
     connection_cap address_slots;  ///< open TCP connections per client address

@@ -136,8 +136,10 @@ void websocket_session::send_welcome() {
         {{k(packet_kind::set_typing)}, per_minute(c.typing_rate), whole(c.typing_burst)},
         {{k(packet_kind::request_history)}, per_minute(bounds::history_rate), whole(bounds::history_burst)},
         // Joins draw on it only when they create a room.
-        {{k(packet_kind::join_room), k(packet_kind::create_room), k(packet_kind::open_direct)},
-         per_minute(c.room_create_rate), whole(c.room_create_burst)},
+        {{k(packet_kind::join_room), k(packet_kind::create_room)}, per_minute(c.room_create_rate),
+         whole(c.room_create_burst)},
+        // Only a conversation that does not exist yet draws on it.
+        {{k(packet_kind::open_direct)}, per_minute(c.direct_rate), whole(c.direct_burst)},
     };
     send(welcome{user_->id, user_->username, "parley/" PARLEY_VERSION, now_unix_ms(), std::move(limits_),
                  static_cast<std::uint32_t>(c.max_rooms_per_connection)});
@@ -324,7 +326,6 @@ void websocket_session::handle_open_direct(const open_direct& o) {
         if (id != user_->id && std::find(others.begin(), others.end(), id) == others.end()) others.push_back(id);
     if (others.empty()) return refuse(error_code::bad_request);
     if (rooms_.size() >= ctx_.cfg.max_rooms_per_connection) return refuse(error_code::too_many_rooms);
-    if (!allow(ctx_.room_create_limits, retry_discipline::limit::rooms, packet_kind::open_direct, o.client_id)) return;
     read_paused_ = true;
     net::post(ctx_.blocking, [self = shared_from_this(), others = std::move(others), ref = o.client_id] {
         std::optional<std::vector<user_identity>> found;
@@ -342,9 +343,15 @@ void websocket_session::handle_open_direct(const open_direct& o) {
             }
             std::vector<protocol::user_ref> people{{self->user_->id, self->user_->username}};
             for (const auto& u : *found) people.push_back({u.id, u.username});
-            auto opened = self->ctx_.rooms.open_direct(std::move(people), self->user_->id);
-            if (auto* code = std::get_if<error_code>(&opened)) self->send_error(*code, packet_kind::open_direct, ref);
-            else self->enter(std::get<std::shared_ptr<room>>(std::move(opened)), 0, 0);
+            if (auto existing = self->ctx_.rooms.find_direct(people)) {
+                self->enter(std::move(existing), 0, 0);
+                return self->resume();
+            }
+            if (self->allow(self->ctx_.direct_limits, retry_discipline::limit::rooms, packet_kind::open_direct, ref)) {
+                auto opened = self->ctx_.rooms.open_direct(std::move(people), self->user_->id);
+                if (auto* code = std::get_if<error_code>(&opened)) self->send_error(*code, packet_kind::open_direct, ref);
+                else self->enter(std::get<std::shared_ptr<room>>(std::move(opened)), 0, 0);
+            }
             self->resume();
         });
     });

@@ -395,4 +395,30 @@ TEST(RoomsAccess, ADirectConversationIsTheSameForTheSamePeople) {
     EXPECT_EQ(error_of(ana, packet_kind::open_direct), code(error_code::no_such_user));
 }
 
+// Direct conversations are paced per user (a new one takes a token,
+// opening one that exists takes none) and are not rooms "created" against
+// --max-rooms-per-user: a user may talk with more people than that.
+TEST(RoomsAccess, DirectConversationsHaveAQuotaOfTheirOwn) {
+    test_server srv([](auto& cfg) {
+        cfg.direct_rate = 1.0 / 3600;
+        cfg.direct_burst = 2;
+        cfg.max_rooms_per_user = 1;
+    });
+    person ana = sign_in(srv, "ana"), bob = sign_in(srv, "bob"), cy = sign_in(srv, "cy"), dee = sign_in(srv, "dee");
+    ana->send(create_room{ids++, "mine", room_kind::private_room});
+    ana->wait_for<room_joined>();
+    ana->send(open_direct{ids++, {bob.id}});
+    const auto with_bob = ana->wait_for<room_joined>().room_id;
+    ana->send(open_direct{ids++, {cy.id}});
+    ana->wait_for<room_joined>();
+    for (int i = 0; i < 3; ++i) {
+        ana->send(open_direct{ids++, {bob.id}});
+        EXPECT_EQ(ana->wait_for<room_joined>().room_id, with_bob) << "opening an existing conversation is free";
+    }
+    ana->send(open_direct{ids++, {dee.id}});
+    const auto e = ana->wait_for<error_report>();
+    EXPECT_EQ(e.code, code(error_code::rate_limited));
+    EXPECT_GT(e.retry_after_ms, 0u);
+}
+
 }  // namespace
