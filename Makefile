@@ -3,7 +3,7 @@
 #   make test   install what is missing, build, run every test suite
 #
 # Other targets: build, wasm, test-protocol, soak, test-tsan, test-asan, fuzz, fuzz-protocol, bench,
-# bench-protocol, bench-wasm, clean.
+# bench-protocol, bench-access, bench-wasm, clean.
 # Builds are incremental (Ninja + ccache) in build/; sanitizer, fuzz and wasm
 # builds live in build-<preset>/.
 
@@ -17,7 +17,7 @@ CMAKE         := cmake
 SHELL         := /bin/bash
 
 .PHONY: all deps configure build wasm run test test-protocol soak test-tsan test-asan fuzz-build fuzz fuzz-protocol fuzz-smoke \
-        bench bench-protocol bench-wasm clean help
+        bench bench-protocol bench-access bench-wasm clean help
 
 all: build
 
@@ -131,6 +131,7 @@ $(RELEASE)/build.ninja:
 # The load-generator matrix against the baselines (see docs/benchmarks.md).
 # BENCH_REPS repetitions (default 3); results in build-release/bench-results/.
 BENCH_REPS ?= 3
+BENCH_ROUNDS ?= 5000
 
 # BASE_BUILD, the build directory of another release build (an earlier commit),
 # runs its parley beside this one in every scenario: the same-run comparison.
@@ -146,6 +147,11 @@ bench-protocol: deps $(RELEASE)/build.ninja
 	$(CMAKE) --build $(RELEASE) --target protocol_bench
 	$(RELEASE)/bench/protocol_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
 	  --benchmark_min_time=0.2 $(BENCH_ARGS)
+
+# Refused joins timed: an address of no room against a private room's (see docs/benchmarks.md).
+bench-access: deps $(RELEASE)/build.ninja
+	$(CMAKE) --build $(RELEASE) --target parley parley-join-refusal
+	bench/join_refusal.sh $(RELEASE) $(BENCH_ROUNDS)
 
 # The wasm codec beside JSON.stringify/JSON.parse in node (see docs/benchmarks.md).
 bench-wasm: wasm
