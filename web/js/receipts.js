@@ -87,7 +87,7 @@ export class Receipts {
     const room = this.chat.byId.get(p.room_id);
     if (!room) return;
     room.persistedSeq = Math.max(room.persistedSeq, p.seq);
-    room.markStored(room.epoch, p.seq);
+    if (room.markStored(room.epoch, p.seq)) this.chat.prefs.saveSoon(); // stored events outlive a restart: keep them so
     let changed = false;
     for (const entry of this.outbox.forRoom(room.name)) {
       if (entry.state === 'sent' && entry.ack_epoch === room.epoch && entry.seq <= p.seq) {

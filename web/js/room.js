@@ -174,13 +174,18 @@ export class Room {
     }
   }
 
-  /** Records a room_event for the timeline (live or replayed, in `epoch`). @return whether it is new here */
+  /**
+   * Records a room_event for the timeline (live or replayed, in `epoch`),
+   * before applyEvent(): `invitee` says whether a `kicked` withdrew an
+   * invitation. @return whether it is new here
+   */
   addEvent(p, epoch) {
     const isNew = !this.events.has(p.seq);
+    const invitee = isNew ? this.members.get(p.target.id)?.state === 'invited' : this.events.get(p.seq).invitee;
     this.events.set(p.seq, {
       seq: p.seq, epoch, stored: p.seq <= this.persistedSeq && epoch === this.epoch, at: p.at,
       actor: { id: p.actor.id, name: p.actor.name }, action: p.action,
-      target: { id: p.target.id, name: p.target.name }, role: p.role, room_type: p.room_type, text: p.text,
+      target: { id: p.target.id, name: p.target.name }, role: p.role, room_type: p.room_type, text: p.text, invitee,
     });
     if (isNew) insertSorted(this.eventSeqs, p.seq);
     return isNew;
@@ -234,9 +239,27 @@ export class Room {
     }
   }
 
-  /** A watermark of `epoch`: the events it covers outlive any later epoch. */
+  /** A watermark of `epoch`: the events it covers outlive any later epoch. @return how many it covered now */
   markStored(epoch, seq) {
-    for (const ev of this.events.values()) if (ev.epoch === epoch && ev.seq <= seq) ev.stored = true;
+    let n = 0;
+    for (const ev of this.events.values()) {
+      if (ev.stored || ev.epoch !== epoch || ev.seq > seq) continue;
+      ev.stored = true;
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * The room events the timeline shows, ascending: those from the oldest
+   * message on screen on (older ones wait for their page), or all of them
+   * once the room's first message is on screen.
+   */
+  shownEvents() {
+    const floor = this.hasMore ? this.oldest : 0;
+    let i = 0;
+    while (i < this.eventSeqs.length && this.eventSeqs[i] < floor) i++;
+    return this.eventSeqs.slice(i).map((s) => this.events.get(s));
   }
 
   // ---- reading -------------------------------------------------------------------------

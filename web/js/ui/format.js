@@ -106,3 +106,31 @@ export function typingText(names) {
 
 const encoder = new TextEncoder();
 export const utf8Length = (s) => encoder.encode(s).length;
+
+/**
+ * A room event as a line of the timeline: "ana joined", "bo was invited by
+ * ana", "ana set the topic: …", "the room is now private (changed by ana)".
+ * @param ev a room event record (room.js): {action, actor, target, role, room_type, text, invitee}
+ */
+export function roomEventText(ev) {
+  const a = ev.actor.name || 'someone';
+  const t = ev.target.name || 'someone';
+  switch (ev.action) {
+    case 'joined': return ev.actor.id && ev.actor.id !== ev.target.id ? `${t} joined (invited by ${a})` : `${t} joined`;
+    case 'left': return `${t} left`;
+    case 'invited': return `${t} was invited by ${a}`;
+    case 'declined': return `${t} declined the invitation`;
+    case 'kicked': return ev.invitee ? `${a} withdrew the invitation of ${t}` : `${t} was removed by ${a}`;
+    case 'banned': return `${t} was banned by ${a}`;
+    case 'unbanned': return `${t} was unbanned by ${a}`;
+    case 'muted': return `${t} was muted by ${a}`;
+    case 'unmuted': return `${t} was unmuted by ${a}`;
+    case 'role_set': return `${a} made ${t} ${ev.role === 'moderator' ? 'a moderator' : 'a member'}`;
+    case 'ownership_given': return `${a} made ${t} the owner`;
+    case 'title_set': return `${a} renamed the room to “${ev.text}”`;
+    case 'topic_set': return ev.text ? `${a} set the topic: ${ev.text}` : `${a} cleared the topic`;
+    case 'kind_set': return `the room is now ${ev.room_type} (changed by ${a})`;
+    case 'deleted': return `${a} deleted the room`;
+    default: return `${a} changed the room`;
+  }
+}

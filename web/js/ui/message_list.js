@@ -1,8 +1,8 @@
 // The message timeline of the room in view: which rows it shows, scrolling,
 // and what a click or a key on a row does.
 //
-// Rendering describes every row (message, pending outbox entry, day
-// separator, "new" divider) with a key and a signature, and hands the list to
+// Rendering describes every row (message, pending outbox entry, room event,
+// day separator, "new" divider) with a key and a signature, and hands the list to
 // the keyed reconciler (reconciler.js), which rebuilds a row only when its
 // signature changes; the rows themselves are built by message_rows.js. That
 // keeps focus, selection and scroll position stable while messages stream
@@ -21,7 +21,7 @@
 import { h, $ } from './dom.js';
 import { icon } from './icons.js';
 import { dayKey, formatDay, snippet } from './format.js';
-import { dayRow, edgeContent, messageRow, pendingRow, unreadRow } from './message_rows.js';
+import { dayRow, edgeContent, eventRow, messageRow, pendingRow, unreadRow } from './message_rows.js';
 import { Reconciler } from './reconciler.js';
 
 /** "#name" for a public room, else its title or its people. */
@@ -170,14 +170,16 @@ export class MessageList {
     let lastDay = null;
     let dividerPlaced = this.dividerAfter === 0;
 
+    const checkDay = (time) => {
+      const day = dayKey(time);
+      if (day === lastDay) return;
+      lastDay = day;
+      const label = formatDay(time);
+      rows.push({ key: `day:${day}`, sig: label, build: () => dayRow(label) });
+      prev = null;
+    };
     const add = (item) => {
-      const day = dayKey(item.time);
-      if (day !== lastDay) {
-        lastDay = day;
-        const label = formatDay(item.time);
-        rows.push({ key: `day:${day}`, sig: label, build: () => dayRow(label) });
-        prev = null;
-      }
+      checkDay(item.time);
       if (!dividerPlaced && item.rec && item.rec.seq > this.dividerAfter && item.rec.author_id !== chat.me.id) {
         dividerPlaced = true;
         rows.push({ key: 'unread', sig: 'unread', build: unreadRow });
@@ -189,7 +191,21 @@ export class MessageList {
       prev = item;
     };
 
+    // Room events (someone joined, a new topic) take their place among the
+    // messages by seq, as compact lines that end a group of messages.
+    const events = room.shownEvents();
+    let next = 0;
+    const addEvents = (below) => {
+      for (; next < events.length && events[next].seq < below; next++) {
+        const ev = events[next];
+        checkDay(ev.at);
+        rows.push({ key: `e${ev.seq}`, sig: `${ev.action}|${ev.text}|${ev.invitee}`, build: () => eventRow(ev) });
+        prev = null;
+      }
+    };
+
     for (const seq of room.seqs) {
+      addEvents(seq);
       const rec = room.get(seq);
       const status = receipts.statusOf(room, rec);
       const change = receipts.changesOf(room, rec);
@@ -204,6 +220,7 @@ export class MessageList {
         }),
       });
     }
+    addEvents(Infinity);
     for (const entry of receipts.pendingFor(room.name)) {
       const quoted = entry.reply_to ? room.get(entry.reply_to) : null;
       add({

@@ -5,7 +5,7 @@
 
 import { h } from './dom.js';
 import { icon, reactionIcon, REACTION_LABELS } from './icons.js';
-import { formatFull, formatTime, paintAvatar, renderText, snippet } from './format.js';
+import { formatFull, formatTime, paintAvatar, renderText, roomEventText, snippet } from './format.js';
 
 const STATUS_LABEL = { pending: 'Sending…', sent: 'Sent', saved: 'Saved', failed: 'Not sent' };
 const STATUS_ICON = { pending: 'clock', sent: 'check', saved: 'checkDouble', failed: 'alert' };
@@ -68,6 +68,24 @@ export function pendingRow(entry, { groupStart, quoted }, { me }) {
   body.append(statusBadge(entry.state === 'sent' ? 'sent' : entry.state));
   li.append(body);
   return li;
+}
+
+const EVENT_ICON = {
+  joined: 'plus', left: 'signOut', invited: 'plus', declined: 'close', kicked: 'close', banned: 'close', unbanned: 'check',
+  muted: 'lock', unmuted: 'check', role_set: 'users', ownership_given: 'users', title_set: 'edit', topic_set: 'edit',
+  kind_set: 'lock', deleted: 'trash',
+};
+
+/** A room event (someone joined, was invited, removed; a new topic...): one compact, muted line. */
+export function eventRow(ev) {
+  const text = roomEventText(ev);
+  return h('li', {
+    class: 'sys-line', id: `event-${ev.seq}`, dataset: { seq: ev.seq, action: ev.action },
+    'aria-label': `${text}, ${formatFull(ev.at)}`,
+  },
+  h('span', { class: 'sys-icon', 'aria-hidden': 'true' }, icon(EVENT_ICON[ev.action] ?? 'hash')),
+  h('span', { class: 'sys-text', text }),
+  h('time', { datetime: new Date(ev.at).toISOString(), title: formatFull(ev.at), text: formatTime(ev.at) }));
 }
 
 export function dayRow(label) {

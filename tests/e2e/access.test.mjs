@@ -1,0 +1,99 @@
+// Rooms with people in them: who joined, who was invited or removed, as
+// lines of the timeline; the room list of every tab; private rooms,
+// invitations, direct conversations and moderation, with several people in
+// separate browsers.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cleanupTemp, Person, screenshot, Server } from './lib/harness.mjs';
+import { message, openRoom, register, send, waitConnected, waitForMessage, waitRoomLoaded } from './lib/ui.mjs';
+import { userId, wire } from './lib/wire.mjs';
+
+let server;
+const people = [];
+
+before(async () => {
+  server = await new Server(['--message-rate', '300/300']).start();
+});
+
+after(async () => {
+  for (const p of people) await p.close();
+  await server?.stop();
+  cleanupTemp();
+  for (const p of people) assert.deepEqual(p.errors, [], `page errors of ${p.name}`);
+});
+
+async function person(name, options) {
+  const p = await new Person(name, options).launch();
+  people.push(p);
+  return p;
+}
+
+/** The timeline as text, in order: messages as they read, room events as "· line". */
+function timeline(page) {
+  return page.locator('#message-items > li.msg, #message-items > li.sys-line').evaluateAll((els) => els.map((e) => (
+    e.classList.contains('sys-line') ? `· ${e.querySelector('.sys-text').textContent}` : e.querySelector('.text').textContent.trim())));
+}
+
+function systemLine(page, text) {
+  return page.locator('#message-items li.sys-line', { hasText: text });
+}
+
+test('room events are compact lines of the timeline: live, replayed after a dropped connection, and after a reload', async () => {
+  const ana = await person('ana');
+  const bo = await person('bo');
+  // bo's WebSocket runs through a switch the test can open.
+  let down = false;
+  let link = null;
+  await bo.page.routeWebSocket(/\/ws$/, (ws) => {
+    if (down) return ws.close({ code: 4000, reason: 'network down' });
+    link = { page: ws, server: ws.connectToServer() };
+    return undefined;
+  });
+  const room = 'plans';
+  await register(ana.page, server.url, 'ana', { room });
+  await register(bo.page, server.url, 'bo', { room });
+
+  // Live: bo's first join is an event both see.
+  await systemLine(ana.page, 'bo joined').waitFor();
+  await systemLine(bo.page, 'bo joined').waitFor();
+  await send(ana.page, 'Welcome, bo');
+  await waitForMessage(bo.page, 'Welcome, bo');
+
+  // A change made on another device of ana's: the topic.
+  const anaWire = await wire(ana.page);
+  const joined = await anaWire.join(room);
+  await anaWire.manage(joined.room_id, { action: 'topic_set', text: 'Ship it on Friday' });
+  await systemLine(bo.page, 'ana set the topic: Ship it on Friday').waitFor();
+  await bo.page.locator('#room-topic', { hasText: 'Ship it on Friday' }).waitFor();
+  await systemLine(ana.page, 'ana set the topic: Ship it on Friday').waitFor();
+
+  // Replayed: made while bo's connection is down, seen once it is back.
+  down = true;
+  await link.server.close();
+  await link.page.close({ code: 1013, reason: 'slow consumer: reconnect and resync' });
+  await bo.page.locator('#conn-pill[data-state="reconnecting"]').waitFor();
+  await anaWire.manage(joined.room_id, { action: 'role_set', user_id: await userId(bo.page), role: 'moderator' });
+  await systemLine(ana.page, 'ana made bo a moderator').waitFor();
+  await send(ana.page, 'You moderate now');
+  await waitForMessage(ana.page, 'You moderate now');
+  down = false;
+  await bo.page.locator('#conn-retry').click({ timeout: 5000 }).catch(() => {});
+  await waitConnected(bo.page);
+  await systemLine(bo.page, 'ana made bo a moderator').waitFor();
+  await waitForMessage(bo.page, 'You moderate now');
+
+  // In the order of the room's events, among the messages; only once each.
+  const expected = ['· bo joined', 'Welcome, bo', '· ana set the topic: Ship it on Friday', '· ana made bo a moderator', 'You moderate now'];
+  assert.deepEqual(await timeline(bo.page), expected);
+  assert.equal(await bo.page.locator('#message-items li.msg').count(), 2, 'room events are not messages');
+  await screenshot(bo.page, 'room-events-bo');
+
+  // After a reload, the page (messages only) and the events seen before.
+  await bo.page.reload();
+  await waitConnected(bo.page);
+  await waitRoomLoaded(bo.page, room);
+  await waitForMessage(bo.page, 'You moderate now');
+  assert.deepEqual(await timeline(bo.page), expected);
+  await anaWire.close();
+});
