@@ -61,7 +61,7 @@ test('room events are compact lines of the timeline: live, replayed after a drop
   await waitForMessage(bo.page, 'Welcome, bo');
 
   // A change made on another device of ana's: the topic.
-  const anaWire = await wire(ana.page);
+  const anaWire = await wire(ana, server.url);
   const joined = await anaWire.join(room);
   await anaWire.manage(joined.room_id, { action: 'topic_set', text: 'Ship it on Friday' });
   await systemLine(bo.page, 'ana set the topic: Ship it on Friday').waitFor();
@@ -95,5 +95,74 @@ test('room events are compact lines of the timeline: live, replayed after a drop
   await waitRoomLoaded(bo.page, room);
   await waitForMessage(bo.page, 'You moderate now');
   assert.deepEqual(await timeline(bo.page), expected);
+  await anaWire.close();
+});
+
+/** The names of the rooms and conversations in the sidebar, section by section. */
+async function sidebar(page) {
+  const names = (list) => page.locator(`#${list} .room-link-name`).allTextContents();
+  return { rooms: await names('room-list'), direct: await names('direct-list') };
+}
+
+test('the room list is the server\'s: invitations are accepted or declined, and every tab shows the same list', async () => {
+  const ana = people.find((p) => p.name === 'ana');
+  const cy = await person('cy');
+  await register(cy.page, server.url, 'cy');
+  const cyId = await userId(cy.page);
+
+  // ana makes a private room on another device and invites cy to it.
+  const anaWire = await wire(ana, server.url);
+  const garden = await anaWire.request({ type: 'create_room', client_id: 101, name: 'Secret garden', room_type: 'private' }, 'room_joined');
+  assert.match(garden.room, /^~[a-z2-7]{22}$/);
+  // ana's page learns of it from the room list, like any tab of hers.
+  await ana.page.locator(`#room-list a[data-room="${garden.room}"]`, { hasText: 'Secret garden' }).waitFor();
+  await anaWire.manage(garden.room_id, { action: 'invited', user_id: cyId });
+
+  const invite = cy.page.locator('#invite-list .invite-item', { hasText: 'Secret garden' });
+  await invite.waitFor();
+  assert.match(await invite.textContent(), /from ana/);
+  await cy.page.locator('.toast', { hasText: 'ana invited you to Secret garden' }).waitFor();
+  await screenshot(cy.page, 'invitation-cy');
+  await invite.getByRole('button', { name: /^Accept/ }).click();
+  await waitRoomLoaded(cy.page, garden.room);
+  assert.equal(new URL(cy.page.url()).pathname, `/r/${garden.room}`);
+  await cy.page.locator('#room-name', { hasText: 'Secret garden' }).waitFor();
+  await cy.page.locator('#invites-section').waitFor({ state: 'hidden' });
+  await cy.page.locator(`#room-list a[data-room="${garden.room}"]`, { hasText: 'Secret garden' }).waitFor();
+  await send(cy.page, 'Thanks for having me');
+  await openRoom(ana.page, server.url, garden.room);
+  await waitForMessage(ana.page, 'Thanks for having me');
+  await systemLine(ana.page, 'cy joined (invited by ana)').waitFor();
+
+  // A second invitation, declined: it goes, and the room's people see why.
+  const other = await anaWire.request({ type: 'create_room', client_id: 102, name: 'Not for cy', room_type: 'private' }, 'room_joined');
+  await anaWire.manage(other.room_id, { action: 'invited', user_id: cyId });
+  const second = cy.page.locator('#invite-list .invite-item', { hasText: 'Not for cy' });
+  await second.getByRole('button', { name: /^Decline/ }).click();
+  await second.waitFor({ state: 'detached' });
+  await openRoom(ana.page, server.url, other.room);
+  await systemLine(ana.page, 'cy declined the invitation').waitFor();
+  assert.equal(await cy.page.locator(`#room-list a[data-room="${other.room}"]`).count(), 0);
+
+  // Every tab of cy's shows the same list; leaving in one leaves it in all.
+  const tab = await cy.newPage();
+  await openRoom(tab, server.url, 'lobby');
+  await tab.locator(`#room-list a[data-room="${garden.room}"]`).waitFor();
+  assert.deepEqual(await sidebar(tab), await sidebar(cy.page));
+  const item = tab.locator('#room-list li.room-item', { hasText: 'Secret garden' });
+  await item.hover();
+  await item.locator('button.leave').click();
+  await tab.locator('#confirm-dialog[open]', { hasText: 'Leave Secret garden?' }).waitFor();
+  assert.match(await tab.locator('#confirm-text').textContent(), /new invitation/);
+  await tab.locator('#confirm-ok').click();
+  await item.waitFor({ state: 'detached' });
+  // The first tab was in the room: it leaves its view, and says why.
+  await cy.page.locator(`#room-list a[data-room="${garden.room}"]`).waitFor({ state: 'detached' });
+  await cy.page.locator('.toast', { hasText: 'You left Secret garden.' }).waitFor();
+  assert.notEqual(new URL(cy.page.url()).pathname, `/r/${garden.room}`);
+  await openRoom(ana.page, server.url, garden.room);
+  await systemLine(ana.page, 'cy left').waitFor();
+  assert.deepEqual(await sidebar(tab), await sidebar(cy.page));
+  await tab.close();
   await anaWire.close();
 });

@@ -100,6 +100,7 @@ class Session {
     this.listen(c, 'room', (e) => e.detail.room === c.current && this.renderRoom());
     this.listen(c, 'removed', (e) => this.onRemoved(e.detail));
     this.listen(c, 'renamed', (e) => this.onRenamed(e.detail));
+    this.listen(c, 'invited', ({ detail: { entry } }) => toast(`${entry.invited_by?.name || 'Someone'} invited you to ${entry.title || 'a private room'}.`));
     this.listen(c, 'messages', (e) => {
       this.messages.update(e.detail);
       if (e.detail.room === c.current && e.detail.kind !== 'update') this.members.render(this.room);

@@ -27,6 +27,7 @@
 //   presence     {room}
 //   typing       {room}
 //   renamed      {from, to} a room's address changed
+//   invited      {entry} an invitation arrived (a room_entry)
 //   removed      {room, reason, by, wasCurrent, unsent} the user is no longer in a room
 //                (reason: left, kicked, banned, deleted, or gone: while away)
 //   outbox       an outbox entry was added, saved or removed
@@ -491,6 +492,7 @@ export class Chat extends EventTarget {
       this.joinAll();
     } else if (p.change === 'joined') {
       for (const e of p.rooms) {
+        if (e.invited && !this.invites.has(e.room_id)) this.emit('invited', { entry: e });
         const room = this.takeEntry(e);
         // While a create_room or open_direct is open, its room may be this
         // one: it is joined once the request has its answer.

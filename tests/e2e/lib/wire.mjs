@@ -3,11 +3,15 @@
 // steps a test needs done outside the page's own client.
 
 /**
- * Opens a WebSocket in `page` (with its session cookie) and waits for its
- * welcome. Each page holds at most one; opening another closes the first.
- * @return {send(packet), request(packet, type), join(room), close()}
+ * Opens a WebSocket of `person` (with their session cookie) in a tab of its
+ * own, so that what the person's page does (reloads, navigation) leaves it
+ * alone, and waits for its welcome.
+ * @param url the server's URL
+ * @return {send(packet), request(packet, type), join(room), manage(roomId, fields), close()}
  */
-export async function wire(page) {
+export async function wire(person, url) {
+  const page = await person.context.newPage();
+  await page.goto(`${url}/api/me`);
   await page.evaluate(async () => {
     window.__wire?.ws.close();
     const { loadParley } = await import('/wasm/parley.js');
@@ -46,7 +50,7 @@ export async function wire(page) {
       type: 'manage_room', room_id: roomId, client_id: Math.floor(Math.random() * 2 ** 52) + 1, user_id: 0,
       role: 'member', room_type: 'public', text: '', resend: false, ...fields,
     }, 'ack'),
-    close: () => page.evaluate(() => window.__wire?.ws.close()),
+    close: () => page.close(),
   };
 }
 
