@@ -3,7 +3,7 @@
 #   make test   install what is missing, build, run every test suite
 #
 # Other targets: build, wasm, test-protocol, soak, test-tsan, test-asan, fuzz, fuzz-protocol, bench,
-# bench-protocol, bench-access, bench-wasm, clean.
+# bench-protocol, bench-access, bench-rooms, bench-wasm, clean.
 # Builds are incremental (Ninja + ccache) in build/; sanitizer, fuzz and wasm
 # builds live in build-<preset>/.
 
@@ -17,7 +17,7 @@ CMAKE         := cmake
 SHELL         := /bin/bash
 
 .PHONY: all deps configure build wasm run test test-protocol soak test-tsan test-asan fuzz-build fuzz fuzz-protocol fuzz-smoke \
-        bench bench-protocol bench-access bench-wasm clean help
+        bench bench-protocol bench-access bench-rooms bench-wasm clean help
 
 all: build
 
@@ -152,6 +152,11 @@ bench-protocol: deps $(RELEASE)/build.ninja
 bench-access: deps $(RELEASE)/build.ninja
 	$(CMAKE) --build $(RELEASE) --target parley parley-join-refusal
 	bench/join_refusal.sh $(RELEASE) $(BENCH_ROUNDS)
+
+# Start-up, idle RSS and first joins over 10, 100,000 and 1,000,000 stored rooms (docs/benchmarks.md).
+bench-rooms: deps $(RELEASE)/build.ninja
+	$(CMAKE) --build $(RELEASE) --target parley parley-many-rooms
+	bench/many_rooms.sh $(RELEASE) $(BENCH_ROOM_COUNTS)
 
 # The wasm codec beside JSON.stringify/JSON.parse in node (see docs/benchmarks.md).
 bench-wasm: wasm
