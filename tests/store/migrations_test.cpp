@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+
 namespace {
 
 using namespace parley::server;
@@ -54,6 +56,41 @@ TEST(Migrations, FromEachEarlierVersionKeepingData) {
             EXPECT_EQ(r.column_int(1), 200);
         }
     }
+}
+
+// Version 6: rooms from before it are public, their creators own them and
+// everyone who wrote in one is a member; deleted messages name their author
+// as who deleted them.
+TEST(Migrations, EarlierRoomsBecomePublicWithTheirCreatorsAndWritersAsMembers) {
+    const auto all = embedded_migrations();
+    temp_dir dir;
+    database db(db_path(dir), database::mode::read_write);
+    migrate(db, all.first(5));
+    for (int u = 1; u <= 3; ++u)
+        db.exec("INSERT INTO users(id, username, username_key, password_hash, created_at) VALUES(" + std::to_string(u) +
+                ", 'u" + std::to_string(u) + "', 'u" + std::to_string(u) + "', 'x', 1)");
+    db.exec("INSERT INTO rooms(id, name, created_by, created_at) VALUES(1, 'lobby', 1, 1)");
+    db.exec("INSERT INTO rooms(id, name, created_by, created_at) VALUES(2, 'quiet', NULL, 1)");
+    db.exec("INSERT INTO messages(room_id, seq, author_id, client_msg_id, text, sent_at) VALUES(1, 1, 1, 9, 'hi', 100)");
+    db.exec("INSERT INTO messages(room_id, seq, author_id, client_msg_id, text, sent_at, deleted_at) "
+            "VALUES(1, 2, 2, 10, '', 200, 300)");
+    db.exec("INSERT INTO messages(room_id, seq, author_id, client_msg_id, text, sent_at) VALUES(1, 3, 2, 11, 'yo', 400)");
+    migrate(db);
+    statement rooms = db.prepare("SELECT id, kind, title FROM rooms ORDER BY id");
+    for (const auto& [id, title] : {std::pair{1, "lobby"}, std::pair{2, "quiet"}}) {
+        ASSERT_TRUE(rooms.step());
+        EXPECT_EQ(rooms.column_int(0), id);
+        EXPECT_EQ(rooms.column_int(1), 0) << "public";
+        EXPECT_EQ(rooms.column_text(2), title);
+    }
+    statement m = db.prepare("SELECT room_id, user_id, state, role FROM memberships ORDER BY room_id, user_id");
+    std::vector<std::array<std::int64_t, 4>> rows;
+    while (m.step()) rows.push_back({m.column_int(0), m.column_int(1), m.column_int(2), m.column_int(3)});
+    EXPECT_EQ(rows, (std::vector<std::array<std::int64_t, 4>>{{1, 1, 0, 2}, {1, 2, 0, 0}}))
+        << "u1 owns lobby, u2 wrote in it, u3 did neither; quiet has nobody";
+    statement d = db.prepare("SELECT deleted_by FROM messages WHERE room_id = 1 AND seq = 2");
+    ASSERT_TRUE(d.step());
+    EXPECT_EQ(d.column_int(0), 2);
 }
 
 TEST(Migrations, NewerDatabaseIsRefusedWithAClearMessage) {
