@@ -166,3 +166,72 @@ test('the room list is the server\'s: invitations are accepted or declined, and 
   await tab.close();
   await anaWire.close();
 });
+
+test('a direct conversation: picked by name, it appears for both, and the same two always share it', async () => {
+  const dee = await person('dee');
+  const eve = await person('eve');
+  await register(dee.page, server.url, 'dee');
+  await register(eve.page, server.url, 'eve');
+  await dee.page.locator('#new-direct').click();
+  await dee.page.locator('#direct-dialog[open]').waitFor();
+  // What is typed goes to the server's search (GET /api/users?q=).
+  const searched = dee.page.waitForResponse((r) => new URL(r.url()).pathname === '/api/users' && new URL(r.url()).searchParams.get('q') === 'ev');
+  await dee.page.locator('#direct-input').pressSequentially('ev', { delay: 30 });
+  const found = await (await searched).json();
+  assert.deepEqual(found.users.map((u) => u.username), ['eve']);
+  await dee.page.locator('#direct-results [role="option"]', { hasText: 'eve' }).click();
+  await dee.page.locator('#direct-picked .picked-person', { hasText: 'eve' }).waitFor();
+  await screenshot(dee.page, 'direct-picker');
+  await dee.page.locator('#direct-open').click();
+  await dee.page.locator('#direct-dialog').waitFor({ state: 'hidden' });
+  await dee.page.locator('#room-name', { hasText: /^eve$/ }).waitFor();
+  const address = decodeURIComponent(new URL(dee.page.url()).pathname.slice(3));
+  assert.match(address, /^~[a-z2-7]{22}$/);
+  await waitRoomLoaded(dee.page, address);
+  await dee.page.locator(`#direct-list a[data-room="${address}"]`, { hasText: 'eve' }).waitFor();
+
+  // eve has it too, by dee's name, at once.
+  const onEve = eve.page.locator(`#direct-list a[data-room="${address}"]`, { hasText: 'dee' });
+  await onEve.waitFor();
+  await send(dee.page, 'Just between us');
+  await onEve.locator('.badge', { hasText: /^1$/ }).waitFor();
+  await onEve.click();
+  await waitForMessage(eve.page, 'Just between us');
+  await eve.page.locator('#room-name', { hasText: /^dee$/ }).waitFor();
+  await screenshot(eve.page, 'direct-eve');
+
+  // Picking dee from eve's side opens the same conversation.
+  await openRoom(eve.page, server.url, 'lobby');
+  await eve.page.locator('#new-direct').click();
+  await eve.page.locator('#direct-input').fill('de');
+  await eve.page.locator('#direct-results [role="option"]', { hasText: 'dee' }).click();
+  await eve.page.locator('#direct-open').click();
+  await waitRoomLoaded(eve.page, address);
+  await waitForMessage(eve.page, 'Just between us');
+  assert.equal(await eve.page.locator('#direct-list li.room-item').count(), 1);
+});
+
+test('a private room made from the dialog has an address of its own and is not in the directory', async () => {
+  const dee = people.find((p) => p.name === 'dee');
+  const eve = people.find((p) => p.name === 'eve');
+  await dee.page.locator('#new-room').click();
+  await dee.page.locator('#room-dialog[open]').waitFor();
+  await dee.page.locator('label.kind-option', { hasText: 'Private' }).click();
+  await dee.page.locator('#room-input').fill('Launch plans 🚀');
+  await dee.page.locator('#room-join', { hasText: 'Create' }).click();
+  await dee.page.locator('#room-name', { hasText: 'Launch plans 🚀' }).waitFor();
+  const address = decodeURIComponent(new URL(dee.page.url()).pathname.slice(3));
+  assert.match(address, /^~[a-z2-7]{22}$/);
+  await waitRoomLoaded(dee.page, address);
+  await dee.page.locator(`#room-list li.room-item[data-kind="private"] a[data-room="${address}"]`).waitFor();
+  await screenshot(dee.page, 'private-room-created');
+
+  // Nobody else finds it in the directory.
+  await eve.page.keyboard.press('Control+K');
+  await eve.page.locator('#room-dialog[open]').waitFor();
+  await eve.page.locator('#existing-rooms .existing-room', { hasText: 'lobby' }).waitFor();
+  assert.equal(await eve.page.locator('#existing-rooms', { hasText: 'Launch' }).count(), 0);
+  const directory = await eve.page.evaluate(async () => (await (await fetch('/api/rooms')).json()).rooms.map((r) => r.name));
+  assert.ok(!directory.includes(address) && !directory.some((n) => n.includes('launch')), `directory: ${directory}`);
+  await eve.page.locator('#room-cancel').click();
+});

@@ -1,4 +1,5 @@
-// The HTTP side of the server: accounts, invites and the room directory.
+// The HTTP side of the server: accounts, invites, the room directory and the
+// search for people by name.
 // The session lives in an HttpOnly cookie, so no token is kept in script.
 
 export class ApiError extends Error {
@@ -57,8 +58,10 @@ export const api = {
   revokeInvite: (id) => request('DELETE', `/api/invites/${encodeURIComponent(id)}`),
   login: (username, password) => request('POST', '/api/login', { username, password }),
   logout: () => request('POST', '/api/logout'),
-  /** {rooms: [{id, name, last_seq, online}]} */
+  /** The server's public rooms: {rooms: [{id, name, title, last_seq, online}]} */
   rooms: () => request('GET', '/api/rooms'),
+  /** People whose name starts with `prefix` (case-insensitive, at most 20): {users: [{id, username}]} */
+  users: (prefix) => request('GET', `/api/users?q=${encodeURIComponent(prefix)}`),
 };
 
 /** The message to show for a failed sign-in or registration. */

@@ -27,6 +27,7 @@ import { InviteDialog } from './ui/invite_dialog.js';
 import { Members } from './ui/members.js';
 import { ReactionPicker } from './ui/picker.js';
 import { RoomDialog } from './ui/room_dialog.js';
+import { DirectDialog } from './ui/direct_dialog.js';
 import { confirmDialog, toast } from './ui/feedback.js';
 
 const NARROW = matchMedia('(max-width: 760px)');
@@ -83,9 +84,13 @@ class Session {
     });
     this.sidebar = new Sidebar(this.chat, { navigate: (name) => this.navigate(name), leave: (name) => this.leave(name) });
     this.members = new Members(this.chat);
-    this.roomDialog = new RoomDialog({ navigate: (name) => this.navigate(name), isJoined: (name) => this.chat.rooms.has(name) });
+    this.roomDialog = new RoomDialog(this.chat, {
+      navigate: (name) => this.navigate(name),
+      isJoined: (name) => Boolean(this.chat.rooms.get(name)?.member),
+    });
+    this.directDialog = new DirectDialog(this.chat, { navigate: (name) => this.navigate(name) });
     this.inviteDialog = new InviteDialog();
-    this.views = [this.messages, this.composer, this.sidebar, this.members, this.roomDialog, this.inviteDialog];
+    this.views = [this.messages, this.composer, this.sidebar, this.members, this.roomDialog, this.directDialog, this.inviteDialog];
     this.wire();
   }
 
@@ -121,6 +126,7 @@ class Session {
     const on = (id, fn) => this.listen($(id), 'click', fn);
     on('sign-out', () => this.signOut());
     on('new-room', () => this.roomDialog.open());
+    on('new-direct', () => this.directDialog.open());
     on('conn-retry', () => (this.conn.state === 'outdated' ? location.reload() : this.conn.retryNow()));
     on('open-sidebar', () => this.toggleSidebar(true));
     on('close-sidebar', () => this.toggleSidebar(false));
