@@ -620,6 +620,7 @@ void room::persisted(std::uint64_t seq) {
     on_strand([this, seq] {
         if (seq <= persisted_seq_) return;
         persisted_seq_ = std::min(seq, last_seq_);
+        unstored_.erase(unstored_.begin(), unstored_.upper_bound(persisted_seq_));
         broadcast(persisted_watermark{id_, persisted_seq_});
         timeline_.trim(persisted_seq_);
     });
@@ -634,6 +635,7 @@ void room::voided(std::uint64_t seq) {
     on_strand([this, seq] {
         when_warm([this, seq] {
             log::error("room ", settings_.address, ": event ", seq, " could not be stored and is void; clients are reset");
+            take_back(seq);
             timeline_.void_event(seq);
             start_epoch(seq - 1);
             reset_members(seq - 1);

@@ -52,6 +52,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -250,9 +251,18 @@ private:
     /// Tells the registry of a changed row.
     void announce(const member_state& row);
     void do_manage(const room_member& m, const protocol::manage_room& req, const std::string& target_name);
+    /// What a room event changed, as it was before: how to take it back if
+    /// it cannot be stored.
+    struct before_event {
+        std::vector<member_state> rows;
+        std::optional<room_settings> settings;
+    };
     /// Records a room event, then tells the registry (unless `announce` is false).
     void record_room_event(const room_member* m, timeline_event ev, std::vector<member_state> rows,
-                           std::optional<room_settings> settings, bool announce = true);
+                           std::optional<room_settings> settings, before_event before, bool announce = true);
+    /// Event `seq`, a room event, is void: what it changed goes back to how it
+    /// was, unless a later event changed it again.
+    void take_back(std::uint64_t seq);
     /// Drops every connection of `user_id`, telling each `reason`.
     void remove_user(std::uint64_t user_id, protocol::leave_reason reason);
     void send_people(const room_member& m);
@@ -282,7 +292,9 @@ private:
     const std::uint32_t id_;
     room_settings settings_;
     bool deleted_ = false;
+    std::uint64_t settings_seq_ = 0;  // the room event that set settings_
     std::unordered_map<std::uint64_t, member_state> people_;  // by user id
+    std::map<std::uint64_t, before_event> unstored_;  // room events not yet on disk, by seq
     std::uint64_t last_seq_;
     std::uint64_t persisted_seq_;
     std::uint64_t epoch_ = 0;

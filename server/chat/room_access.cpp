@@ -45,11 +45,15 @@ void room::add_members(std::vector<member_state> people, std::uint64_t actor) {
 
 void room::admit(std::uint64_t user_id, const std::string& username, std::uint64_t actor, bool announce) {
     member_state row{user_id, username, member_status::member};
-    if (const member_state* old = person(user_id)) row.role = old->role;  // an owner-to-be keeps the role made for them
+    before_event before{{member_state{user_id, username, member_status::gone}}, std::nullopt};
+    if (const member_state* old = person(user_id)) {
+        row.role = old->role;  // an owner-to-be keeps the role made for them
+        before.rows[0] = *old;
+    }
     timeline_event ev{.seq = last_seq_ + 1, .what = timeline_event::type::room, .user_id = actor, .at = now_unix_ms(),
                       .action = room_action::joined, .target_id = user_id, .role = row.role};
     people_.insert_or_assign(user_id, row);
-    record_room_event(nullptr, std::move(ev), {row}, std::nullopt, announce);
+    record_room_event(nullptr, std::move(ev), {row}, std::nullopt, std::move(before), announce);
 }
 
 void room::announce(const member_state& row) {
@@ -57,7 +61,13 @@ void room::announce(const member_state& row) {
 }
 
 void room::record_room_event(const room_member* m, timeline_event ev, std::vector<member_state> rows,
-                             std::optional<room_settings> settings, bool announce_rows) {
+                             std::optional<room_settings> settings, before_event before, bool announce_rows) {
+    for (auto& r : rows) {
+        r.seq = ev.seq;
+        if (member_state* p = person(r.user_id)) p->seq = ev.seq;
+    }
+    if (settings) settings_seq_ = ev.seq;
+    if (svc_.sink != nullptr) unstored_.emplace(ev.seq, std::move(before));
     const auto packet = event_packet(ev, nullptr, 0);
     events::room_changed stored{id_, ev.seq, ev.user_id, ev.client_id, ev.action, ev.target_id, ev.role,
                                 ev.room_kind, ev.text, ev.at, rows, settings};
@@ -101,12 +111,17 @@ void room::do_manage(const room_member& m, const manage_room& req, const std::st
                       .client_id = req.client_id, .at = at, .action = req.action};
     std::vector<member_state> rows;
     std::optional<room_settings> settings;
+    before_event before;
     std::optional<leave_reason> removal;
     auto change = [&](std::uint64_t user_id, auto&& edit) {
-        member_state& row = people_.try_emplace(user_id, member_state{user_id, target_name}).first->second;
-        edit(row);
-        rows.push_back(row);
+        auto [it, added] = people_.try_emplace(user_id, member_state{user_id, target_name, member_status::gone});
+        before.rows.push_back(it->second);
+        edit(it->second);
+        rows.push_back(it->second);
     };
+    if (req.action == room_action::title_set || req.action == room_action::topic_set ||
+        req.action == room_action::kind_set)
+        before.settings = settings_;
     switch (req.action) {
         case room_action::left:
             change(m.user_id, [](member_state& p) { p = {p.user_id, p.username, member_status::gone}; });
@@ -177,6 +192,7 @@ void room::do_manage(const room_member& m, const manage_room& req, const std::st
         case room_action::deleted:
             for (auto& [id, p] : people_)
                 if (p.status == member_status::member || p.status == member_status::invited) {
+                    before.rows.push_back(p);
                     p = {p.user_id, p.username, member_status::gone};
                     rows.push_back(p);
                 }
@@ -185,7 +201,7 @@ void room::do_manage(const room_member& m, const manage_room& req, const std::st
         case room_action::declined: return fail(error_code::bad_request);
     }
     ev.target_id = req.action == room_action::deleted || settings ? 0 : target_id;
-    record_room_event(&m, std::move(ev), std::move(rows), std::move(settings));
+    record_room_event(&m, std::move(ev), std::move(rows), std::move(settings), std::move(before));
     if (removal) remove_user(target_id, *removal);
     if (req.action == room_action::deleted) {
         deleted_ = true;
@@ -202,10 +218,11 @@ void room::decline(room_member who) {
             member_state* p = person(who.user_id);
             if (deleted_ || p == nullptr || p->status != member_status::invited)
                 return send_error(who, error_code::no_such_room, packet_kind::decline_invite, id_);
+            before_event before{{*p}, std::nullopt};
             *p = {p->user_id, p->username, member_status::gone};
             timeline_event ev{.seq = last_seq_ + 1, .what = timeline_event::type::room, .user_id = who.user_id,
                               .at = now_unix_ms(), .action = room_action::declined, .target_id = who.user_id};
-            record_room_event(nullptr, std::move(ev), {*p}, std::nullopt);
+            record_room_event(nullptr, std::move(ev), {*p}, std::nullopt, std::move(before));
         }, [this, who] {
             send_error(who, error_code::room_unavailable, packet_kind::decline_invite, id_, bounds::unavailable_retry_ms);
         });
@@ -236,6 +253,36 @@ void room::remove_user(std::uint64_t user_id, leave_reason reason) {
     const auto now = svc_.now();
     for (std::size_t i = 0; i < gone.size(); ++i)
         if (auto offline_at = presence_.disconnected(user_id, now, clock::duration::zero())) schedule_sweep(*offline_at);
+}
+
+// A room event the writer could not store never happened, as far as the
+// disk knows: memory follows the disk. Each row it changed goes back, unless
+// a later event (which carries that row as it wants it) changed it again.
+// Someone it admitted is removed again; someone it removed may join again.
+// A deletion is not taken back: the room has left the registry already.
+void room::take_back(std::uint64_t seq) {
+    auto it = unstored_.find(seq);
+    if (it == unstored_.end()) return;
+    before_event before = std::move(it->second);
+    unstored_.erase(it);
+    if (deleted_) return;
+    for (auto& old : before.rows) {
+        member_state* now = person(old.user_id);
+        if (now == nullptr || now->seq != seq) continue;
+        const bool was_member = now->status == member_status::member;
+        *now = old;
+        announce(old);
+        if (was_member && old.status != member_status::member) remove_user(old.user_id, leave_reason::unavailable);
+    }
+    if (before.settings && settings_seq_ == seq) {
+        if (before.settings->address != settings_.address && svc_.observer.claim_address &&
+            !svc_.observer.claim_address(id_, before.settings->address))
+            log::error("room ", settings_.address, ": cannot take back its address ", before.settings->address);
+        else
+            settings_ = *before.settings;
+        if (svc_.observer.settings_changed) svc_.observer.settings_changed(id_, settings_);
+    }
+    for (const auto& [conn, m] : members_) send_people(m);
 }
 
 void room::send_people(const room_member& m) {

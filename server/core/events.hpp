@@ -44,6 +44,7 @@ struct member_state {
     protocol::room_role role = protocol::room_role::member;
     bool muted = false;
     std::uint64_t invited_by = 0;  ///< invitations: who invited
+    std::uint64_t seq = 0;         ///< the room event that made the row so (0: before any)
 };
 
 /// A room's settings: its address (what join_room takes), title, topic, kind.

@@ -37,7 +37,7 @@ std::vector<stored_room> load_rooms(database& db) {
         rooms.push_back(std::move(r));
     }
     statement m = db.prepare(
-        "SELECT m.room_id, m.user_id, u.username, m.state, m.role, m.muted, m.invited_by "
+        "SELECT m.room_id, m.user_id, u.username, m.state, m.role, m.muted, m.invited_by, m.seq "
         "FROM memberships m JOIN users u ON u.id = m.user_id ORDER BY m.room_id");
     auto room = rooms.begin();
     while (m.step()) {
@@ -48,7 +48,8 @@ std::vector<stored_room> load_rooms(database& db) {
         const auto status = m.column_int(3);
         room->people.push_back({m.column_u64(1), m.column_text(2),
                                 status >= 0 && status <= 3 ? static_cast<member_status>(status) : member_status::gone,
-                                enum_column(m, 4, protocol::room_role::member), m.column_int(5) != 0, m.column_u64(6)});
+                                enum_column(m, 4, protocol::room_role::member), m.column_int(5) != 0, m.column_u64(6),
+                                m.column_u64(7)});
     }
     return rooms;
 }

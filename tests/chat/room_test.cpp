@@ -902,3 +902,55 @@ TEST_F(RoomTest, SeqsAreDenseAndTheWatermarkNeverPassesTheDisk) {
 }
 
 }  // namespace
+
+// ---- room events that cannot be stored ---------------------------------------------------------
+
+namespace {
+room_settings private_settings() { return {"~private", "Private", "", room_kind::private_room}; }
+}  // namespace
+
+// A kick the writer could not store never happened, as far as the disk
+// knows: the room takes it back, so the kicked member may join again, and
+// memory and disk agree after a restart.
+TEST_F(RoomTest, AKickThatCannotBeStoredIsTakenBack) {
+    auto r = make_room(1, 0,
+                       {{2, "ana", member_status::member, room_role::owner}, {3, "bob", member_status::member}},
+                       private_settings());
+    auto& ana = joined(*r, 2, "ana");
+    auto& bob = joined(*r, 3, "bob");
+    settle();
+    r->manage(ana.id(), manage_room{1, 77, room_action::kicked, 3}, "");
+    settle();
+    const auto acks = of_kind<ack>(ana.fresh());
+    ASSERT_EQ(acks.size(), 1u);
+    ASSERT_EQ(of_kind<room_left>(bob.fresh()).size(), 1u);
+    r->voided(acks[0].seq);
+    settle();
+    auto& again = joined(*r, 3, "bob");
+    settle();
+    EXPECT_EQ(of_kind<room_joined>(again.fresh()).size(), 1u) << "the kick was taken back";
+}
+
+// A join (a first one) that cannot be stored is taken back too: the joiner
+// leaves the room again, told to come back.
+TEST_F(RoomTest, AJoinThatCannotBeStoredIsTakenBack) {
+    auto r = make_room(1, 0,
+                       {{2, "ana", member_status::member, room_role::owner}, {3, "bob", member_status::invited}},
+                       private_settings());
+    auto& ana = joined(*r, 2, "ana");
+    settle();
+    auto& bob = joined(*r, 3, "bob");
+    settle();
+    const auto events = of_kind<room_event>(ana.fresh());
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].action, room_action::joined);
+    r->voided(events[0].seq);
+    settle();
+    const auto left = of_kind<room_left>(bob.fresh());
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_EQ(left[0].reason, leave_reason::unavailable);
+    // Still invited, as on disk: joining again admits them again.
+    auto& again = joined(*r, 3, "bob");
+    settle();
+    EXPECT_EQ(of_kind<room_joined>(again.fresh()).size(), 1u);
+}
