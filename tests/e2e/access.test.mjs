@@ -216,7 +216,7 @@ test('a private room made from the dialog has an address of its own and is not i
   const eve = people.find((p) => p.name === 'eve');
   await dee.page.locator('#new-room').click();
   await dee.page.locator('#room-dialog[open]').waitFor();
-  await dee.page.locator('label.kind-option', { hasText: 'Private' }).click();
+  await dee.page.locator('#room-dialog label.kind-option', { hasText: 'Private' }).click();
   await dee.page.locator('#room-input').fill('Launch plans 🚀');
   await dee.page.locator('#room-join', { hasText: 'Create' }).click();
   await dee.page.locator('#room-name', { hasText: 'Launch plans 🚀' }).waitFor();
@@ -234,4 +234,125 @@ test('a private room made from the dialog has an address of its own and is not i
   const directory = await eve.page.evaluate(async () => (await (await fetch('/api/rooms')).json()).rooms.map((r) => r.name));
   assert.ok(!directory.includes(address) && !directory.some((n) => n.includes('launch')), `directory: ${directory}`);
   await eve.page.locator('#room-cancel').click();
+});
+
+/** Opens the settings of the room in view. */
+async function openSettings(page) {
+  await page.locator('#room-settings').click();
+  await page.locator('#settings-dialog[open]').waitFor();
+}
+
+/** In the open settings: an action on a person, from their menu. */
+async function memberAction(page, name, action, { confirm = false } = {}) {
+  const row = page.locator(`#settings-member-list li.member-row[data-user="${name}"]`);
+  if (!(await row.evaluate((li) => li.classList.contains('open')))) await row.locator('[data-menu]').click();
+  await row.locator(`[data-act="${action}"]`).click();
+  if (confirm) {
+    await page.locator('#confirm-dialog[open]').waitFor();
+    await page.locator('#confirm-ok').click();
+  }
+}
+
+/** In the open settings: invites someone found by name. */
+async function inviteByName(page, name) {
+  await page.locator('#settings-invite-input').fill(name);
+  await page.locator(`#settings-invite-results [role="option"][data-user-name="${name}"]`).click();
+  await page.locator(`#settings-member-list li.member-row[data-user="${name}"][data-state="invited"]`).waitFor();
+}
+
+test('moderation from the settings: invite by name, roles, a moderator deletes a message, mute, kick, ban and unban, delete', async () => {
+  const gus = await person('gus');
+  const hal = await person('hal');
+  const ivy = await person('ivy');
+  await register(gus.page, server.url, 'gus');
+  await register(hal.page, server.url, 'hal');
+  await register(ivy.page, server.url, 'ivy');
+
+  await gus.page.locator('#new-room').click();
+  await gus.page.locator('#room-dialog label.kind-option', { hasText: 'Private' }).click();
+  await gus.page.locator('#room-input').fill('Ops');
+  await gus.page.locator('#room-input').press('Enter');
+  await gus.page.locator('#room-name', { hasText: /^Ops$/ }).waitFor();
+  const ops = decodeURIComponent(new URL(gus.page.url()).pathname.slice(3));
+  await waitRoomLoaded(gus.page, ops);
+
+  // Invitations by name, from the settings; accepted from the sidebar.
+  await openSettings(gus.page);
+  await gus.page.locator('#settings-member-list li.member-row[data-user="gus"][data-role="owner"]').waitFor();
+  await inviteByName(gus.page, 'hal');
+  await inviteByName(gus.page, 'ivy');
+  await screenshot(gus.page, 'settings-invited');
+  for (const p of [hal, ivy]) {
+    await p.page.locator('#invite-list .invite-item', { hasText: 'Ops' }).getByRole('button', { name: /^Accept/ }).click();
+    await waitRoomLoaded(p.page, ops);
+  }
+  await gus.page.locator('#settings-member-list li.member-row[data-user="ivy"][data-state="member"]').waitFor();
+
+  // hal becomes a moderator: he may delete anyone's message, and set the topic.
+  await memberAction(gus.page, 'hal', 'role_set');
+  await gus.page.locator('#settings-member-list li.member-row[data-user="hal"][data-role="moderator"]').waitFor();
+  await systemLine(hal.page, 'gus made hal a moderator').waitFor();
+  await send(ivy.page, 'oops, wrong room');
+  await waitForMessage(hal.page, 'oops, wrong room');
+  const wrong = message(hal.page, 'oops, wrong room');
+  await wrong.hover();
+  await wrong.locator('[data-action="delete"]').click();
+  await hal.page.locator('#confirm-dialog[open]', { hasText: "Delete ivy's message?" }).waitFor();
+  await hal.page.locator('#confirm-ok').click();
+  for (const p of [ivy, gus, hal]) {
+    await p.page.locator('#message-items li.msg.deleted .tombstone', { hasText: 'This message was deleted by hal.' }).waitFor();
+  }
+  // ivy, a member, has no delete on others' messages.
+  await send(hal.page, 'Moderating now');
+  await waitForMessage(ivy.page, 'Moderating now');
+  await message(ivy.page, 'Moderating now').hover();
+  assert.equal(await message(ivy.page, 'Moderating now').locator('[data-action="delete"], [data-action="edit"]').count(), 0);
+  await openSettings(hal.page);
+  await hal.page.locator('#settings-topic').fill('Incidents only');
+  await hal.page.locator('#settings-topic-save').click();
+  await ivy.page.locator('#room-topic', { hasText: 'Incidents only' }).waitFor();
+  await systemLine(ivy.page, 'hal set the topic: Incidents only').waitFor();
+  // A member has nothing to do with others, and reads the topic only.
+  await openSettings(ivy.page);
+  assert.equal(await ivy.page.locator('#settings-member-list [data-menu]').count(), 0);
+  assert.equal(await ivy.page.locator('#settings-topic').getAttribute('readonly'), '');
+  assert.equal(await ivy.page.locator('#settings-delete').isHidden(), true);
+  await ivy.page.locator('#settings-close').click();
+  await hal.page.locator('#settings-close').click();
+
+  // Muted: ivy reads, but cannot write, until unmuted.
+  await memberAction(gus.page, 'ivy', 'muted');
+  await ivy.page.locator('#composer-input[disabled][placeholder*="muted"]').waitFor();
+  await systemLine(ivy.page, 'ivy was muted by gus').waitFor();
+  await memberAction(gus.page, 'ivy', 'unmuted');
+  await ivy.page.locator('#composer-input:not([disabled])').waitFor();
+
+  // Removed: ivy's view leaves the room at once and says why.
+  await memberAction(gus.page, 'ivy', 'kicked', { confirm: true });
+  await ivy.page.locator('.toast', { hasText: 'You were removed from Ops by gus.' }).waitFor();
+  await ivy.page.locator(`#room-list a[data-room="${ops}"]`).waitFor({ state: 'detached' });
+  assert.notEqual(new URL(ivy.page.url()).pathname, `/r/${ops}`);
+  await screenshot(ivy.page, 'kicked-ivy');
+  await systemLine(gus.page, 'ivy was removed by gus').waitFor();
+  await gus.page.locator('#settings-member-list li.member-row[data-user="ivy"]').waitFor({ state: 'detached' });
+  // The way back is closed: the address answers like any other.
+  await ivy.page.goto(`${server.url}/r/${ops}`);
+  await ivy.page.locator('#history-edge[data-state="denied"]').waitFor();
+
+  // Banned, then unbanned.
+  await memberAction(gus.page, 'hal', 'banned', { confirm: true });
+  await hal.page.locator('.toast', { hasText: 'You were banned from Ops by gus.' }).waitFor();
+  await gus.page.locator('#settings-member-list li.member-row[data-user="hal"][data-state="banned"]').waitFor();
+  await systemLine(gus.page, 'hal was banned by gus').waitFor();
+  await memberAction(gus.page, 'hal', 'unbanned');
+  await gus.page.locator('#settings-member-list li.member-row[data-user="hal"]').waitFor({ state: 'detached' });
+  await systemLine(gus.page, 'hal was unbanned by gus').waitFor();
+
+  // The owner deletes the room: it goes from the list.
+  await gus.page.locator('#settings-delete').click();
+  await gus.page.locator('#confirm-dialog[open]', { hasText: 'Delete Ops?' }).waitFor();
+  await gus.page.locator('#confirm-ok').click();
+  await gus.page.locator(`#room-list a[data-room="${ops}"]`).waitFor({ state: 'detached' });
+  await gus.page.locator('#settings-dialog').waitFor({ state: 'hidden' });
+  assert.notEqual(new URL(gus.page.url()).pathname, `/r/${ops}`);
 });

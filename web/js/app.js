@@ -28,6 +28,7 @@ import { Members } from './ui/members.js';
 import { ReactionPicker } from './ui/picker.js';
 import { RoomDialog } from './ui/room_dialog.js';
 import { DirectDialog } from './ui/direct_dialog.js';
+import { RoomSettings } from './ui/room_settings.js';
 import { confirmDialog, toast } from './ui/feedback.js';
 
 const NARROW = matchMedia('(max-width: 760px)');
@@ -90,7 +91,8 @@ class Session {
     });
     this.directDialog = new DirectDialog(this.chat, { navigate: (name) => this.navigate(name) });
     this.inviteDialog = new InviteDialog();
-    this.views = [this.messages, this.composer, this.sidebar, this.members, this.roomDialog, this.directDialog, this.inviteDialog];
+    this.settings = new RoomSettings(this.chat, { leave: (name) => this.leave(name), label: (room) => this.label(room) });
+    this.views = [this.messages, this.composer, this.sidebar, this.members, this.roomDialog, this.directDialog, this.inviteDialog, this.settings];
     this.wire();
   }
 
@@ -102,7 +104,11 @@ class Session {
   wire() {
     const c = this.chat;
     this.listen(c, 'rooms', () => this.renderRooms());
-    this.listen(c, 'room', (e) => e.detail.room === c.current && this.renderRoom());
+    this.listen(c, 'room', (e) => {
+      if (e.detail.room !== c.current) return;
+      this.renderRoom();
+      this.members.render(this.room);
+    });
     this.listen(c, 'removed', (e) => this.onRemoved(e.detail));
     this.listen(c, 'renamed', (e) => this.onRenamed(e.detail));
     this.listen(c, 'invited', ({ detail: { entry } }) => toast(`${entry.invited_by?.name || 'Someone'} invited you to ${entry.title || 'a private room'}.`));
@@ -127,6 +133,7 @@ class Session {
     on('sign-out', () => this.signOut());
     on('new-room', () => this.roomDialog.open());
     on('new-direct', () => this.directDialog.open());
+    on('room-settings', () => this.settings.open(this.room));
     on('conn-retry', () => (this.conn.state === 'outdated' ? location.reload() : this.conn.retryNow()));
     on('open-sidebar', () => this.toggleSidebar(true));
     on('close-sidebar', () => this.toggleSidebar(false));
@@ -288,6 +295,7 @@ class Session {
       else hash.append(icon(room.kind === 'direct' ? 'at' : 'lock'));
     }
     $('room-name').textContent = name;
+    $('room-settings').hidden = !room || room.denied;
     const t = $('room-topic');
     t.textContent = topic;
     t.title = topic;
@@ -367,9 +375,12 @@ class Session {
   // ---- dialogs, panels, keys ------------------------------------------------------------
 
   confirmDelete(rec) {
+    const mine = rec.author_id === this.me.id;
     return confirmDialog({
-      title: 'Delete this message?',
-      text: 'It is removed for everyone in the room. This cannot be undone.',
+      title: mine ? 'Delete this message?' : `Delete ${rec.author}'s message?`,
+      text: mine
+        ? 'It is removed for everyone in the room. This cannot be undone.'
+        : 'It is removed for everyone in the room, and its place says you deleted it. This cannot be undone.',
       ok: 'Delete',
     });
   }

@@ -1,4 +1,5 @@
-// Who is online in the room in view.
+// Who is online in the room in view, with their role there (owner,
+// moderator) and whether they are muted.
 
 import { h, $ } from './dom.js';
 import { paintAvatar } from './format.js';
@@ -30,10 +31,14 @@ export class Members {
     this.list.replaceChildren(...online.map(([id, name]) => {
       const avatar = h('span', { class: 'avatar small', 'aria-hidden': 'true' });
       paintAvatar(avatar, name);
+      const person = room.members.get(id);
+      const role = person?.role && person.role !== 'member' && room.kind !== 'direct' ? person.role : null;
       return h('li', { class: 'member', dataset: { user: name } },
         h('span', { class: 'avatar-wrap' }, avatar, h('span', { class: 'presence-dot', 'aria-hidden': 'true' })),
         h('span', { class: 'member-name', text: name }),
         id === me ? h('span', { class: 'you-tag', text: 'you' }) : null,
+        role ? h('span', { class: `role-tag role-${role}`, text: role === 'moderator' ? 'mod' : role, title: role }) : null,
+        person?.muted ? h('span', { class: 'role-tag state-muted', text: 'muted' }) : null,
         typing.has(id) ? h('span', { class: 'member-typing', text: 'typing…' }) : null);
     }));
     if (!online.length) {

@@ -23,6 +23,7 @@ import { icon } from './icons.js';
 import { dayKey, formatDay, snippet } from './format.js';
 import { dayRow, edgeContent, eventRow, messageRow, pendingRow, unreadRow } from './message_rows.js';
 import { Reconciler } from './reconciler.js';
+import { canDeleteMessage } from '../access.js';
 
 /** "#name" for a public room, else its title or its people. */
 function roomLabel(room, myId) {
@@ -211,12 +212,13 @@ export class MessageList {
       const change = receipts.changesOf(room, rec);
       const quoted = rec.reply_to ? room.get(rec.reply_to) : null;
       const deletedBy = rec.deleted && rec.deleted_by && rec.deleted_by !== rec.author_id ? this.nameOf(rec.deleted_by) : null;
+      const canDelete = canDeleteMessage(room, chat.me, rec);
       add({
         rec, time: rec.sent_at, authorId: rec.author_id, replyTo: rec.reply_to, deleted: rec.deleted,
         row: (groupStart) => ({
           key: `s${seq}`,
-          sig: `${rec._v}|${groupStart}|${status}|${change ? `${change.state}.${change.text}` : '-'}|${quoted ? `${quoted.seq}.${quoted._v}` : '-'}|${deletedBy}`,
-          build: () => messageRow(rec, { groupStart, status, change, quoted, deletedBy }, ctx),
+          sig: `${rec._v}|${groupStart}|${status}|${change ? `${change.state}.${change.text}` : '-'}|${quoted ? `${quoted.seq}.${quoted._v}` : '-'}|${deletedBy}|${canDelete}`,
+          build: () => messageRow(rec, { groupStart, status, change, quoted, deletedBy, canDelete }, ctx),
         }),
       });
     }
