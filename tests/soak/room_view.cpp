@@ -112,6 +112,11 @@ std::string room_view::on_deleted(const message_deleted& d) {
     return v;
 }
 
+std::string room_view::on_room_event(const room_event& e) {
+    bool apply = false;
+    return advance(e.seq, apply);
+}
+
 std::string room_view::on_reaction(const reaction_update& r) {
     bool apply = false;
     std::string v = advance(r.seq, apply);

@@ -53,6 +53,8 @@ public:
     std::string on_edited(const protocol::message_edited& e);
     std::string on_deleted(const protocol::message_deleted& d);
     std::string on_reaction(const protocol::reaction_update& r);
+    /// A membership or settings event: it takes its seq like the others.
+    std::string on_room_event(const protocol::room_event& e);
 
     std::uint64_t epoch() const { return epoch_; }
     /// The seq to rejoin with: the last event applied (see "The latest page").

@@ -255,8 +255,8 @@ void soak_client::absorb(const packet& p) {
             const std::string room = room_of(x.room_id);
             room_ids_.erase(room);
             watermarks_.erase(room);
-        } else if constexpr (is_one_of<T, chat_message, message_edited, message_deleted, reaction_update, history_page,
-                                       room_reset>) {
+        } else if constexpr (is_one_of<T, chat_message, message_edited, message_deleted, reaction_update, room_event,
+                                       history_page, room_reset>) {
             const std::string room = room_of(x.room_id);
             if (!room.empty()) absorb_room_packet(room, p);
         }
@@ -271,6 +271,7 @@ void soak_client::absorb_room_packet(const std::string& room, const packet& p) {
     else if (auto* e = std::get_if<message_edited>(&p)) bad = v.on_edited(*e);
     else if (auto* d = std::get_if<message_deleted>(&p)) bad = v.on_deleted(*d);
     else if (auto* r = std::get_if<reaction_update>(&p)) bad = v.on_reaction(*r);
+    else if (auto* ev = std::get_if<room_event>(&p)) bad = v.on_room_event(*ev);
     else if (auto* h = std::get_if<history_page>(&p)) {
         if (h->mode == history_mode::latest) ++stats_.latest_pages;
         bad = v.on_page(*h);
