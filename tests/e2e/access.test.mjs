@@ -356,3 +356,55 @@ test('moderation from the settings: invite by name, roles, a moderator deletes a
   await gus.page.locator('#settings-dialog').waitFor({ state: 'hidden' });
   assert.notEqual(new URL(gus.page.url()).pathname, `/r/${ops}`);
 });
+
+test('a private room\'s link opened by anyone else: no access, and nothing else, exactly as for no room at all', async () => {
+  const dee = people.find((p) => p.name === 'dee');
+  const eve = people.find((p) => p.name === 'eve');
+  // dee's "Launch plans" room (made from the dialog above), with a message in it.
+  const launch = await dee.page.locator('#room-list li.room-item[data-kind="private"] a', { hasText: 'Launch plans' }).getAttribute('data-room');
+  await openRoom(dee.page, server.url, launch);
+  await send(dee.page, 'Launch is on the 3rd, keep it quiet');
+  await waitForMessage(dee.page, 'Launch is on the 3rd, keep it quiet');
+
+  const page = eve.page;
+  /** What the chat pane, the room list and the tab say. */
+  const seen = async () => ({
+    title: await page.title(),
+    header: await page.locator('#room-name').textContent(),
+    edge: (await page.locator('#history-edge').innerText()).replace(/\s+/g, ' '),
+    rows: await page.locator('#message-items > li').count(),
+    online: await page.locator('#member-list').innerText(),
+    composer: await page.locator('#composer-input').isDisabled(),
+    settings: await page.locator('#room-settings').isHidden(),
+  });
+  const opened = async (address) => {
+    await page.goto(`${server.url}/r/${address}`);
+    await waitConnected(page);
+    await page.locator('#history-edge[data-state="denied"]').waitFor();
+    await page.waitForTimeout(300); // anything more the server might say has arrived
+    return seen();
+  };
+  const denied = await opened(launch);
+  assert.deepEqual(denied, {
+    title: 'Parley',
+    header: 'Room unavailable',
+    edge: "You don't have access to this room, or it doesn't exist Check the link, or ask someone in the room to invite you.",
+    rows: 0,
+    online: '',
+    composer: true,
+    settings: true,
+  });
+  const body = await page.locator('body').innerText();
+  assert.ok(!body.includes('Launch') && !body.includes('keep it quiet'), `nothing of the room shows:\n${body}`);
+  assert.equal(await page.locator('.toast').count(), 0, 'no other error');
+  assert.equal(await page.locator(`#room-list a[data-room="${launch}"], #direct-list a[data-room="${launch}"]`).count(), 0);
+  await screenshot(page, 'no-access-eve');
+
+  // An address of no room, and one no room can have, look the same.
+  assert.deepEqual(await opened('~aaaaaaaaaaaaaaaaaaaaaa'), denied);
+  assert.deepEqual(await opened('~not-an-address'), denied);
+  assert.equal(await page.locator('.toast').count(), 0);
+  // The way out is the room list.
+  await page.locator('#room-list a[data-room="lobby"]').click();
+  await waitRoomLoaded(page, 'lobby');
+});

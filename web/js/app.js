@@ -41,12 +41,22 @@ let session = null;
 let auth = null;
 let picker = null;
 
-/** The room named by the URL, or null. */
+/**
+ * The room named by the URL, or null. A "~" address is taken as it is, even
+ * malformed: it names no room, and is shown like any address one may not
+ * open.
+ */
 function roomFromLocation() {
   const path = location.pathname.match(/^\/r\/([^/]+)\/?$/);
-  if (path) return normalizeAddress(decodeURIComponent(path[1]));
-  if (location.hash.length > 1) return normalizeAddress(decodeURIComponent(location.hash.slice(1)));
-  return null;
+  const raw = path ? path[1] : location.hash.length > 1 ? location.hash.slice(1) : null;
+  if (raw === null) return null;
+  let address;
+  try {
+    address = decodeURIComponent(raw).trim();
+  } catch {
+    return null;
+  }
+  return address.startsWith('~') ? address : normalizeAddress(address);
 }
 
 /** Why a room left the list, as the user is told. */
@@ -203,6 +213,11 @@ class Session {
     if (!NARROW.matches) this.composer.focus();
   }
 
+  /** A private address not (yet) known to be mine: the server has said nothing of it. */
+  unknown(room) {
+    return room.kind !== 'public' && !room.member && !room.joined && !room.title;
+  }
+
   /** The room list's name of a room: "#name", a private room's title, a direct conversation's people. */
   label(room) {
     return room.kind === 'public' ? `#${room.label(this.me.id)}` : room.label(this.me.id);
@@ -271,7 +286,7 @@ class Session {
     badge.hidden = total === 0;
     badge.textContent = total > 99 ? '99+' : String(total);
     const room = this.room;
-    const shown = room && !room.denied ? `${this.label(room)} · ` : '';
+    const shown = room && !room.denied && !this.unknown(room) ? `${this.label(room)} · ` : '';
     document.title = `${total ? `(${total}) ` : ''}${shown}Parley`;
     if (room) this.renderRoom();
   }
@@ -288,6 +303,8 @@ class Session {
     let topic = '';
     if (room?.denied) {
       name = 'Room unavailable';
+    } else if (room && this.unknown(room)) {
+      name = ''; // a "~" address being asked for: nothing is known of it yet
     } else if (room) {
       name = room.label(this.me.id);
       topic = room.topic;

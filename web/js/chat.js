@@ -154,6 +154,7 @@ export class Chat extends EventTarget {
    * @return the Room, or null for an address the server would refuse (nothing is sent)
    */
   openRoom(address) {
+    if (address.startsWith('~') && !isPrivateAddress(address)) return this.openNowhere(address);
     if (normalizeAddress(address) !== address) {
       this.notice(`Cannot join the room. ${roomNameRule()}`, 'error');
       return null;
@@ -171,6 +172,24 @@ export class Chat extends EventTarget {
     if (before && before !== room && !before.member && !before.joined) this.forget(before);
     this.join(room);
     this.prefs.saveSoon();
+    this.emit('rooms');
+    return room;
+  }
+
+  /**
+   * A "~" address no room can have: shown as refused, as the server would
+   * answer it, without asking.
+   */
+  openNowhere(address) {
+    let room = this.rooms.get(address);
+    if (!room) {
+      room = new Room(address);
+      this.rooms.set(address, room);
+    }
+    room.denied = true;
+    const before = this.current ? this.rooms.get(this.current) : null;
+    this.current = address;
+    if (before && before !== room && !before.member && !before.joined) this.forget(before);
     this.emit('rooms');
     return room;
   }

@@ -20,6 +20,7 @@ export class Members {
   }
 
   render(room) {
+    if (room?.denied) room = null; // nothing of a room the server would not open is shown
     const online = room ? [...room.online] : [];
     const me = this.chat.me.id;
     online.sort(([a, an], [b, bn]) => (b === me) - (a === me) || an.localeCompare(bn));
@@ -41,8 +42,8 @@ export class Members {
         person?.muted ? h('span', { class: 'role-tag state-muted', text: 'muted' }) : null,
         typing.has(id) ? h('span', { class: 'member-typing', text: 'typing…' }) : null);
     }));
-    if (!online.length) {
-      this.list.append(h('li', { class: 'member-empty', text: room?.joined ? 'Nobody else is here.' : 'Not connected.' }));
+    if (!online.length && room) {
+      this.list.append(h('li', { class: 'member-empty', text: room.joined ? 'Nobody else is here.' : 'Not connected.' }));
     }
   }
 }
