@@ -29,6 +29,11 @@ async function person(name, options) {
   return p;
 }
 
+/** Closes the browsers of people the later tests do not need (the machine has two cores); their errors still count. */
+async function retire(...names) {
+  for (const p of people) if (names.includes(p.name)) await p.close();
+}
+
 /** The timeline as text, in order: messages as they read, room events as "· line". */
 function timeline(page) {
   return page.locator('#message-items > li.msg, #message-items > li.sys-line').evaluateAll((els) => els.map((e) => (
@@ -165,6 +170,7 @@ test('the room list is the server\'s: invitations are accepted or declined, and 
   assert.deepEqual(await sidebar(tab), await sidebar(cy.page));
   await tab.close();
   await anaWire.close();
+  await retire('ana', 'bo', 'cy');
 });
 
 test('a direct conversation: picked by name, it appears for both, and the same two always share it', async () => {
@@ -355,6 +361,7 @@ test('moderation from the settings: invite by name, roles, a moderator deletes a
   await gus.page.locator(`#room-list a[data-room="${ops}"]`).waitFor({ state: 'detached' });
   await gus.page.locator('#settings-dialog').waitFor({ state: 'hidden' });
   assert.notEqual(new URL(gus.page.url()).pathname, `/r/${ops}`);
+  await retire('gus', 'hal', 'ivy');
 });
 
 test('a private room\'s link opened by anyone else: no access, and nothing else, exactly as for no room at all', async () => {
@@ -407,4 +414,131 @@ test('a private room\'s link opened by anyone else: no access, and nothing else,
   // The way out is the room list.
   await page.locator('#room-list a[data-room="lobby"]').click();
   await waitRoomLoaded(page, 'lobby');
+  await retire('dee', 'eve');
+});
+
+test('a private room end to end: created, one person invited who accepts, they chat; a stranger finds nothing and opens nothing', async () => {
+  const jo = await person('jo');
+  const kit = await person('kit');
+  const lev = await person('lev');
+  for (const p of [jo, kit, lev]) await register(p.page, server.url, p.name);
+
+  // jo creates it from the dialog.
+  await jo.page.locator('#new-room').click();
+  await jo.page.locator('#room-dialog label.kind-option', { hasText: 'Private' }).click();
+  await jo.page.locator('#room-input').fill('Quarterly numbers');
+  await jo.page.locator('#room-join').click();
+  await jo.page.locator('#room-name', { hasText: 'Quarterly numbers' }).waitFor();
+  const address = decodeURIComponent(new URL(jo.page.url()).pathname.slice(3));
+  await waitRoomLoaded(jo.page, address);
+
+  // ...invites kit by name from its settings...
+  await openSettings(jo.page);
+  await inviteByName(jo.page, 'kit');
+  await jo.page.locator('#settings-close').click();
+  await systemLine(jo.page, 'kit was invited by jo').waitFor();
+
+  // ...kit accepts, and they talk.
+  await kit.page.locator('#invite-list .invite-item', { hasText: 'Quarterly numbers' }).getByRole('button', { name: /^Accept/ }).click();
+  await waitRoomLoaded(kit.page, address);
+  await send(kit.page, 'Here, thanks for the invite');
+  await waitForMessage(jo.page, 'Here, thanks for the invite');
+  await send(jo.page, 'Revenue is up 12%');
+  await waitForMessage(kit.page, 'Revenue is up 12%');
+  await systemLine(kit.page, 'kit joined (invited by jo)').waitFor();
+  await jo.page.locator('#member-list li.member[data-user="kit"]').waitFor();
+  await screenshot(kit.page, 'private-room-kit');
+
+  // lev: not in the directory, not in his room list, and its link says no access.
+  await lev.page.locator('#new-room').click();
+  await lev.page.locator('#existing-rooms .existing-room', { hasText: 'lobby' }).waitFor();
+  assert.equal(await lev.page.locator('#existing-rooms', { hasText: 'Quarterly' }).count(), 0);
+  await lev.page.locator('#room-input').fill('quarterly');
+  await lev.page.locator('#existing-rooms .muted', { hasText: 'No public room has that name' }).waitFor();
+  await lev.page.locator('#room-cancel').click();
+  await lev.page.goto(`${server.url}/r/${address}`);
+  await waitConnected(lev.page);
+  await lev.page.locator('#history-edge[data-state="denied"]', { hasText: "You don't have access to this room, or it doesn't exist" }).waitFor();
+  const body = await lev.page.locator('body').innerText();
+  assert.ok(!/Quarterly|Revenue|thanks for the invite/.test(body), `lev sees nothing of the room:\n${body}`);
+  // Nor does a join by hand say more than for an address of no room.
+  const levWire = await wire(lev, server.url);
+  const refusals = [];
+  for (const room of [address, '~aaaaaaaaaaaaaaaaaaaaaa']) {
+    await levWire.join(room).catch((e) => refusals.push(e.message));
+  }
+  assert.deepEqual(refusals, ['join_room refused: 116 no such room, or you do not have access to it', 'join_room refused: 116 no such room, or you do not have access to it']);
+  await levWire.close();
+});
+
+test('a kick while the victim has two tabs on the room: both leave it at once, the others see who did it', async () => {
+  const jo = people.find((p) => p.name === 'jo');
+  const kit = people.find((p) => p.name === 'kit');
+  const address = await jo.page.locator('#room-list a', { hasText: 'Quarterly numbers' }).getAttribute('data-room');
+  const second = await kit.newPage();
+  await openRoom(kit.page, server.url, address);
+  await openRoom(second, server.url, address);
+  await waitForMessage(second, 'Revenue is up 12%');
+  // kit is typing in one tab when it happens.
+  await kit.page.locator('#composer-input').pressSequentially('One more thing', { delay: 20 });
+  await jo.page.locator('#typing', { hasText: 'kit is typing' }).waitFor();
+
+  await openRoom(jo.page, server.url, address);
+  await openSettings(jo.page);
+  await memberAction(jo.page, 'kit', 'kicked', { confirm: true });
+  for (const page of [kit.page, second]) {
+    await page.locator('.toast', { hasText: 'You were removed from Quarterly numbers by jo.' }).waitFor();
+    await page.locator(`#room-list a[data-room="${address}"]`).waitFor({ state: 'detached' });
+    assert.notEqual(new URL(page.url()).pathname, `/r/${address}`);
+    assert.equal(await page.locator('#message-items', { hasText: 'Revenue is up 12%' }).count(), 0);
+  }
+  await jo.page.locator('#settings-close').click();
+  await systemLine(jo.page, 'kit was removed by jo').waitFor();
+  // kit's typing and presence are gone from the room with him.
+  await jo.page.locator('#typing.active').waitFor({ state: 'detached' });
+  await jo.page.locator('#member-list li.member[data-user="kit"]').waitFor({ state: 'detached' });
+  await screenshot(jo.page, 'kicked-jo');
+  // A private room takes a new invitation to come back.
+  await second.goto(`${server.url}/r/${address}`);
+  await second.locator('#history-edge[data-state="denied"]').waitFor();
+  await second.close();
+});
+
+test('a public room made private from its settings moves to a new address for its people; ownership is given away', async () => {
+  const jo = people.find((p) => p.name === 'jo');
+  const lev = people.find((p) => p.name === 'lev');
+  const room = 'roadmap';
+  await openRoom(jo.page, server.url, room);
+  await openRoom(lev.page, server.url, room);
+  await send(lev.page, 'Public for now');
+  await waitForMessage(jo.page, 'Public for now');
+
+  await openSettings(jo.page);
+  await jo.page.locator('#settings-dialog label.kind-option', { hasText: 'Private' }).click();
+  for (const p of [jo, lev]) {
+    await p.page.waitForFunction(() => /^\/r\/~[a-z2-7]{22}$/.test(decodeURIComponent(location.pathname)));
+    await systemLine(p.page, 'the room is now private (changed by jo)').waitFor();
+    await p.page.locator('#room-list li.room-item[data-kind="private"]', { hasText: 'roadmap' }).waitFor();
+  }
+  const address = decodeURIComponent(new URL(jo.page.url()).pathname.slice(3));
+  assert.equal(decodeURIComponent(new URL(lev.page.url()).pathname.slice(3)), address);
+  // The conversation goes on at the new address, and survives a reload there.
+  await send(lev.page, 'Private now');
+  await waitForMessage(jo.page, 'Private now');
+  await lev.page.reload();
+  await waitRoomLoaded(lev.page, address);
+  await waitForMessage(lev.page, 'Public for now');
+  const directory = await lev.page.evaluate(async () => (await (await fetch('/api/rooms')).json()).rooms.map((r) => r.name));
+  assert.ok(!directory.includes(room), `no longer in the directory: ${directory}`);
+
+  // jo makes lev the owner: the roles swap, and lev's settings offer deleting the room.
+  await memberAction(jo.page, 'lev', 'ownership_given', { confirm: true });
+  await jo.page.locator('#settings-member-list li.member-row[data-user="lev"][data-role="owner"]').waitFor();
+  await jo.page.locator('#settings-member-list li.member-row[data-user="jo"][data-role="moderator"]').waitFor();
+  await jo.page.locator('#settings-delete').waitFor({ state: 'hidden' });
+  await systemLine(lev.page, 'jo made lev the owner').waitFor();
+  await openSettings(lev.page);
+  await lev.page.locator('#settings-delete').waitFor();
+  await lev.page.locator('#settings-close').click();
+  await jo.page.locator('#settings-close').click();
 });
