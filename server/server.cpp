@@ -95,6 +95,7 @@ struct server::impl {
     std::unique_ptr<batch_writer> writer;
     std::unique_ptr<sqlite_store> store;
     std::unique_ptr<accounts> accts;
+    std::unique_ptr<sqlite_catalog> catalog;  // outlives rooms
     std::unique_ptr<room_registry> rooms;
     std::unique_ptr<static_files> files;
     net::thread_pool blocking{2};
@@ -126,11 +127,9 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
     log::set_level(s.cfg.level);
     fs::create_directories(s.cfg.data_dir);
     const std::string path = s.cfg.database_path();
-    std::vector<stored_room> stored;
     {
         database db(path, database::mode::read_write);
         migrate(db);
-        stored = load_rooms(db);
     }
     batch_writer::options wopts;
     wopts.max_events = s.cfg.batch_max_events;
@@ -146,9 +145,10 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
     if (const int purged = s.accts->purge_expired_sessions(); purged > 0) log::info("purged ", purged, " expired sessions");
     room_services services{s.cfg, s.stats, s.writer.get(), s.store.get()};
     services.new_epoch = random_epoch;
-    s.rooms = std::make_unique<room_registry>(s.io, services,
-                                             room_quotas{s.cfg.max_rooms, s.cfg.max_rooms_per_user});
-    s.rooms->load(stored);
+    // Rooms stay on disk until first used: nothing about them is read here
+    // but the highest id.
+    s.catalog = std::make_unique<sqlite_catalog>(path);
+    s.rooms = std::make_unique<room_registry>(s.io, services, *s.catalog);
     s.files = std::make_unique<static_files>(client_mounts(s.cfg));
     s.ctx = std::make_unique<server_context>(s.cfg, s.stats, *s.accts, *s.rooms, *s.writer, *s.files, s.blocking);
     // Every connection of a user shows the same room list.
@@ -156,7 +156,7 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
         s.ctx->connections.for_user(user, [&](websocket_session& ws) { ws.room_list_changed(room, entry); });
     });
     s.acceptor = std::make_shared<listener>(s.io, net::ip::tcp::endpoint(address, s.cfg.listen_port), *s.ctx);
-    log::info("parley ", PARLEY_VERSION, ": ", stored.size(), " rooms in ", path);
+    log::info("parley ", PARLEY_VERSION, ": ", path, " (rooms load on first use)");
     log::info("registration: ", to_string(*s.cfg.registration), " (", why, ")",
               s.cfg.member_invites ? "; members may invite" : "; admins invite");
     if (*s.cfg.registration != registration_mode::open && s.accts->count_users() == 0)
@@ -202,6 +202,7 @@ void server::impl::shutdown_in_order() {
     const auto deadline = std::chrono::steady_clock::now() + bounds::drain_timeout;
     while (ctx->connections.size() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    rooms->stop();  // lookups in flight may still create rooms: before the writer
     log::info("draining the writer (", writer->backlog(), " events)");
     writer->stop();
     store->stop();

@@ -67,7 +67,8 @@ room::room(net::io_context& io, room_services services, room_init init)
       last_seq_(init.last_seq),
       persisted_seq_(init.last_seq),
       timeline_(svc_.cfg.room_cache_messages, max_pinned_messages),
-      sweep_timer_(strand_) {
+      sweep_timer_(strand_),
+      idle_timer_(strand_) {
     last_seq_published_ = init.last_seq;
     for (auto& p : init.people) people_.emplace(p.user_id, std::move(p));
 }
@@ -77,6 +78,28 @@ room::guard room::make_guard(done_handler done) {
     // was acknowledged or refused, however many asynchronous steps that took.
     return guard(nullptr, [done = std::move(done)](void*) {
         if (done) done();
+    });
+}
+
+// ---- idleness: a room nobody uses leaves memory -------------------------------------------------
+
+void room::unpin() {
+    if (pins_.fetch_sub(1, std::memory_order_relaxed) == 1) on_strand([this] { check_idle(); });
+}
+
+// Memory-only rooms (no sink) have nowhere to come back from: they stay.
+bool room::idle_now() const {
+    return !evicted_ && !pinned() && svc_.sink != nullptr && members_.empty() && joining_.empty() &&
+           waiting_for_warm_.empty() && !warming_ && unstored_.empty() && persisted_seq_ >= last_seq_;
+}
+
+void room::check_idle() {
+    if (!idle_now()) return;
+    idle_timer_.expires_after(svc_.cfg.room_idle);
+    idle_timer_.async_wait([this, self = shared_from_this()](boost::system::error_code ec) {
+        if (ec || !idle_now() || !svc_.observer.idle || !svc_.observer.idle(id_, this)) return;
+        evicted_ = true;
+        sweep_timer_.cancel();
     });
 }
 
@@ -623,6 +646,7 @@ void room::persisted(std::uint64_t seq) {
         unstored_.erase(unstored_.begin(), unstored_.upper_bound(persisted_seq_));
         broadcast(persisted_watermark{id_, persisted_seq_});
         timeline_.trim(persisted_seq_);
+        check_idle();  // the last of it may be on disk now
     });
 }
 

@@ -68,6 +68,8 @@ namespace parley::server {
 /// name can.)
 std::optional<std::string> normalize_room_name(std::string_view name);
 
+class room;
+
 /// What a room needs to reach one connection.
 struct room_member {
     std::uint64_t connection_id = 0;
@@ -93,6 +95,9 @@ struct room_observer {
     std::function<std::string()> new_address;
     /// The room was deleted.
     std::function<void(std::uint32_t room_id)> deleted;
+    /// The room has been idle for cfg.room_idle (no lease, no connection,
+    /// everything stored): let it go? True if it is out of memory now.
+    std::function<bool(std::uint32_t room_id, const room* which)> idle;
 };
 
 struct room_services {
@@ -125,6 +130,13 @@ public:
     room(boost::asio::io_context& io, room_services services, room_init init);
 
     std::uint32_t id() const noexcept { return id_; }
+
+    // ---- leases (room_registry) ----------------------------------------------
+    /// A lease of the room was handed out: it stays in memory.
+    void pin() noexcept { pins_.fetch_add(1, std::memory_order_relaxed); }
+    /// A lease ended; the last one lets the room count as idle.
+    void unpin();
+    bool pinned() const noexcept { return pins_.load(std::memory_order_relaxed) != 0; }
 
     // ---- membership (any thread) ---------------------------------------------
     /// Makes `people` members (a new room's creator, a direct conversation's
@@ -269,6 +281,12 @@ private:
     std::optional<protocol::packet> event_packet(const timeline_event& ev, const message_state* msg,
                                                  std::uint64_t viewer) const;
 
+    // idleness
+    /// Nothing holds the room: no lease, no connection, nothing unstored.
+    bool idle_now() const;
+    /// Arms the idle timer if the room is idle (on the strand).
+    void check_idle();
+
     // presence and typing
     void member_left(const room_member& m);
     void stop_typing(std::uint64_t user_id, const std::string& username);
@@ -303,6 +321,9 @@ private:
     presence_tracker presence_;
     boost::asio::steady_timer sweep_timer_;
     std::optional<clock::time_point> sweep_at_;
+    boost::asio::steady_timer idle_timer_;
+    std::atomic<std::size_t> pins_{0};
+    bool evicted_ = false;
 
     bool warm_ = false;
     bool warming_ = false;

@@ -1,96 +1,119 @@
-// The rooms of one server, by address, by id and (direct conversations) by
-// their people, and who belongs where.
+// The rooms of one server: which are in memory, and how one is found,
+// loaded, created and let go.
 //
-// Rooms are created only through the create functions, which enforce a cap
-// per user and one for the server, atomically with the creation; an unknown
-// address never creates anything except a public room through create().
-// Callers check everything else first (the name, the caller's own limits),
-// so a refused request has no side effect. A created room is announced to
-// storage (room_created) before any of its events, so the writer's FIFO
-// order keeps foreign keys valid.
+// ROOMS LIVE ON DISK
+// The catalog (room_catalog: the rooms and memberships tables) is the list of
+// rooms; memory holds only the rooms in use. A lookup (a join, an invite to
+// decline, a direct conversation to open) of a room that is not in memory,
+// or that the user may not open, is one catalog read on the registry's read
+// threads: the room at the key and the asking user's row in
+// it, and when the user may open the room and it is not in memory, its people
+// and last seq as well. The answer is then laid over memory under the
+// registry's mutex:
+// - a room in memory is authoritative (the writer lags up to a batch behind):
+//   what the catalog says of it is ignored, and its membership decides;
+// - a room not in memory is exactly as the catalog says, since a room leaves
+//   memory only once everything it did is on disk;
+// - a read that overlapped an eviction may be stale for the evicted room and
+//   is read again.
+// So nothing is loaded at start-up, and the number of stored rooms bounds
+// neither start-up time nor memory.
 //
-// The registry also keeps, for every user, their row in every room they
-// belong to or are invited to (rooms tell it of each change). That is what
-// a user's room list is made of, and what a join of a private room is
-// checked against first, so that an address of no room and an address the
-// user may not join take the same path and get the same answer.
+// LEASES AND EVICTION
+// Every room handed out is a lease: a pointer that pins the room in memory
+// while any copy of it lives (sessions keep theirs while joined). A room with
+// no lease, no connection and nothing unstored arms an idle timer; when it
+// fires the room asks to be evicted, and the registry lets it go if it is
+// still unpinned. Pins are taken only under the mutex, so a room that is
+// evicted has no lease anywhere.
+//
+// ACCESS
+// A lookup finds a public room for anyone, and a private or direct one only
+// for its members, invitees and administrators: otherwise the answer is the
+// same as for no room, after the same reads. (A room in memory that the user
+// may open is answered without a read: being fast for those who may open it
+// tells nobody else anything.) The room decides again on its strand (access
+// may change meanwhile).
+//
+// Creation is paced per user by the callers (hourly quotas); a created room
+// is announced to storage (room_created) before any of its events, so the
+// writer's FIFO order keeps foreign keys valid.
 #pragma once
 
 #include "server/chat/room.hpp"
 #include "server/core/events.hpp"
 
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <variant>
 #include <vector>
 
 namespace parley::server {
 
-struct room_summary {
-    std::uint32_t id;
-    std::string name;
-    std::string title;
-    std::uint64_t last_seq;
-    std::size_t members;
-};
-
-/// How many rooms may exist.
-struct room_quotas {
-    std::size_t max_rooms = 10000;        ///< on the server
-    std::size_t max_rooms_per_user = 100; ///< created by one user, ever
-};
-
 class room_registry {
 public:
     using room_ptr = std::shared_ptr<room>;
+    /// A lookup's answer: a leased room, nullptr for none (or none this user
+    /// may open), or an error (storage failed; a quota; a name taken).
+    using outcome = std::variant<room_ptr, protocol::error_code>;
+    /// Gets a lookup's answer, on one of the registry's read threads.
+    using outcome_handler = std::function<void(outcome)>;
     /// A user's room list changed: `entry` is the room as they see it now,
     /// nullopt when it left their list (room `room_id`). Called without locks.
     using list_observer = std::function<void(std::uint64_t user_id, std::uint32_t room_id,
                                              std::optional<protocol::room_entry> entry)>;
 
-    room_registry(boost::asio::io_context& io, room_services services, room_quotas quotas);
+    /// @param catalog the stored rooms (outlives the registry); rooms stay
+    /// in memory for services.cfg.room_idle after their last use
+    room_registry(boost::asio::io_context& io, room_services services, room_catalog& catalog);
+    ~room_registry();
 
     /// Tells `observer` of every change of a user's room list (set before use).
     void on_list_change(list_observer observer) { list_observer_ = std::move(observer); }
 
-    /// Registers rooms found in storage at start-up.
-    void load(const std::vector<stored_room>& rooms);
-    /// The room at this address (a normalized public name, or a private
-    /// one), whoever asks; for what a user may join, use find_for_join.
-    room_ptr find(std::string_view address) const;
-    room_ptr find(std::uint32_t id) const;
-    /// The room at `address` if the user may try to join it: any public
-    /// room; a private or direct one only for its members, invitees and
-    /// administrators. nullptr otherwise, exactly as for no room.
-    room_ptr find_for_join(std::string_view address, std::uint64_t user_id, bool admin) const;
-
-    /** Creates the public room `name` (normalized) for `creator`, who owns
-     *  it, or returns it if it exists by now. @return the room, or room_quota
-     *  when the creator or the server has no room left (nothing was created) */
-    std::variant<room_ptr, protocol::error_code> create(const std::string& name, const protocol::user_ref& creator);
-    /** A new private room titled `title`, owned by `creator`. */
-    std::variant<room_ptr, protocol::error_code> create_private(const std::string& title, const protocol::user_ref& creator);
-    /// The direct conversation of exactly these people, if there is one.
-    room_ptr find_direct(std::vector<protocol::user_ref> people) const;
+    /// The room at `key` if the user may open it (see ACCESS), loaded if need be.
+    void open(room_key key, std::uint64_t user_id, bool admin, outcome_handler done);
+    /** Creates the public room `name` (normalized) owned by `creator`. An
+     *  existing room of that name is the answer unless `must_be_new`
+     *  (then room_name_taken). */
+    void create(std::string name, protocol::user_ref creator, bool must_be_new, outcome_handler done);
+    /// A new private room titled `title`, owned by `creator` (synchronous).
+    room_ptr create_private(const std::string& title, const protocol::user_ref& creator);
     /** The direct conversation of `people` (the creator among them; 2-8
-     *  distinct users), created if new. Direct rooms do not count against
-     *  the creator's max_rooms_per_user (callers pace them). */
-    std::variant<room_ptr, protocol::error_code> open_direct(std::vector<protocol::user_ref> people,
-                                                             std::uint64_t creator);
+     *  distinct users), created if new. */
+    void open_direct(std::vector<protocol::user_ref> people, std::uint64_t creator, outcome_handler done);
+    /// The key of a direct conversation of exactly these people.
+    static std::string direct_key_of(std::vector<protocol::user_ref> people);
 
-    /// Public rooms, for the directory.
-    std::vector<room_summary> list() const;
-    /// The user's rooms and invitations.
-    std::vector<protocol::room_entry> rooms_of(std::uint64_t user_id) const;
+    /** The user's rooms and invitations; `done` runs under the registry's
+     *  mutex, so no change of the list can be told between this snapshot and
+     *  what `done` does with it (send it; never call back into the registry).
+     *  nullopt when storage failed. */
+    void rooms_of(std::uint64_t user_id, std::function<void(std::optional<std::vector<protocol::room_entry>>)> done);
+    /** Public rooms named after `after`, by name, at most `limit` (blocking:
+     *  call off the I/O threads; throws on a storage failure). */
+    std::vector<directory_entry> list(std::string_view after, std::size_t limit);
+
     /// Rooms in memory.
     std::size_t size() const;
+    /// Rooms loaded from storage and evicted since start-up.
+    std::uint64_t loads() const noexcept { return loads_.load(std::memory_order_relaxed); }
+    std::uint64_t evictions() const noexcept { return evictions_.load(std::memory_order_relaxed); }
+    /// Whether room `id` is in memory (tests).
+    bool in_memory(std::uint32_t id) const;
     /// Forwards a persisted watermark from the writer to its room.
     void persisted(std::uint32_t room_id, std::uint64_t seq);
     /// Forwards a voided event from the writer to its room.
     void voided(std::uint32_t room_id, std::uint64_t seq);
+    /// Waits for lookups in flight (shutdown).
+    void stop();
 
     /// A fresh private address: '~' and 22 random base32 characters.
     static std::string new_private_address();
@@ -100,34 +123,55 @@ private:
         using is_transparent = void;  // find() by string_view without a copy
         std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
     };
+    /// A room in memory.
     struct listing {
-        room_ptr room;
+        std::shared_ptr<parley::server::room> room;
         room_settings settings;
-        std::vector<protocol::user_ref> people;  // direct rooms
+        std::string direct_key;
+        std::vector<protocol::user_ref> people;  ///< direct rooms: their members
+        std::unordered_set<std::uint64_t> users; ///< users with a row in rows_by_user_
+        bool deleted = false;                    ///< gone for everyone; in memory until its events are stored
     };
-    std::variant<room_ptr, protocol::error_code> create_owned(protocol::room_kind kind, const std::string& title,
-                                                              const protocol::user_ref& creator);
-    /// Registers a new room (mutex held); nullopt if a quota is used up.
-    std::optional<room_ptr> add_locked(room_settings settings, std::string direct_key, std::vector<protocol::user_ref> people,
-                                       std::uint64_t creator);
-    static std::string direct_key_of(std::vector<protocol::user_ref>& people);
+    /// Under the mutex, with the catalog's answer: the outcome to give.
+    using decide_fn = std::function<outcome(const std::optional<catalog_hit>& hit, room_ptr found)>;
+
+    /// Reads `key` from the catalog, lays the answer over memory and calls
+    /// `decide` under the mutex with the room the user may open (or null).
+    void lookup(room_key key, std::uint64_t user_id, bool admin, decide_fn decide, outcome_handler done);
+    /// The room at `key` the user may open, given the catalog's answer (mutex held).
+    room_ptr resolve_locked(const room_key& key, const std::optional<catalog_hit>& hit, std::uint64_t user_id,
+                            bool admin);
+    listing* loaded_locked(const room_key& key);
+    bool may_open_locked(const listing& l, const room_key& key, std::uint64_t user_id, bool admin) const;
+    room_ptr lease_locked(listing& l);
+    /// Puts a room from storage in memory (mutex held).
+    listing& load_locked(const stored_room& stored);
+    /// A new room (mutex held).
+    listing& add_locked(room_settings settings, std::string direct_key, std::vector<protocol::user_ref> people,
+                        std::uint64_t creator);
+    std::string fresh_address_locked() const;
+    void set_row_locked(listing& l, std::uint32_t room_id, const member_state& row);
     std::optional<protocol::room_entry> entry_locked(std::uint64_t user_id, std::uint32_t room_id) const;
     void member_changed(std::uint32_t room_id, const member_state& row);
     void settings_changed(std::uint32_t room_id, const room_settings& settings);
     bool claim_address(std::uint32_t room_id, const std::string& address);
     void deleted(std::uint32_t room_id);
+    bool evict(std::uint32_t room_id, const room* which);
+    room_ptr find_locked_by_id(std::uint32_t id) const;
 
     boost::asio::io_context& io_;
     room_services svc_;
-    const room_quotas quotas_;
+    room_catalog& catalog_;
+    boost::asio::thread_pool reads_{2};
     list_observer list_observer_;
     mutable std::mutex mutex_;
-    std::unordered_map<std::string, room_ptr, name_hash, std::equal_to<>> by_address_;
-    std::unordered_map<std::uint32_t, listing> by_id_;
-    std::unordered_map<std::string, std::uint32_t> direct_by_key_;
+    std::unordered_map<std::string, std::uint32_t, name_hash, std::equal_to<>> by_address_;  // live rooms
+    std::unordered_map<std::uint32_t, listing> by_id_;                                       // every room in memory
+    std::unordered_map<std::string, std::uint32_t> direct_by_key_;                           // live direct rooms
     std::unordered_map<std::uint64_t, std::unordered_map<std::uint32_t, member_state>> rows_by_user_;  // members, invitees
-    std::unordered_map<std::uint64_t, std::size_t> created_by_;  // rooms per creator
     std::uint32_t next_id_ = 1;
+    std::atomic<std::uint64_t> loads_{0};
+    std::atomic<std::uint64_t> evictions_{0};  // also what tells a read it overlapped one
 };
 
 }  // namespace parley::server

@@ -78,6 +78,8 @@ inline constexpr auto max_invite_ttl = std::chrono::seconds(90 * 24 * 3600);
 inline constexpr std::size_t max_open_invites_per_user = 100;
 /// People one GET /api/users answer lists.
 inline constexpr std::size_t max_user_search = 20;
+/// Public rooms per page of GET /api/rooms.
+inline constexpr std::size_t directory_page = 100;
 
 // ---- storage -------------------------------------------------------------------------------------
 

@@ -57,10 +57,11 @@ struct config {
     // ---- chat
     std::size_t room_cache_messages = 500;  ///< recent messages kept per room (answers joins without disk)
     std::size_t max_rooms_per_connection = 64;
-    std::size_t max_rooms = 10000;           ///< rooms on the server (each is stored and kept in memory)
-    std::size_t max_rooms_per_user = 100;    ///< public and private rooms one user may create (direct ones are paced by direct_rate)
-    double room_create_rate = 0.1, room_create_burst = 10;  ///< new rooms per second per user, burst
-    double direct_rate = 30.0 / 3600, direct_burst = 20;   ///< new direct conversations per second per user, burst
+    /// Hourly quotas per user (token buckets: the whole hour's worth at once,
+    /// then one every 3600/N seconds). Stored rooms bound nothing else.
+    std::size_t rooms_per_hour = 20;         ///< new public and private rooms
+    std::size_t directs_per_hour = 60;       ///< new direct conversations (opening one that exists is free)
+    std::chrono::milliseconds room_idle{120000};  ///< a room nobody uses leaves memory after this
     std::chrono::milliseconds typing_ttl{6000};        ///< typing "on" expires without a refresh
     std::chrono::milliseconds presence_grace{3000};    ///< a reload does not flap presence
     std::size_t max_replay_messages = 1000;  ///< beyond this gap a rejoin gets the latest page instead

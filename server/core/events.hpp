@@ -24,6 +24,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -146,7 +147,7 @@ inline std::optional<std::pair<std::uint32_t, std::uint64_t>> sequence_of(const 
         e);
 }
 
-/// A room as storage knows it at start-up.
+/// A room as storage knows it.
 struct stored_room {
     std::uint32_t id = 0;
     room_settings settings;
@@ -154,6 +155,52 @@ struct stored_room {
     std::uint64_t last_seq = 0;    ///< of any event (message or change)
     std::uint64_t created_by = 0;  ///< 0: nobody (created by the server)
     std::vector<member_state> people;  ///< everyone the room has a row for
+};
+
+/// How a room is looked up in the catalog: by its address, its id or (direct
+/// conversations) the key of its people.
+struct room_key {
+    enum class by : std::uint8_t { address, id, direct } what = by::address;
+    std::string text;  ///< address or direct key
+    std::uint32_t id = 0;
+};
+
+/// What one catalog lookup found: the room's row and the asking user's row in
+/// it; with `complete`, everything needed to load the room (its people and
+/// last seq).
+struct catalog_hit {
+    stored_room room;
+    std::optional<member_state> row;
+    bool complete = false;
+};
+
+/// A public room in the directory.
+struct directory_entry {
+    std::uint32_t id = 0;
+    std::string name;
+    std::string title;
+    std::uint64_t last_seq = 0;
+    std::size_t members = 0;  ///< members (not connections)
+    std::size_t online = 0;   ///< connections now (0 for rooms not in memory)
+};
+
+/// The stored rooms, read on demand: rooms live on disk and are loaded on
+/// first use. Blocking (point reads on indexes); call off the I/O threads.
+/// Any call may throw on a storage failure.
+class room_catalog {
+public:
+    virtual ~room_catalog() = default;
+    /// The room at `key` (not deleted) with `user_id`'s row in it; complete
+    /// when `load(room, row)` says so. The same reads happen whether or not
+    /// the room exists, so a miss and a refusal take the same time.
+    virtual std::optional<catalog_hit> find(const room_key& key, std::uint64_t user_id,
+                                            const std::function<bool(const stored_room&, const member_state*)>& load) = 0;
+    /// The rooms `user_id` is a member of or invited to, as their list shows them.
+    virtual std::vector<protocol::room_entry> rooms_of(std::uint64_t user_id) = 0;
+    /// Public rooms named after `after`, by name, at most `limit`.
+    virtual std::vector<directory_entry> public_rooms(std::string_view after, std::size_t limit) = 0;
+    /// The highest room id ever given (ids are not reused).
+    virtual std::uint32_t max_room_id() = 0;
 };
 
 /// Where rooms send their changes for persistence (the batch writer).

@@ -81,6 +81,8 @@ std::string metrics::render(const gauges& now) const {
     scalar(out, "parley_connections_total", "counter", "WebSocket connections accepted.", connections_total.load());
     scalar(out, "parley_http_requests_total", "counter", "HTTP requests served.", http_requests_total.load());
     scalar(out, "parley_rooms", "gauge", "Rooms in memory.", now.rooms);
+    scalar(out, "parley_room_loads_total", "counter", "Rooms loaded from the database on first use.", now.room_loads);
+    scalar(out, "parley_room_evictions_total", "counter", "Idle rooms that left memory.", now.room_evictions);
     by_kind(out, "parley_packets_in_total", "Packets received, by kind.", packets_in);
     by_kind(out, "parley_packets_out_total", "Packets queued for sending, by kind.", packets_out);
     scalar(out, "parley_bytes_in_total", "counter", "WebSocket payload bytes received.", bytes_in.load());

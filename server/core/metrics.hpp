@@ -65,6 +65,8 @@ struct metrics {
     struct gauges {
         std::uint64_t connections = 0;     ///< open WebSocket connections
         std::uint64_t rooms = 0;           ///< rooms in memory
+        std::uint64_t room_loads = 0;      ///< rooms loaded from the database since start-up
+        std::uint64_t room_evictions = 0;  ///< idle rooms let go since start-up
         std::uint64_t writer_backlog = 0;  ///< events waiting to be committed
     };
 

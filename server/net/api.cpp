@@ -272,6 +272,28 @@ http_response login_endpoint(const http_request& req, const std::string& client,
     return signed_in(req, http::status::ok, std::get<issued_session>(result), ctx);
 }
 
+// GET /api/rooms[?after=NAME]: the public rooms, by name, a page at a time
+// (bounds::directory_page); `next` is the `after` of the next page, null
+// after the last. Rooms not in memory come from the database, so the
+// directory is complete whether or not anyone is in them.
+http_response directory_route(const http_request& req, server_context& ctx) {
+    const std::string after = query_parameter(req.target(), "after");
+    std::vector<directory_entry> page;
+    try {
+        page = ctx.rooms.list(after, bounds::directory_page + 1);
+    } catch (const std::exception& e) {
+        log::error("room directory read failed: ", e.what());
+        return make_error(req, http::status::service_unavailable, "unavailable", "the directory cannot be read now");
+    }
+    const bool more = page.size() > bounds::directory_page;
+    if (more) page.resize(bounds::directory_page);
+    json rooms = json::array();
+    for (const auto& r : page)
+        rooms.push_back({{"id", r.id}, {"name", r.name}, {"title", r.title}, {"last_seq", r.last_seq},
+                         {"members", r.members}, {"online", r.online}});
+    return make_json(req, http::status::ok, {{"rooms", rooms}, {"next", more ? json(page.back().name) : json(nullptr)}});
+}
+
 http_response route(const http_request& req, const std::string& client, server_context& ctx) {
     const std::string_view path = req.target().substr(0, req.target().find('?'));
     const bool post = req.method() == http::verb::post;
@@ -312,11 +334,7 @@ http_response route(const http_request& req, const std::string& client, server_c
                              {{"id", user->id}, {"username", user->username}, {"admin", admin},
                               {"can_invite", admin || ctx.cfg.member_invites}});
         }
-        json rooms = json::array();
-        for (const auto& r : ctx.rooms.list())
-            rooms.push_back({{"id", r.id}, {"name", r.name}, {"title", r.title}, {"last_seq", r.last_seq},
-                             {"online", r.members}});
-        return make_json(req, http::status::ok, {{"rooms", rooms}});
+        return directory_route(req, ctx);
     }
     return make_error(req, http::status::not_found, "not_found", "no such endpoint");
 }

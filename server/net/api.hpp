@@ -9,7 +9,7 @@
 //   POST /api/invites   {"uses"?, "expires_in_s"?}  -> 201 {id, code, link, uses, uses_left, expires_at, ...}
 //   GET  /api/invites                              -> 200 {invites: [...]} (admins: all; members: their own)
 //   DELETE /api/invites/ID                         -> 204 | 404
-//   GET  /api/rooms                                -> 200 {rooms: [{id, name, last_seq, online}]} | 401
+//   GET  /api/rooms[?after=NAME]                   -> 200 {rooms: [{id, name, title, last_seq, members, online}], next} | 401
 //
 // The invite endpoints answer 401 without a session and 403 unless the user
 // is an admin or the server runs with --member-invites.

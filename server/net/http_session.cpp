@@ -108,7 +108,11 @@ void http_session::on_read(boost::system::error_code ec, std::size_t) {
 }
 
 metrics::gauges http_session::gauges() const {
-    return {.connections = ctx_.connections.size(), .rooms = ctx_.rooms.size(), .writer_backlog = ctx_.writer.backlog()};
+    return {.connections = ctx_.connections.size(),
+            .rooms = ctx_.rooms.size(),
+            .room_loads = ctx_.rooms.loads(),
+            .room_evictions = ctx_.rooms.evictions(),
+            .writer_backlog = ctx_.writer.backlog()};
 }
 
 void http_session::route(http_request req) {

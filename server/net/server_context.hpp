@@ -34,8 +34,8 @@ struct server_context {
           auth_limits(c.auth_rate, c.auth_burst),
           logins(login_guard::options{.free_failures = c.login_failures_per_account,
                                       .address_failures = c.login_failures_per_address}),
-          room_create_limits(c.room_create_rate, c.room_create_burst),
-          direct_limits(c.direct_rate, c.direct_burst),
+          room_create_limits(static_cast<double>(c.rooms_per_hour) / 3600, static_cast<double>(c.rooms_per_hour)),
+          direct_limits(static_cast<double>(c.directs_per_hour) / 3600, static_cast<double>(c.directs_per_hour)),
           address_slots(c.max_connections_per_address) {}
 
     const config& cfg;
@@ -51,8 +51,8 @@ struct server_context {
     rate_limiter typing_limits;    ///< per user
     rate_limiter auth_limits;      ///< per client address: registrations and untrusted logins
     login_guard logins;            ///< password guessing, per account and per address
-    rate_limiter room_create_limits;  ///< per user: every new room is stored for good
-    rate_limiter direct_limits;       ///< per user: new direct conversations (opening one that exists is free)
+    rate_limiter room_create_limits;  ///< per user, hourly: every new room is stored for good
+    rate_limiter direct_limits;       ///< per user, hourly: new direct conversations (opening one that exists is free)
     rate_limiter history_limits{bounds::history_rate, bounds::history_burst};  ///< per user: history reads touch the disk
 
     connection_cap address_slots;  ///< open TCP connections per client address

@@ -112,7 +112,7 @@ void websocket_session::on_authenticated(std::optional<session_info> session) {
         // From now on a logout or the expiry of this session ends the connection.
         ctx_.connections.bind(id_, user_->id, std::move(session->token_hash), session->expires_at_ms);
         send_welcome();
-        send_room_list();
+        return send_room_list();  // reading resumes once it is sent
     } else {
         send_error(error_code::auth_failed, packet_kind::authenticate, 0);
         count_protocol_error();
@@ -127,6 +127,7 @@ void websocket_session::send_welcome() {
     auto k = [](packet_kind kind) { return static_cast<std::uint8_t>(kind); };
     auto per_minute = [](double rate) { return static_cast<std::uint32_t>(rate * 60 + 0.5); };
     auto whole = [](double burst) { return static_cast<std::uint32_t>(burst); };
+    auto hourly = [](std::size_t n) { return static_cast<double>(n) / 3600; };
     const config& c = ctx_.cfg;
     std::vector<rate_limit> limits_{
         {{k(packet_kind::send_message), k(packet_kind::edit_message), k(packet_kind::delete_message),
@@ -135,11 +136,14 @@ void websocket_session::send_welcome() {
         {{k(packet_kind::set_reaction)}, per_minute(c.reaction_rate), whole(c.reaction_burst)},
         {{k(packet_kind::set_typing)}, per_minute(c.typing_rate), whole(c.typing_burst)},
         {{k(packet_kind::request_history)}, per_minute(bounds::history_rate), whole(bounds::history_burst)},
-        // Joins draw on it only when they create a room.
-        {{k(packet_kind::join_room), k(packet_kind::create_room)}, per_minute(c.room_create_rate),
-         whole(c.room_create_burst)},
+        // The hourly quotas: the burst is the hour's worth; per_minute rounds
+        // (to 0 below one every two minutes), retry_after_ms is exact.
+        // Joins draw on the first only when they create a room.
+        {{k(packet_kind::join_room), k(packet_kind::create_room)}, per_minute(hourly(c.rooms_per_hour)),
+         static_cast<std::uint32_t>(c.rooms_per_hour)},
         // Only a conversation that does not exist yet draws on it.
-        {{k(packet_kind::open_direct)}, per_minute(c.direct_rate), whole(c.direct_burst)},
+        {{k(packet_kind::open_direct)}, per_minute(hourly(c.directs_per_hour)),
+         static_cast<std::uint32_t>(c.directs_per_hour)},
     };
     send(welcome{user_->id, user_->username, "parley/" PARLEY_VERSION, now_unix_ms(), std::move(limits_),
                  static_cast<std::uint32_t>(c.max_rooms_per_connection)});
@@ -255,25 +259,55 @@ void websocket_session::handle(packet& p) {
 }
 
 // Every check that can refuse the join runs before anything is created: the
-// address, this connection's room count, then (for a new public room) the
-// creator's rate limit and the quotas, which the registry checks as it
-// creates. A private address is never created by a join; one of no room and
-// one the user may not join get the same no_such_room, by the same path.
+// address, the registry's lookup, this connection's room count, then (for a
+// new public room) the creator's hourly quota. A private address is never
+// created by a join; one of no room and one the user may not join get the
+// same no_such_room, after the same lookup.
 void websocket_session::handle_join(const join_room& j) {
     const bool private_address = j.room.starts_with('~');
-    const auto address = private_address ? std::optional<std::string>(j.room) : normalize_room_name(j.room);
+    auto address = private_address ? std::optional<std::string>(j.room) : normalize_room_name(j.room);
     if (!address) return send_error(error_code::bad_room_name, packet_kind::join_room, 0);
-    auto r = ctx_.rooms.find_for_join(*address, user_->id, user_->admin);
-    if (!(r && rooms_.contains(r->id())) && rooms_.size() >= ctx_.cfg.max_rooms_per_connection)
-        return send_error(error_code::too_many_rooms, packet_kind::join_room, 0);
-    if (!r && private_address) return send_error(error_code::no_such_room, packet_kind::join_room, 0);
-    if (!r) {
-        if (!allow(ctx_.room_create_limits, retry_discipline::limit::rooms, packet_kind::join_room, 0)) return;
-        auto created = ctx_.rooms.create(*address, {user_->id, user_->username});
-        if (auto* code = std::get_if<error_code>(&created)) return send_error(*code, packet_kind::join_room, 0);
-        r = std::get<std::shared_ptr<room>>(std::move(created));
-    }
-    enter(std::move(r), j.epoch, j.since_seq);
+    const std::uint64_t epoch = j.epoch, since = j.since_seq;
+    room_key key{room_key::by::address, *address};
+    ctx_.rooms.open(std::move(key), user_->id, user_->admin,
+                    after_lookup([this, address = std::move(*address), private_address, epoch, since](outcome o) {
+        auto* found = std::get_if<room_ptr>(&o);
+        if (found == nullptr) return refuse(std::get<error_code>(o), packet_kind::join_room, 0);
+        const bool here = *found && rooms_.contains((*found)->id());
+        if (!here && rooms_.size() >= ctx_.cfg.max_rooms_per_connection)
+            return send_error(error_code::too_many_rooms, packet_kind::join_room, 0);
+        if (*found) return enter(std::move(*found), epoch, since);
+        if (private_address) return send_error(error_code::no_such_room, packet_kind::join_room, 0);
+        if (!allow(ctx_.room_create_limits, retry_discipline::limit::rooms, packet_kind::join_room, 0,
+                   error_code::room_quota))
+            return;
+        ctx_.rooms.create(address, {user_->id, user_->username}, false,
+                          after_lookup([this, epoch, since](outcome created) {
+            enter_or_refuse(std::move(created), packet_kind::join_room, 0, epoch, since);
+        }));
+    }));
+}
+
+room_registry::outcome_handler websocket_session::after_lookup(std::function<void(outcome)> then) {
+    read_paused_ = true;
+    return [self = shared_from_this(), then = std::move(then)](outcome o) mutable {
+        net::post(self->ws_.get_executor(), [self, then = std::move(then), o = std::move(o)]() mutable {
+            self->read_paused_ = false;
+            if (self->phase_ != phase::open) return;
+            then(std::move(o));
+            self->resume();
+        });
+    };
+}
+
+void websocket_session::refuse(error_code code, packet_kind kind, std::uint64_t ref) {
+    send_error(code, kind, ref, code == error_code::room_unavailable ? bounds::unavailable_retry_ms : 0);
+}
+
+void websocket_session::enter_or_refuse(outcome o, packet_kind kind, std::uint64_t ref, std::uint64_t epoch,
+                                        std::uint64_t since_seq) {
+    if (auto* r = std::get_if<room_ptr>(&o); r && *r) return enter(std::move(*r), epoch, since_seq);
+    refuse(std::holds_alternative<error_code>(o) ? std::get<error_code>(o) : error_code::internal_error, kind, ref);
 }
 
 room_member websocket_session::as_member(std::uint64_t generation) {
@@ -297,35 +331,50 @@ void websocket_session::enter(std::shared_ptr<room> r, std::uint64_t epoch, std:
 
 // A public room's name must be free (joining an existing one is join_room);
 // a private room's title may be anything but blank, since its address is
-// its own.
+// its own. The name is looked up before the quota is drawn on, so a name
+// that is taken costs nothing.
 void websocket_session::handle_create(const create_room& c) {
-    const auto refuse = [&](error_code code) { send_error(code, packet_kind::create_room, c.client_id); };
-    if (rooms_.size() >= ctx_.cfg.max_rooms_per_connection) return refuse(error_code::too_many_rooms);
-    if (c.type == room_kind::direct) return refuse(error_code::bad_request);
+    const auto ref = c.client_id;
+    if (rooms_.size() >= ctx_.cfg.max_rooms_per_connection) return refuse(error_code::too_many_rooms, packet_kind::create_room, ref);
+    if (c.type == room_kind::direct) return refuse(error_code::bad_request, packet_kind::create_room, ref);
     std::optional<std::string> title;
     if (c.type == room_kind::public_room) {
         title = normalize_room_name(c.name);
     } else if (!std::all_of(c.name.begin(), c.name.end(), [](char ch) { return ch == ' '; })) {
         title = c.name;
     }
-    if (!title) return refuse(error_code::bad_room_name);
-    if (c.type == room_kind::public_room && ctx_.rooms.find(*title)) return refuse(error_code::room_name_taken);
-    if (!allow(ctx_.room_create_limits, retry_discipline::limit::rooms, packet_kind::create_room, c.client_id)) return;
+    if (!title) return refuse(error_code::bad_room_name, packet_kind::create_room, ref);
     const protocol::user_ref me{user_->id, user_->username};
-    auto created = c.type == room_kind::public_room ? ctx_.rooms.create(*title, me) : ctx_.rooms.create_private(*title, me);
-    if (auto* code = std::get_if<error_code>(&created)) return refuse(*code);
-    enter(std::get<std::shared_ptr<room>>(std::move(created)), 0, 0);
+    if (c.type != room_kind::public_room) {
+        if (!allow(ctx_.room_create_limits, retry_discipline::limit::rooms, packet_kind::create_room, ref,
+                   error_code::room_quota))
+            return;
+        return enter(ctx_.rooms.create_private(*title, me), 0, 0);
+    }
+    room_key key{room_key::by::address, *title};
+    ctx_.rooms.open(std::move(key), user_->id, user_->admin, after_lookup([this, name = *title, me, ref](outcome o) {
+        auto* found = std::get_if<room_ptr>(&o);
+        if (found == nullptr) return refuse(std::get<error_code>(o), packet_kind::create_room, ref);
+        if (*found) return refuse(error_code::room_name_taken, packet_kind::create_room, ref);
+        if (!allow(ctx_.room_create_limits, retry_discipline::limit::rooms, packet_kind::create_room, ref,
+                   error_code::room_quota))
+            return;
+        ctx_.rooms.create(name, me, true, after_lookup([this, ref](outcome created) {
+            enter_or_refuse(std::move(created), packet_kind::create_room, ref, 0, 0);
+        }));
+    }));
 }
 
 // The people are looked up first (off the I/O thread); packets after this
-// one wait, as for authentication, so the client's order holds.
+// one wait, as for authentication, so the client's order holds. An existing
+// conversation is free; a new one draws on the hourly quota.
 void websocket_session::handle_open_direct(const open_direct& o) {
-    const auto refuse = [this, ref = o.client_id](error_code code) { send_error(code, packet_kind::open_direct, ref); };
+    const auto refuse_now = [this, ref = o.client_id](error_code code) { refuse(code, packet_kind::open_direct, ref); };
     std::vector<std::uint64_t> others;
     for (auto id : o.user_ids)
         if (id != user_->id && std::find(others.begin(), others.end(), id) == others.end()) others.push_back(id);
-    if (others.empty()) return refuse(error_code::bad_request);
-    if (rooms_.size() >= ctx_.cfg.max_rooms_per_connection) return refuse(error_code::too_many_rooms);
+    if (others.empty()) return refuse_now(error_code::bad_request);
+    if (rooms_.size() >= ctx_.cfg.max_rooms_per_connection) return refuse_now(error_code::too_many_rooms);
     read_paused_ = true;
     net::post(ctx_.blocking, [self = shared_from_this(), others = std::move(others), ref = o.client_id] {
         std::optional<std::vector<user_identity>> found;
@@ -338,20 +387,24 @@ void websocket_session::handle_open_direct(const open_direct& o) {
             self->read_paused_ = false;
             if (self->phase_ != phase::open) return;
             if (!found || found->size() != wanted) {
-                self->send_error(found ? error_code::no_such_user : error_code::internal_error, packet_kind::open_direct, ref);
+                self->refuse(found ? error_code::no_such_user : error_code::internal_error, packet_kind::open_direct, ref);
                 return self->resume();
             }
             std::vector<protocol::user_ref> people{{self->user_->id, self->user_->username}};
             for (const auto& u : *found) people.push_back({u.id, u.username});
-            if (auto existing = self->ctx_.rooms.find_direct(people)) {
-                self->enter(std::move(existing), 0, 0);
-                return self->resume();
-            }
-            if (self->allow(self->ctx_.direct_limits, retry_discipline::limit::rooms, packet_kind::open_direct, ref)) {
-                auto opened = self->ctx_.rooms.open_direct(std::move(people), self->user_->id);
-                if (auto* code = std::get_if<error_code>(&opened)) self->send_error(*code, packet_kind::open_direct, ref);
-                else self->enter(std::get<std::shared_ptr<room>>(std::move(opened)), 0, 0);
-            }
+            room_key key{room_key::by::direct, room_registry::direct_key_of(people)};
+            self->ctx_.rooms.open(std::move(key), self->user_->id, self->user_->admin,
+                                  self->after_lookup([s = self.get(), people = std::move(people), ref](outcome answer) mutable {
+                auto* existing = std::get_if<room_ptr>(&answer);
+                if (existing == nullptr) return s->refuse(std::get<error_code>(answer), packet_kind::open_direct, ref);
+                if (*existing) return s->enter(std::move(*existing), 0, 0);
+                if (!s->allow(s->ctx_.direct_limits, retry_discipline::limit::rooms, packet_kind::open_direct, ref,
+                              error_code::room_quota))
+                    return;
+                s->ctx_.rooms.open_direct(std::move(people), s->user_->id, s->after_lookup([s, ref](outcome opened) {
+                    s->enter_or_refuse(std::move(opened), packet_kind::open_direct, ref, 0, 0);
+                }));
+            }));
             self->resume();
         });
     });
@@ -391,23 +444,41 @@ void websocket_session::handle_manage(manage_room& m) {
     });
 }
 
+// An invitation may be to a room that is not in memory: the lookup finds it
+// for its invitee (and for no one else, by id).
 void websocket_session::handle_decline(const decline_invite& d) {
-    auto r = ctx_.rooms.find(d.room_id);
-    if (!r) return send_error(error_code::no_such_room, packet_kind::decline_invite, d.room_id);
-    r->decline(as_member(0));
+    room_key key{room_key::by::id, {}, d.room_id};
+    ctx_.rooms.open(std::move(key), user_->id, user_->admin, after_lookup([this, id = d.room_id](outcome o) {
+        auto* r = std::get_if<room_ptr>(&o);
+        if (r == nullptr) return refuse(std::get<error_code>(o), packet_kind::decline_invite, id);
+        if (!*r) return send_error(error_code::no_such_room, packet_kind::decline_invite, id);
+        (*r)->decline(as_member(0));
+    }));
 }
 
+// The snapshot is sent under the registry's mutex, so no live change of the
+// list falls between it and what it shows; reading waits for it, so it comes
+// right after welcome, before any answer to what the client sends next.
 void websocket_session::send_room_list() {
-    room_list list{presence_change::snapshot, {}};
-    for (auto& e : ctx_.rooms.rooms_of(user_->id)) {
-        list.rooms.push_back(std::move(e));
-        if (list.rooms.size() == limits::max_room_list) {
-            send(list);
-            list.rooms.clear();
-            list.change = presence_change::joined;
+    auto resume_reading = after_lookup([](outcome) {});
+    ctx_.rooms.rooms_of(user_->id, [self = shared_from_this(), resume_reading = std::move(resume_reading)](
+                                       std::optional<std::vector<room_entry>> rooms) {
+        if (!rooms) {
+            self->refuse(error_code::room_unavailable, packet_kind::authenticate, 0);
+        } else {
+            room_list list{presence_change::snapshot, {}};
+            for (auto& e : *rooms) {
+                list.rooms.push_back(std::move(e));
+                if (list.rooms.size() == limits::max_room_list) {
+                    self->send(list);
+                    list.rooms.clear();
+                    list.change = presence_change::joined;
+                }
+            }
+            if (!list.rooms.empty() || list.change == presence_change::snapshot) self->send(list);
         }
-    }
-    if (!list.rooms.empty() || list.change == presence_change::snapshot) send(list);
+        resume_reading(room_ptr{});
+    });
 }
 
 void websocket_session::room_list_changed(std::uint32_t room_id, const std::optional<room_entry>& entry) {
@@ -476,12 +547,12 @@ std::shared_ptr<room> websocket_session::joined_room(std::uint32_t room_id, pack
 }
 
 bool websocket_session::allow(rate_limiter& limiter, retry_discipline::limit which, packet_kind kind,
-                              std::uint64_t ref) {
+                              std::uint64_t ref, error_code refusal) {
     const auto now = rate_limiter::clock::now();
     const auto wait = limiter.acquire(user_->id, now);
     if (!wait) return true;
     ctx_.stats.rate_limited.fetch_add(1, std::memory_order_relaxed);
-    send_error(error_code::rate_limited, kind, ref, static_cast<std::uint32_t>(wait->count()));
+    send_error(refusal, kind, ref, static_cast<std::uint32_t>(wait->count()));
     if (discipline_.refused(which, now, *wait)) do_close({websocket::close_code::policy_error, "too many requests"});
     return false;
 }

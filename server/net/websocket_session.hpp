@@ -74,6 +74,16 @@ private:
     void handle_open_direct(const protocol::open_direct& p);
     void handle_manage(protocol::manage_room& p);
     void handle_decline(const protocol::decline_invite& p);
+    using outcome = room_registry::outcome;
+    using room_ptr = room_registry::room_ptr;
+    /// Holds reading back until the registry answers; `then` gets the answer
+    /// on this session's executor, if the connection is still open.
+    room_registry::outcome_handler after_lookup(std::function<void(outcome)> then);
+    /// An error answer; room_unavailable carries a retry hint.
+    void refuse(protocol::error_code code, protocol::packet_kind kind, std::uint64_t ref);
+    /// Joins the room of `o`, or refuses with its error (no room: internal_error).
+    void enter_or_refuse(outcome o, protocol::packet_kind kind, std::uint64_t ref, std::uint64_t epoch,
+                         std::uint64_t since_seq);
     /// Joins `r` on this connection (after every check).
     void enter(std::shared_ptr<room> r, std::uint64_t epoch, std::uint64_t since_seq);
     /// This connection as a room sees it; `generation` names the join.
@@ -85,7 +95,10 @@ private:
     void send_welcome();
     void handle_room_request(protocol::packet& p, std::uint32_t room_id);
     std::shared_ptr<room> joined_room(std::uint32_t room_id, protocol::packet_kind kind);
-    bool allow(rate_limiter& limiter, retry_discipline::limit which, protocol::packet_kind kind, std::uint64_t ref);
+    /// Takes a token, or refuses with `refusal` and the wait (rate_limited
+    /// for rates; room_quota for the hourly quotas).
+    bool allow(rate_limiter& limiter, retry_discipline::limit which, protocol::packet_kind kind, std::uint64_t ref,
+               protocol::error_code refusal = protocol::error_code::rate_limited);
 
     void send(const protocol::packet& p);
     void send_error(protocol::error_code code, protocol::packet_kind kind, std::uint64_t ref,

@@ -35,8 +35,9 @@ batch_writer::batch_writer(const std::string& db_path, options opts, metrics& st
         "ON CONFLICT(room_id, user_id) DO UPDATE SET state = excluded.state, role = excluded.role, "
         "muted = excluded.muted, invited_by = excluded.invited_by, seq = excluded.seq");
     update_room_ = db_.prepare("UPDATE rooms SET name = ?, title = ?, topic = ?, kind = ? WHERE id = ?");
-    // A deleted room frees its address.
-    delete_room_ = db_.prepare("UPDATE rooms SET deleted_at = ?, name = '~deleted.' || id WHERE id = ?");
+    // A deleted room frees its address and its people's key.
+    delete_room_ = db_.prepare(
+        "UPDATE rooms SET deleted_at = ?, name = '~deleted.' || id, direct_key = NULL WHERE id = ?");
     // A void takes the seq unless a row holds it already (then that row stands).
     insert_void_ = db_.prepare(
         "INSERT INTO changes(room_id, seq, kind) SELECT ?1, ?2, 4 "

@@ -17,41 +17,164 @@ E enum_column(statement& s, int column, E fallback) {
     return v >= 0 && v < protocol::enum_count(E{}) ? static_cast<E>(v) : fallback;
 }
 
+member_status status_column(statement& s, int column) {
+    const auto v = s.column_int(column);
+    return v >= 0 && v <= 3 ? static_cast<member_status>(v) : member_status::gone;
+}
+
+/// A read transaction: the statements inside see one snapshot of the database.
+class read_snapshot {
+public:
+    explicit read_snapshot(database& db) : db_(db) { db_.exec("BEGIN"); }
+    ~read_snapshot() { sqlite3_exec(db_.handle(), "COMMIT", nullptr, nullptr, nullptr); }
+    read_snapshot(const read_snapshot&) = delete;
+    read_snapshot& operator=(const read_snapshot&) = delete;
+
+private:
+    database& db_;
+};
+
+constexpr const char* room_columns =
+    "SELECT id, name, title, topic, kind, COALESCE(direct_key, ''), COALESCE(created_by, 0) FROM rooms ";
+constexpr const char* last_seq_of_room =
+    "MAX(COALESCE((SELECT MAX(seq) FROM messages WHERE messages.room_id = r.id), 0), "
+    "COALESCE((SELECT MAX(seq) FROM changes WHERE changes.room_id = r.id), 0))";
+
 }  // namespace
 
-std::vector<stored_room> load_rooms(database& db) {
-    std::vector<stored_room> rooms;
-    statement s = db.prepare(
-        "SELECT id, name, title, topic, kind, COALESCE(direct_key, ''), "
-        "MAX(COALESCE((SELECT MAX(seq) FROM messages WHERE messages.room_id = rooms.id), 0), "
-        "COALESCE((SELECT MAX(seq) FROM changes WHERE changes.room_id = rooms.id), 0)), COALESCE(created_by, 0) "
-        "FROM rooms WHERE deleted_at = 0 ORDER BY id");
-    while (s.step()) {
-        stored_room r;
-        r.id = static_cast<std::uint32_t>(s.column_int(0));
-        r.settings = {s.column_text(1), s.column_text(2), s.column_text(3),
-                      enum_column(s, 4, protocol::room_kind::private_room)};
-        r.direct_key = s.column_text(5);
-        r.last_seq = s.column_u64(6);
-        r.created_by = s.column_u64(7);
-        rooms.push_back(std::move(r));
+struct sqlite_catalog::sql {
+    explicit sql(const std::string& path)
+        : db(path, database::mode::read_only),
+          by_address(db.prepare(std::string(room_columns) + "WHERE name = ? AND deleted_at = 0")),
+          by_id(db.prepare(std::string(room_columns) + "WHERE id = ? AND deleted_at = 0")),
+          by_direct(db.prepare(std::string(room_columns) + "WHERE direct_key = ? AND deleted_at = 0")),
+          row(db.prepare("SELECT m.user_id, u.username, m.state, m.role, m.muted, m.invited_by, m.seq "
+                         "FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.room_id = ? AND m.user_id = ?")),
+          people(db.prepare("SELECT m.user_id, u.username, m.state, m.role, m.muted, m.invited_by, m.seq "
+                            "FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.room_id = ?")),
+          last_seq(db.prepare(std::string("SELECT ") + last_seq_of_room + " FROM rooms r WHERE r.id = ?")),
+          entries(db.prepare(std::string("SELECT r.id, r.name, r.title, r.kind, m.role, m.muted, m.state, m.invited_by, "
+                                         "COALESCE(i.username, ''), ") +
+                             last_seq_of_room +
+                             " FROM memberships m JOIN rooms r ON r.id = m.room_id "
+                             "LEFT JOIN users i ON i.id = m.invited_by "
+                             "WHERE m.user_id = ? AND m.state IN (0, 1) AND r.deleted_at = 0 ORDER BY r.id")),
+          direct_people(db.prepare("SELECT p.room_id, p.user_id, u.username FROM memberships m "
+                                   "JOIN rooms r ON r.id = m.room_id AND r.kind = 2 AND r.deleted_at = 0 "
+                                   "JOIN memberships p ON p.room_id = m.room_id AND p.state = 0 "
+                                   "JOIN users u ON u.id = p.user_id "
+                                   "WHERE m.user_id = ? AND m.state IN (0, 1) ORDER BY p.room_id, p.user_id")),
+          directory(db.prepare(std::string("SELECT r.id, r.name, r.title, ") + last_seq_of_room +
+                               ", (SELECT COUNT(*) FROM memberships m WHERE m.room_id = r.id AND m.state = 0) "
+                               "FROM rooms r WHERE r.kind = 0 AND r.deleted_at = 0 AND r.name > ? "
+                               "ORDER BY r.name LIMIT ?")),
+          max_id(db.prepare("SELECT COALESCE(MAX(id), 0) FROM rooms")) {}
+
+    database db;
+    statement by_address, by_id, by_direct, row, people, last_seq, entries, direct_people, directory, max_id;
+};
+
+namespace {
+
+member_state member_from_row(statement& s) {
+    return {s.column_u64(0), s.column_text(1), status_column(s, 2), enum_column(s, 3, protocol::room_role::member),
+            s.column_int(4) != 0, s.column_u64(5), s.column_u64(6)};
+}
+
+}  // namespace
+
+sqlite_catalog::sqlite_catalog(const std::string& db_path) : sql_(std::make_unique<sql>(db_path)) {}
+sqlite_catalog::~sqlite_catalog() = default;
+
+std::optional<catalog_hit> sqlite_catalog::find(
+    const room_key& key, std::uint64_t user_id, const std::function<bool(const stored_room&, const member_state*)>& load) {
+    std::lock_guard lock(mutex_);
+    read_snapshot snapshot(sql_->db);
+    std::optional<catalog_hit> hit;
+    {
+        statement& s = key.what == room_key::by::address ? sql_->by_address
+                       : key.what == room_key::by::id    ? sql_->by_id
+                                                         : sql_->by_direct;
+        statement_use q(s);
+        if (key.what == room_key::by::id) q->bind_all(key.id);
+        else q->bind_all(key.text);
+        if (q->step()) {
+            hit.emplace();
+            stored_room& r = hit->room;
+            r.id = static_cast<std::uint32_t>(q->column_int(0));
+            r.settings = {q->column_text(1), q->column_text(2), q->column_text(3),
+                          enum_column(*q, 4, protocol::room_kind::private_room)};
+            r.direct_key = q->column_text(5);
+            r.created_by = q->column_u64(6);
+        }
     }
-    statement m = db.prepare(
-        "SELECT m.room_id, m.user_id, u.username, m.state, m.role, m.muted, m.invited_by, m.seq "
-        "FROM memberships m JOIN users u ON u.id = m.user_id ORDER BY m.room_id");
-    auto room = rooms.begin();
-    while (m.step()) {
-        const auto room_id = static_cast<std::uint32_t>(m.column_int(0));
-        while (room != rooms.end() && room->id < room_id) ++room;
-        if (room == rooms.end()) break;
-        if (room->id != room_id) continue;  // a deleted room
-        const auto status = m.column_int(3);
-        room->people.push_back({m.column_u64(1), m.column_text(2),
-                                status >= 0 && status <= 3 ? static_cast<member_status>(status) : member_status::gone,
-                                enum_column(m, 4, protocol::room_role::member), m.column_int(5) != 0, m.column_u64(6),
-                                m.column_u64(7)});
+    {
+        // Asked even when there is no room (of id 0, which none has): a miss
+        // costs what a refusal does.
+        statement_use q(sql_->row);
+        q->bind_all(hit ? hit->room.id : 0u, user_id);
+        if (q->step() && hit) hit->row = member_from_row(*q);
     }
-    return rooms;
+    if (!hit || !load(hit->room, hit->row ? &*hit->row : nullptr)) return hit;
+    {
+        statement_use q(sql_->people);
+        q->bind_all(hit->room.id);
+        while (q->step()) hit->room.people.push_back(member_from_row(*q));
+    }
+    {
+        statement_use q(sql_->last_seq);
+        q->bind_all(hit->room.id);
+        if (q->step()) hit->room.last_seq = q->column_u64(0);
+    }
+    hit->complete = true;
+    return hit;
+}
+
+std::vector<protocol::room_entry> sqlite_catalog::rooms_of(std::uint64_t user_id) {
+    std::lock_guard lock(mutex_);
+    read_snapshot snapshot(sql_->db);
+    std::vector<protocol::room_entry> out;
+    {
+        statement_use q(sql_->entries);
+        q->bind_all(user_id);
+        while (q->step()) {
+            protocol::room_entry e{static_cast<std::uint32_t>(q->column_int(0)), q->column_text(1), q->column_text(2),
+                                   enum_column(*q, 3, protocol::room_kind::private_room),
+                                   enum_column(*q, 4, protocol::room_role::member), q->column_int(5) != 0,
+                                   status_column(*q, 6) == member_status::invited};
+            if (e.invited && q->column_u64(7) != 0) e.invited_by = {q->column_u64(7), q->column_text(8)};
+            e.last_seq = q->column_u64(9);
+            out.push_back(std::move(e));
+        }
+    }
+    statement_use q(sql_->direct_people);
+    q->bind_all(user_id);
+    auto e = out.begin();
+    while (q->step()) {
+        const auto room_id = static_cast<std::uint32_t>(q->column_int(0));
+        while (e != out.end() && e->room_id < room_id) ++e;
+        if (e == out.end()) break;
+        if (e->room_id == room_id) e->people.push_back({q->column_u64(1), q->column_text(2)});
+    }
+    return out;
+}
+
+std::vector<directory_entry> sqlite_catalog::public_rooms(std::string_view after, std::size_t limit) {
+    std::lock_guard lock(mutex_);
+    read_snapshot snapshot(sql_->db);
+    std::vector<directory_entry> out;
+    statement_use q(sql_->directory);
+    q->bind_all(after, static_cast<std::int64_t>(limit));
+    while (q->step())
+        out.push_back({static_cast<std::uint32_t>(q->column_int(0)), q->column_text(1), q->column_text(2), q->column_u64(3),
+                       static_cast<std::size_t>(q->column_int(4)), 0});
+    return out;
+}
+
+std::uint32_t sqlite_catalog::max_room_id() {
+    std::lock_guard lock(mutex_);
+    statement_use q(sql_->max_id);
+    return q->step() ? static_cast<std::uint32_t>(q->column_int(0)) : 0;
 }
 
 namespace {

@@ -17,8 +17,24 @@
 
 namespace parley::server {
 
-/// Every room with its highest stored sequence (start-up: sequences continue from there).
-std::vector<stored_room> load_rooms(database& db);
+/// The rooms table on its own read-only connection, one lookup at a time
+/// (each is a few point reads on indexes).
+class sqlite_catalog final : public room_catalog {
+public:
+    explicit sqlite_catalog(const std::string& db_path);
+    ~sqlite_catalog() override;
+
+    std::optional<catalog_hit> find(const room_key& key, std::uint64_t user_id,
+                                    const std::function<bool(const stored_room&, const member_state*)>& load) override;
+    std::vector<protocol::room_entry> rooms_of(std::uint64_t user_id) override;
+    std::vector<directory_entry> public_rooms(std::string_view after, std::size_t limit) override;
+    std::uint32_t max_room_id() override;
+
+private:
+    struct sql;  // the connection and its statements
+    std::mutex mutex_;
+    std::unique_ptr<sql> sql_;
+};
 
 /// The prepared statements of one read connection, and the reads themselves
 /// (used by the store's threads, and by tests on a database of their own).

@@ -34,7 +34,7 @@ TEST(Config, FlagsInBothForms) {
     env.clear();
     auto r = parse({"--listen", "0.0.0.0:9000", "--threads=3", "--data-dir", "/tmp/x", "--message-rate", "5/8",
                     "--allowed-origins", "https://a.example, https://b.example", "--log-level=debug",
-                    "--direct-rate", "0.5/4"});
+                    "--directs-per-hour", "4", "--room-idle-ms=250"});
     ASSERT_TRUE(r.cfg) << r.message;
     EXPECT_EQ(r.cfg->listen_host, "0.0.0.0");
     EXPECT_EQ(r.cfg->listen_port, 9000);
@@ -44,8 +44,8 @@ TEST(Config, FlagsInBothForms) {
     EXPECT_EQ(r.cfg->message_burst, 8);
     EXPECT_EQ(r.cfg->allowed_origins, (std::vector<std::string>{"https://a.example", "https://b.example"}));
     EXPECT_EQ(r.cfg->level, log_level::debug);
-    EXPECT_EQ(r.cfg->direct_rate, 0.5);
-    EXPECT_EQ(r.cfg->direct_burst, 4);
+    EXPECT_EQ(r.cfg->directs_per_hour, 4u);
+    EXPECT_EQ(r.cfg->room_idle, std::chrono::milliseconds(250));
 }
 
 TEST(Config, EnvironmentVariablesAreReadAndFlagsWin) {

@@ -395,14 +395,13 @@ TEST(RoomsAccess, ADirectConversationIsTheSameForTheSamePeople) {
     EXPECT_EQ(error_of(ana, packet_kind::open_direct), code(error_code::no_such_user));
 }
 
-// Direct conversations are paced per user (a new one takes a token,
-// opening one that exists takes none) and are not rooms "created" against
-// --max-rooms-per-user: a user may talk with more people than that.
+// Direct conversations have an hourly quota per user of their own (a new one
+// takes a token, opening one that exists takes none), apart from the quota
+// of rooms: a user may talk with more people than they may create rooms.
 TEST(RoomsAccess, DirectConversationsHaveAQuotaOfTheirOwn) {
     test_server srv([](auto& cfg) {
-        cfg.direct_rate = 1.0 / 3600;
-        cfg.direct_burst = 2;
-        cfg.max_rooms_per_user = 1;
+        cfg.directs_per_hour = 2;
+        cfg.rooms_per_hour = 1;
     });
     person ana = sign_in(srv, "ana"), bob = sign_in(srv, "bob"), cy = sign_in(srv, "cy"), dee = sign_in(srv, "dee");
     ana->send(create_room{ids++, "mine", room_kind::private_room});
@@ -417,8 +416,165 @@ TEST(RoomsAccess, DirectConversationsHaveAQuotaOfTheirOwn) {
     }
     ana->send(open_direct{ids++, {dee.id}});
     const auto e = ana->wait_for<error_report>();
-    EXPECT_EQ(e.code, code(error_code::rate_limited));
+    EXPECT_EQ(e.code, code(error_code::room_quota));
     EXPECT_GT(e.retry_after_ms, 0u);
 }
 
 }  // namespace
+
+// ---- rooms on disk: loaded on first use, evicted when idle ---------------------------------------
+
+namespace {
+
+/// Rooms leave memory 50 ms after their last use; batches commit within 20 ms.
+void quick_eviction(parley::server::config& cfg) {
+    cfg.room_idle = 50ms;
+    cfg.batch_max_delay = 20ms;
+}
+
+nlohmann::json health(test_server& srv) { return nlohmann::json::parse(http_call(srv.port(), "GET", "/healthz").body); }
+
+/// Waits until no room is in memory; false after 5 s.
+bool all_evicted(test_server& srv) {
+    for (int i = 0; i < 500; ++i) {
+        if (health(srv)["rooms"] == 0) return true;
+        std::this_thread::sleep_for(10ms);
+    }
+    return false;
+}
+
+std::uint64_t metric(test_server& srv, const std::string& name) {
+    const std::string body = http_call(srv.port(), "GET", "/metrics").body;
+    const auto at = body.find("\n" + name + " ");
+    return at == std::string::npos ? 0 : std::stoull(body.substr(at + name.size() + 2));
+}
+
+}  // namespace
+
+// A room nobody uses leaves memory and comes back exactly as it was: its
+// members, its messages, its moderation, and still shut to strangers.
+TEST(RoomsOnDisk, AnIdleRoomLeavesMemoryAndComesBackAsItWas) {
+    test_server srv(quick_eviction);
+    person ana = sign_in(srv, "ana"), bob = sign_in(srv, "bob"), cy = sign_in(srv, "cy"), eve = sign_in(srv, "eve");
+    ana->send(create_room{ids++, "Kept aside", room_kind::private_room});
+    const auto made = ana->wait_for<room_joined>();
+    for (const person* p : {&bob, &cy}) {
+        const std::uint64_t cid = ids++;
+        ana->send(manage_room{made.room_id, cid, room_action::invited, p->id});
+        ana->wait_for<ack>([&](auto& a) { return a.client_id == cid; });
+    }
+    bob->send(join_room{made.room, 0, 0});
+    bob->wait_for<room_joined>();
+    ana->send(send_message{made.room_id, ids++, 0, "before the quiet", false});
+    ana->wait_for<ack>();
+    {
+        const std::uint64_t cid = ids++;  // the last change before everyone goes: is it on disk too?
+        ana->send(manage_room{made.room_id, cid, room_action::kicked, bob.id});
+        ana->wait_for<ack>([&](auto& a) { return a.client_id == cid; });
+    }
+    ana->send(leave_room{made.room_id});
+    ana->wait_for<room_left>();
+    ASSERT_TRUE(all_evicted(srv)) << health(srv).dump();
+    EXPECT_GE(metric(srv, "parley_room_evictions_total"), 1u);
+
+    // The lists come from the database now: ana's room, cy's invitation, nothing for bob.
+    person ana2 = sign_in(srv, "ana");  // sign_in waited for the snapshot: look at a fresh one
+    const std::string token = sign_up(srv.port(), "cy");
+    ws_client cy2({.port = srv.port(), .headers = {{"Cookie", "parley_session=" + token}}});
+    cy2.wait_for<welcome>();
+    const auto cy_list = cy2.wait_for<room_list>();
+    ASSERT_EQ(cy_list.rooms.size(), 1u);
+    EXPECT_TRUE(cy_list.rooms[0].invited);
+    EXPECT_EQ(cy_list.rooms[0].title, "Kept aside");
+    EXPECT_EQ(cy_list.rooms[0].invited_by.name, "ana");
+    EXPECT_EQ(health(srv)["rooms"], 0) << "a room list loads no room";
+
+    // Strangers and the kicked member get what an address of no room gets.
+    eve->send(join_room{made.room, 0, 0});
+    EXPECT_EQ(error_of(eve, packet_kind::join_room), code(error_code::no_such_room));
+    bob->send(join_room{made.room, 0, 0});
+    EXPECT_EQ(error_of(bob, packet_kind::join_room), code(error_code::no_such_room));
+    eve->send(decline_invite{made.room_id});
+    EXPECT_EQ(error_of(eve, packet_kind::decline_invite), code(error_code::no_such_room));
+    EXPECT_EQ(health(srv)["rooms"], 0) << "a refused lookup loads nothing";
+
+    // The owner comes back to the same room, with its history.
+    ana2->send(join_room{made.room, 0, 0});
+    const auto back = ana2->wait_for<room_joined>();
+    EXPECT_EQ(back.room_id, made.room_id);
+    EXPECT_EQ(back.role, room_role::owner);
+    EXPECT_EQ(back.title, "Kept aside");
+    const auto page = ana2->wait_for<history_page>();
+    ASSERT_EQ(page.messages.size(), 1u);
+    EXPECT_EQ(page.messages[0].text, "before the quiet");
+    EXPECT_GE(metric(srv, "parley_room_loads_total"), 1u);
+    // The invitee declines a room that is not in memory: it is loaded for them.
+    ana2->send(leave_room{back.room_id});
+    ana2->wait_for<room_left>();
+    ASSERT_TRUE(all_evicted(srv));
+    cy2.send(decline_invite{made.room_id});
+    cy2.wait_for<room_list>([&](const room_list& l) { return l.change == presence_change::left; });
+}
+
+// The same people find the same conversation after it left memory, and a
+// restart loads nothing until someone asks.
+TEST(RoomsOnDisk, ADirectConversationIsFoundAgainOnDiskAndAfterARestart) {
+    temp_dir dir;
+    std::uint32_t id = 0;
+    {
+        test_server srv(dir.path(), quick_eviction);
+        person ana = sign_in(srv, "ana"), bob = sign_in(srv, "bob");
+        ana->send(open_direct{ids++, {bob.id}});
+        id = ana->wait_for<room_joined>().room_id;
+        ana->send(leave_room{id});
+        ana->wait_for<room_left>();
+        ASSERT_TRUE(all_evicted(srv));
+        bob->send(open_direct{ids++, {ana.id}});
+        EXPECT_EQ(bob->wait_for<room_joined>().room_id, id);
+    }
+    test_server srv(dir.path(), quick_eviction);
+    person ana = sign_in(srv, "ana");
+    EXPECT_EQ(health(srv)["rooms"], 0) << "start-up loads no room";
+    person bob = sign_in(srv, "bob");
+    ana->send(open_direct{ids++, {bob.id}});
+    EXPECT_EQ(ana->wait_for<room_joined>().room_id, id);
+    EXPECT_EQ(health(srv)["rooms"], 1);
+}
+
+// The directory lists public rooms whether or not they are in memory, a page
+// at a time by name; a public name stays taken while its room is on disk.
+TEST(RoomsOnDisk, TheDirectoryAndPublicNamesCoverRoomsOnDisk) {
+    test_server srv(quick_eviction);
+    person ana = sign_in(srv, "ana");
+    for (int i = 0; i < 105; ++i) {
+        char name[16];
+        std::snprintf(name, sizeof name, "room-%03d", i);
+        ana->send(join_room{name, 0, 0});
+        const auto joined = ana->wait_for<room_joined>();
+        ana->send(leave_room{joined.room_id});
+        ana->wait_for<room_left>();
+    }
+    ASSERT_TRUE(all_evicted(srv));
+    const std::string token = sign_up(srv.port(), "bob");
+    const auto get = [&](const std::string& target) {
+        const auto res = http_call(srv.port(), "GET", target, "", {{"Authorization", "Bearer " + token}});
+        EXPECT_EQ(res.status, 200);
+        return nlohmann::json::parse(res.body);
+    };
+    const auto first = get("/api/rooms");
+    ASSERT_EQ(first["rooms"].size(), 100u);
+    EXPECT_EQ(first["rooms"][0]["name"], "room-000");
+    EXPECT_EQ(first["rooms"][0]["members"], 1);
+    EXPECT_EQ(first["next"], "room-099");
+    const auto second = get("/api/rooms?after=room-099");
+    ASSERT_EQ(second["rooms"].size(), 5u);
+    EXPECT_EQ(second["rooms"][4]["name"], "room-104");
+    EXPECT_TRUE(second["next"].is_null());
+    EXPECT_EQ(health(srv)["rooms"], 0) << "the directory loads no room";
+
+    person bob = sign_in(srv, "bob");
+    bob->send(create_room{ids++, "room-050", room_kind::public_room});
+    EXPECT_EQ(error_of(bob, packet_kind::create_room), code(error_code::room_name_taken));
+    bob->send(join_room{"room-050", 0, 0});
+    EXPECT_EQ(bob->wait_for<room_joined>().room, "room-050");
+}

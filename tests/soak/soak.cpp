@@ -236,7 +236,7 @@ int run(const options& o) {
     std::cout << "parley-soak: seed " << o.seed << ", " << o.seconds << " s, " << o.clients << " clients, " << o.rooms
               << " rooms (rerun with --seed " << o.seed << ")" << std::endl;
     // Registrations come from one address, and every client may create rooms.
-    testing::live_server srv({"--auth-rate", "1000/1000", "--room-create-rate", "10/40"});
+    testing::live_server srv({"--auth-rate", "1000/1000", "--rooms-per-hour", "100000"});
     std::vector<std::string> rooms;
     for (int i = 0; i < o.rooms; ++i) rooms.push_back("soak-" + std::to_string(i));
     soak_stats stats;

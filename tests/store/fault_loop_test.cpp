@@ -518,9 +518,9 @@ public:
             store_.step_fault_hook = fault;
         }
         cfg_.room_cache_messages = 4;  // joins, replays and history read the disk
-        database db(path, database::mode::read_only);
-        for (const auto& r : load_rooms(db))
-            if (r.id == 1) last_seq_ = r.last_seq;
+        sqlite_catalog catalog(path);
+        if (auto hit = catalog.find({room_key::by::id, {}, 1}, 0, [](const auto&, const auto*) { return true; }))
+            last_seq_ = hit->room.last_seq;
         room_services svc{cfg_, stats_, &sink_, &counted_};
         svc.new_epoch = [this] { return ++last_epoch_; };
         room_ = std::make_shared<room>(io_, svc, room_init{1, public_room_named("one"), last_seq_, parley::testing::members_up_to(32)});

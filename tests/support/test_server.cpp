@@ -41,8 +41,7 @@ server::config test_config(const std::filesystem::path& data_dir) {
     cfg.reaction_burst = 1000;
     cfg.auth_rate = 1000;
     cfg.auth_burst = 1000;
-    cfg.room_create_rate = 1000;
-    cfg.room_create_burst = 1000;
+    cfg.rooms_per_hour = 100000;
     cfg.presence_grace = std::chrono::milliseconds(0);
     cfg.max_connections_per_address = 0;  // every test client comes from 127.0.0.1
     if (const char* src = std::getenv("PARLEY_SOURCE_DIR")) cfg.static_dir = std::string(src) + "/web";
