@@ -82,7 +82,7 @@
     X(too_many_rooms, 111, "this connection has joined too many rooms")                                     \
     X(internal_error, 112, "the server failed to handle the request")                                       \
     X(shutting_down, 113, "the server is shutting down; reconnect later")                                   \
-    X(room_quota, 114, "no more rooms can be created by this user or on this server")                       \
+    X(room_quota, 114, "this user has created as many rooms this hour as the server allows")                \
     X(room_unavailable, 115, "the room cannot be read right now; retry later")                             \
     X(no_such_room, 116, "no such room, or you do not have access to it")                                  \
     X(muted, 117, "you are muted in this room: you can read but not send, react or type")                  \
