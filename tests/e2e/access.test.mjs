@@ -3,31 +3,13 @@
 // invitations, direct conversations and moderation, with several people in
 // separate browsers.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanupTemp, Person, screenshot, Server } from './lib/harness.mjs';
+import { browserSuite, screenshot } from './lib/harness.mjs';
 import { message, openRoom, register, send, waitConnected, waitForMessage, waitRoomLoaded } from './lib/ui.mjs';
 import { userId, wire } from './lib/wire.mjs';
 
-let server;
-const people = [];
-
-before(async () => {
-  server = await new Server(['--message-rate', '300/300']).start();
-});
-
-after(async () => {
-  for (const p of people) await p.close();
-  await server?.stop();
-  cleanupTemp();
-  for (const p of people) assert.deepEqual(p.errors, [], `page errors of ${p.name}`);
-});
-
-async function person(name, options) {
-  const p = await new Person(name, options).launch();
-  people.push(p);
-  return p;
-}
+const { server, people, person } = browserSuite(['--message-rate', '300/300']);
 
 /** Closes the browsers of people the later tests do not need (the machine has two cores); their errors still count. */
 async function retire(...names) {

@@ -1,32 +1,17 @@
 // Registering, signing in and out, and a session that survives a reload.
 
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cleanupTemp, config, Person, screenshot, Server, PASSWORD } from './lib/harness.mjs';
+import { browserSuite, config, screenshot, Server, PASSWORD } from './lib/harness.mjs';
 import { message, send, signIn, waitConnected, waitForMessage, waitRoomLoaded } from './lib/ui.mjs';
 
-let server;
-const people = [];
-const servers = [];
-
-before(async () => {
-  server = await new Server().start();
-});
+const servers = [];  // more servers some tests start: stopped first, before the suite cleans up
 
 after(async () => {
-  for (const p of people) await p.close();
-  await server?.stop();
   for (const s of servers) await s.stop();
-  cleanupTemp();
-  for (const p of people) assert.deepEqual(p.errors, [], `page errors of ${p.name}`);
 });
-
-async function person(name) {
-  const p = await new Person(name).launch();
-  people.push(p);
-  return p;
-}
+const { server, people, person } = browserSuite();
 
 test('a new user registers, and the form explains what is wrong first', async () => {
   const { page } = await person('ana');

@@ -1,33 +1,15 @@
 // The client on a phone, in the dark theme, and from the keyboard alone;
 // plus the composer's limit and the new-messages pill.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { cleanupTemp, config, Person, screenshot, Server } from './lib/harness.mjs';
+import { browserSuite, config, screenshot } from './lib/harness.mjs';
 import { message, register, send, waitConnected, waitForMessage } from './lib/ui.mjs';
 
 const ROOM = 'mobile';
-let server;
-const people = [];
-
-before(async () => {
-  server = await new Server(['--message-rate', '200/200']).start();
-});
-
-after(async () => {
-  for (const p of people) await p.close();
-  await server?.stop();
-  cleanupTemp();
-  for (const p of people) assert.deepEqual(p.errors, [], `page errors of ${p.name}`);
-});
-
-async function person(name, options) {
-  const p = await new Person(name, options).launch();
-  people.push(p);
-  return p;
-}
+const { server, people, person } = browserSuite(['--message-rate', '200/200']);
 
 test('on a phone the room list slides in and the timeline fills the screen', async () => {
   const phone = await person('pia', { viewport: { width: 390, height: 844 }, colorScheme: 'dark' });

@@ -12,6 +12,8 @@
 //   E2E_KEEP            keep temporary directories and print their paths
 
 import { spawn, execFileSync } from 'node:child_process';
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -189,4 +191,30 @@ export async function screenshot(page, name) {
   const file = path.join(config.screenshots, `${name}.png`);
   await page.screenshot({ path: file });
   return file;
+}
+
+/**
+ * The frame of a browser test file: one server for the file (started before
+ * its tests, stopped after them) and the people its tests launch. After the
+ * tests every browser closes, and none may have had a page error.
+ * @return {{server: Server, people: Person[], person: (name: string, options?: object) => Promise<Person>}}
+ */
+export function browserSuite(serverArgs = []) {
+  const server = new Server(serverArgs);
+  const people = [];
+  before(async () => {
+    await server.start();
+  });
+  after(async () => {
+    for (const p of people) await p.close();
+    await server.stop();
+    cleanupTemp();
+    for (const p of people) assert.deepEqual(p.errors, [], `page errors of ${p.name}`);
+  });
+  async function person(name, options) {
+    const p = await new Person(name, options).launch();
+    people.push(p);
+    return p;
+  }
+  return { server, people, person };
 }
