@@ -813,7 +813,7 @@ export class Chat extends EventTarget {
     const why = {
       [E.bad_room_name]: p.ref_kind === this.kind.create_room ? roomNameRule() : p.text,
       [E.room_name_taken]: 'A room with that name exists already.',
-      [E.room_quota]: 'You cannot create more rooms right now.',
+      [E.room_quota]: `You have started as many ${p.ref_kind === this.kind.open_direct ? 'conversations' : 'rooms'} as this hour allows. Try again in ${Math.max(1, Math.ceil(p.retry_after_ms / 60000))} min.`,
       [E.no_such_user]: 'One of those people does not exist.',
       [E.too_many_rooms]: 'You have joined too many rooms: leave one first.',
       [E.rate_limited]: 'Too many new rooms at once. Try again in a minute.',
