@@ -119,6 +119,31 @@ TEST(Registration, InviteModeNeedsAValidCodeAndRefusalsCostNothing) {
     EXPECT_EQ(count(srv, "SELECT COUNT(*) FROM users"), 2);
 }
 
+// An invite of N uses lets exactly N people in; one whose time is up lets
+// nobody in (its expiry is moved into the past in the database, as an hour
+// passing would), and neither refusal consumes or creates anything.
+TEST(Registration, InvitesRunOutAndExpire) {
+    test_server srv(with_mode(registration_mode::invite));
+    const std::string root = make_admin(srv);
+    auto made = http_call(srv.port(), "POST", "/api/invites", json{{"uses", 2}, {"expires_in_s", 3600}}.dump(), bearer(root));
+    ASSERT_EQ(made.status, 201) << made.body;
+    const std::string twice = json::parse(made.body)["code"];
+    EXPECT_EQ(http_call(srv.port(), "POST", "/api/register", registration("ana", twice)).status, 201);
+    EXPECT_EQ(http_call(srv.port(), "POST", "/api/register", registration("bob", twice)).status, 201);
+    auto third = http_call(srv.port(), "POST", "/api/register", registration("cy", twice));
+    EXPECT_EQ(third.status, 403);
+    EXPECT_EQ(json::parse(third.body)["error"], "invite_invalid");
+
+    const std::string later = create_invite(srv, root);
+    parley::server::database((srv.data_dir() / "parley.db").string(), parley::server::database::mode::read_write)
+        .exec("UPDATE invites SET expires_at = 1 WHERE uses_left > 0");
+    auto late = http_call(srv.port(), "POST", "/api/register", registration("dee", later));
+    EXPECT_EQ(late.status, 403);
+    EXPECT_EQ(json::parse(late.body)["error"], "invite_invalid");
+    EXPECT_EQ(count(srv, "SELECT COUNT(*) FROM users"), 3);  // root, ana, bob
+    EXPECT_EQ(count(srv, "SELECT uses_left FROM invites WHERE uses_left > 0"), 1);
+}
+
 TEST(Registration, BadInviteCodesCountAsFailedAttemptsOfTheAddress) {
     test_server srv([](auto& cfg) {
         cfg.registration = registration_mode::invite;
