@@ -90,6 +90,11 @@ inline constexpr auto busy_timeout = 5000ms;
 /// the last, so a full disk is retried often at first and then calmly.
 inline constexpr auto first_backoff = 50ms;
 inline constexpr auto max_backoff = 5000ms;
+/// Epochs a room reads when it warms up: the newest ones. Every load of a
+/// room starts one (a restart, or coming back after an idle eviction), and a
+/// client whose epoch is older than these gets room_reset and the latest page,
+/// which is always safe.
+inline constexpr std::size_t max_loaded_epochs = 64;
 /// Attempts to store a void in place of an event that cannot be stored,
 /// before the room is held as unstorable (the watermark stops below it).
 inline constexpr int max_void_attempts = 3;

@@ -1,5 +1,6 @@
 #include "server/store/storage.hpp"
 
+#include "server/core/bounds.hpp"
 #include "server/core/log.hpp"
 
 #include <boost/asio/post.hpp>
@@ -244,7 +245,7 @@ timeline_reader::timeline_reader(database& db, const step_fault* faults)
       client_op_(db.prepare("SELECT seq, sent_at FROM messages WHERE room_id = ?1 AND author_id = ?2 AND client_msg_id = ?3 "
                             "UNION ALL SELECT seq, at FROM changes WHERE room_id = ?1 AND user_id = ?2 AND client_id = ?3 "
                             "LIMIT 1")),
-      epochs_(db.prepare("SELECT epoch, base_seq FROM room_epochs WHERE room_id = ? ORDER BY id")) {}
+      epochs_(db.prepare("SELECT epoch, base_seq FROM room_epochs WHERE room_id = ? ORDER BY id DESC LIMIT ?")) {}
 
 bool timeline_reader::step(statement& s, std::string_view name) {
     if (faults_ != nullptr && *faults_) check_sqlite((*faults_)(name), nullptr, name);
@@ -322,8 +323,9 @@ std::optional<stored_ack> timeline_reader::client_op(std::uint32_t room_id, std:
 std::vector<epoch_record> timeline_reader::epochs(std::uint32_t room_id) {
     std::vector<epoch_record> out;
     statement_use s(epochs_);
-    s->bind_all(room_id);
+    s->bind_all(room_id, static_cast<std::int64_t>(bounds::max_loaded_epochs));
     while (step(*s, "epochs")) out.push_back({s->column_u64(0), s->column_u64(1)});
+    std::reverse(out.begin(), out.end());  // oldest first
     return out;
 }
 

@@ -54,6 +54,7 @@ public:
     event_page events(std::uint32_t room_id, std::uint64_t from, std::uint64_t to);
     std::vector<message_state> messages_before(std::uint32_t room_id, std::uint64_t before, std::size_t limit);
     std::optional<stored_ack> client_op(std::uint32_t room_id, std::uint64_t user_id, std::uint64_t client_id);
+    /// The newest bounds::max_loaded_epochs epochs of the room, oldest first.
     std::vector<epoch_record> epochs(std::uint32_t room_id);
 
 private:

@@ -1,6 +1,7 @@
 #include "server/store/batch_writer.hpp"
 
 #include "server/store/migrations.hpp"
+#include "server/store/storage.hpp"
 #include "tests/support/test_server.hpp"
 
 #include <gtest/gtest.h>
@@ -281,3 +282,22 @@ TEST(BatchWriter, EventsCommitInPushOrder) {
 }
 
 }  // namespace
+
+// Every load of a room starts an epoch, and a room that comes and goes from
+// memory gathers many: warming up reads only the newest, oldest first.
+TEST(BatchWriter, AWarmUpReadsOnlyTheNewestEpochs) {
+    fixture f;
+    auto w = f.make(f.options());
+    w->start();
+    const std::uint64_t made = parley::server::bounds::max_loaded_epochs + 36;
+    for (std::uint64_t e = 1; e <= made; ++e) w->push(events::epoch_started{1, e, e * 10, 0});
+    w->stop();
+    database db(f.path, database::mode::read_only);
+    timeline_reader reads(db);
+    const auto epochs = reads.epochs(1);
+    ASSERT_EQ(epochs.size(), parley::server::bounds::max_loaded_epochs);
+    EXPECT_EQ(epochs.front().epoch, made - parley::server::bounds::max_loaded_epochs + 1);
+    EXPECT_EQ(epochs.back().epoch, made);
+    EXPECT_EQ(epochs.back().base_seq, made * 10);
+    EXPECT_TRUE(reads.epochs(2).empty());
+}
