@@ -270,8 +270,7 @@ void room::finish_join(room_member m, const join_plan& plan, const std::vector<t
     const bool rejoin = members_.contains(m.connection_id);
     const room_member& added = members_.insert_or_assign(m.connection_id, std::move(m)).first->second;
     if (!rejoin && presence_.connected(added.user_id, added.username))
-        broadcast(presence_update{id_, presence_change::joined, {{added.user_id, added.username}}}, true,
-                  added.connection_id);
+        announce_online({added.user_id, added.username}, added.connection_id);
     publish_stats();
 
     const member_state& me = people_.at(added.user_id);
@@ -740,30 +739,86 @@ void room::sweep_now() {
     on_strand([this] { sweep(); });
 }
 
+// Arrivals are told together: every join the strand handles before the
+// flush runs (a connect storm queues many) shares one presence_update, so a
+// storm of n joins costs each member about n / batch packets, not n. A join
+// never waits for it: the flush is the next thing on the strand.
+void room::announce_online(protocol::user_ref user, std::uint64_t connection_id) {
+    if (arrivals_.empty()) on_strand([this] { flush_arrivals(); });
+    arrivals_.push_back({std::move(user), connection_id});
+}
+
+// Each arrival gets the others of its batch (its own snapshot may predate
+// them), never itself.
+void room::flush_arrivals() {
+    const auto pending = std::move(arrivals_);
+    arrivals_.clear();
+    for (std::size_t from = 0; from < pending.size(); from += limits::max_presence_users) {
+        const auto batch = std::span(pending).subspan(from, std::min(limits::max_presence_users, pending.size() - from));
+        presence_update p{id_, presence_change::joined, {}};
+        std::vector<std::uint64_t> arriving;
+        for (const auto& a : batch) {
+            p.users.push_back(a.user);
+            arriving.push_back(a.connection_id);
+        }
+        broadcast(p, true, arriving);
+        for (const auto& a : batch) {
+            const room_member* m = member(a.connection_id);
+            if (m == nullptr || batch.size() == 1) continue;
+            presence_update others = p;
+            std::erase_if(others.users, [&](const user_ref& u) { return u.id == a.user.id; });
+            send_to(*m, others, true);
+        }
+    }
+}
+
 void room::sweep() {
+    flush_arrivals();  // an arrival is told before a departure of the same user
     auto expired = presence_.sweep(svc_.now());
     for (const auto& u : expired.stopped_typing) broadcast(typing_update{id_, u, false}, true, 0, u.id);
-    for (const auto& u : expired.went_offline) broadcast(presence_update{id_, presence_change::left, {u}}, true);
+    presence_update gone{id_, presence_change::left, {}};
+    for (const auto& u : expired.went_offline) {
+        gone.users.push_back(u);
+        if (gone.users.size() == limits::max_presence_users) {
+            broadcast(gone, true);
+            gone.users.clear();
+        }
+    }
+    if (!gone.users.empty()) broadcast(gone, true);
     if (auto next = presence_.next_deadline()) schedule_sweep(*next);
 }
 
 // ---- sending ----------------------------------------------------------------------------------------
 
-void room::broadcast(const packet& p, bool ephemeral, std::uint64_t except_connection, std::uint64_t except_user) {
+// Encoded once, shared by every member it reaches.
+template <class Skip>
+void room::broadcast_unless(const packet& p, bool ephemeral, Skip skip) {
     auto encoded = encode(p);
     if (!encoded) {
         log::error("room ", settings_.address, ": cannot encode ", kind_name(kind_of(p)), ": ",
                    error_name(encoded.error()));
         return;
     }
-    const shared_packet shared = make_shared_packet(std::move(*encoded));  // encoded once for every member
+    const shared_packet shared = make_shared_packet(std::move(*encoded));
     std::uint64_t sent = 0;
     for (const auto& [id, m] : members_) {
-        if (id == except_connection || (except_user != 0 && m.user_id == except_user)) continue;
+        if (skip(id, m)) continue;
         deliver(m, shared, ephemeral);
         ++sent;
     }
     svc_.stats.packets_out[static_cast<std::size_t>(kind_of(p))].fetch_add(sent, std::memory_order_relaxed);
+}
+
+void room::broadcast(const packet& p, bool ephemeral, std::span<const std::uint64_t> except_connections) {
+    broadcast_unless(p, ephemeral, [&](std::uint64_t id, const room_member&) {
+        return std::find(except_connections.begin(), except_connections.end(), id) != except_connections.end();
+    });
+}
+
+void room::broadcast(const packet& p, bool ephemeral, std::uint64_t except_connection, std::uint64_t except_user) {
+    broadcast_unless(p, ephemeral, [&](std::uint64_t id, const room_member& m) {
+        return id == except_connection || (except_user != 0 && m.user_id == except_user);
+    });
 }
 
 void room::send_to(const room_member& m, const packet& p, bool ephemeral) {

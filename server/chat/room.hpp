@@ -55,6 +55,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -288,6 +289,10 @@ private:
     void check_idle();
 
     // presence and typing
+    /// Tells the members that `user` came online, with the other arrivals
+    /// the strand handles before the flush.
+    void announce_online(protocol::user_ref user, std::uint64_t connection_id);
+    void flush_arrivals();
     void member_left(const room_member& m);
     void stop_typing(std::uint64_t user_id, const std::string& username);
     /// Makes sure the sweep timer fires by `deadline` (O(1); the sweep itself scans).
@@ -298,6 +303,10 @@ private:
     /// Queues `p` for every member but `except_connection` and every connection of `except_user`.
     void broadcast(const protocol::packet& p, bool ephemeral = false, std::uint64_t except_connection = 0,
                    std::uint64_t except_user = 0);
+    template <class Skip>
+    void broadcast_unless(const protocol::packet& p, bool ephemeral, Skip skip);
+    /// Queues `p` for every member but these connections (a few).
+    void broadcast(const protocol::packet& p, bool ephemeral, std::span<const std::uint64_t> except_connections);
     void send_to(const room_member& m, const protocol::packet& p, bool ephemeral = false);
     void deliver(const room_member& m, const shared_packet& packet, bool ephemeral);
     void send_error(const room_member& m, protocol::error_code code, protocol::packet_kind ref_kind, std::uint64_t ref,
@@ -321,6 +330,11 @@ private:
     presence_tracker presence_;
     boost::asio::steady_timer sweep_timer_;
     std::optional<clock::time_point> sweep_at_;
+    struct arrival {
+        protocol::user_ref user;
+        std::uint64_t connection_id;
+    };
+    std::vector<arrival> arrivals_;  // came online, not yet told
     boost::asio::steady_timer idle_timer_;
     std::atomic<std::size_t> pins_{0};
     bool evicted_ = false;

@@ -954,3 +954,36 @@ TEST_F(RoomTest, AJoinThatCannotBeStoredIsTakenBack) {
     settle();
     EXPECT_EQ(of_kind<room_joined>(again.fresh()).size(), 1u);
 }
+
+// A connect storm: joins the strand handles together are told to the room in
+// one presence_update, not one each (n joins would cost every member n
+// packets, and the room n^2), and an arrival is told before a departure.
+TEST_F(RoomTest, ArrivalsHandledTogetherShareOnePresenceUpdate) {
+    auto r = make_room(1, 0);
+    auto& bob = connect(2, "bob");
+    r->join(bob.member, 0, 0);
+    settle();
+    bob.fresh();
+    std::vector<std::uint64_t> storm;
+    for (std::uint64_t u = 10; u < 30; ++u) {
+        auto& c = connect(u, "user" + std::to_string(u));
+        r->join(c.member, 0, 0);
+        storm.push_back(c.id());
+    }
+    settle();
+    const auto got = bob.fresh();
+    std::size_t told = 0;
+    for (const auto& p : of_kind<presence_update>(got))
+        if (p.change == presence_change::joined) told += p.users.size();
+    EXPECT_EQ(told, 20u);
+    EXPECT_LE(count_of<presence_update>(got), 2u) << "twenty arrivals, at most a couple of packets";
+
+    r->leave(storm.front(), true);
+    settle();
+    now += cfg.presence_grace;
+    r->sweep_now();
+    settle();
+    const auto later = of_kind<presence_update>(bob.fresh());
+    ASSERT_EQ(later.size(), 1u);
+    EXPECT_EQ(later[0].change, presence_change::left);
+}
