@@ -39,6 +39,7 @@
 #include "server/net/static_files.hpp"
 #include "server/store/accounts.hpp"
 #include "server/store/migrations.hpp"
+#include "server/store/storage.hpp"
 
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -92,6 +93,7 @@ struct world {
     metrics stats;
     net::io_context io;
     std::unique_ptr<accounts> accts;
+    std::unique_ptr<sqlite_catalog> catalog;  // outlives rooms
     std::unique_ptr<room_registry> rooms;
     idle_writer writer;
     std::unique_ptr<static_files> files;
@@ -113,12 +115,14 @@ struct world {
         {
             database db(cfg.database_path(), database::mode::read_write);
             migrate(db);
+            // The directory that /api/rooms pages through.
+            db.exec("INSERT INTO rooms (id, name, title, kind, created_at, last_seq) VALUES"
+                    " (1, 'general', 'general', 0, 0, 5), (2, 'v1.2', 'v1.2', 0, 0, 0),"
+                    " (3, 'caf\xc3\xa9', 'caf\xc3\xa9', 0, 0, 7)");
         }
         accts = std::make_unique<accounts>(cfg.database_path(), cfg);
-        rooms = std::make_unique<room_registry>(io, room_services{cfg, stats}, room_quotas{});
-        rooms->load({{.id = 1, .settings = public_room_named("general"), .last_seq = 5},
-                     {.id = 2, .settings = public_room_named("v1.2")},
-                     {.id = 3, .settings = public_room_named("caf\xc3\xa9"), .last_seq = 7, .created_by = 1}});
+        catalog = std::make_unique<sqlite_catalog>(cfg.database_path());
+        rooms = std::make_unique<room_registry>(io, room_services{cfg, stats}, *catalog);
         files = std::make_unique<static_files>(mounts);
         ctx = std::make_unique<server_context>(cfg, stats, *accts, *rooms, writer, *files, blocking);
         accts->register_user("ana", "correct horse");
