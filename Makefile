@@ -137,7 +137,18 @@ BENCH_ROUNDS ?= 5000
 # runs its parley beside this one in every scenario: the same-run comparison.
 bench: deps $(RELEASE)/build.ninja bench/baselines/node_modules
 	$(CMAKE) --build $(RELEASE) --target parley parley-loadgen beast-relay
+	$(MAKE) --no-print-directory $(GO_HUB)
 	PARLEY_BASE_BUILD=$(BASE_BUILD) bench/run_matrix.sh $(RELEASE) $(RELEASE)/bench-results $(BENCH_REPS)
+
+# The Go hub peer, built offline in GOPATH mode from Debian's
+# golang-github-gorilla-websocket-dev (no module proxy, nothing downloaded);
+# rebuilt when its source changes.
+GO_HUB := $(RELEASE)/bench/go-hub
+
+$(GO_HUB): bench/baselines/go_hub/main.go
+	@mkdir -p $(@D)
+	GO111MODULE=off GOPROXY=off GOPATH=/usr/share/gocode GOCACHE=$(abspath $(RELEASE))/go-cache \
+	  go build -o $@ ./bench/baselines/go_hub
 
 bench/baselines/node_modules: bench/baselines/package-lock.json
 	cd bench/baselines && npm ci --no-audit --no-fund

@@ -17,8 +17,8 @@ packages=(
   # libraries (Boost 1.81, not the 1.74 default)
   libboost1.81-dev liblz4-dev zlib1g-dev libcereal-dev libsqlite3-dev sqlite3
   nlohmann-json3-dev libsodium-dev
-  # tests and benchmarks
-  libgtest-dev libbenchmark-dev
+  # tests and benchmarks (Go and gorilla/websocket for the Go hub peer of make bench)
+  libgtest-dev libbenchmark-dev golang-go golang-github-gorilla-websocket-dev
   # WebAssembly build: emscripten, and dpkg-dev for `apt-get source` of lz4/zlib
   emscripten dpkg-dev
   # browser end-to-end tests: Debian's Chromium, driven by playwright-core
