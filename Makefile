@@ -128,8 +128,10 @@ RELEASE := build-release
 $(RELEASE)/build.ninja:
 	$(CMAKE) --preset release
 
-# The load-generator matrix against the baselines (see docs/benchmarks.md).
+# The load-generator matrix against the baselines and peers (see docs/benchmarks.md).
 # BENCH_REPS repetitions (default 3); results in build-release/bench-results/.
+# BENCH_SCENARIOS, BENCH_SERVERS and LOADGEN_THREADS narrow or tune it
+# (bench/run_matrix.sh says how).
 BENCH_REPS ?= 3
 BENCH_ROUNDS ?= 5000
 
