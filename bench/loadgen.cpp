@@ -433,6 +433,11 @@ struct run_config {
 
 class client;
 
+// A plain socket on the shard's own executor type: no type-erased executor
+// and no timer per operation on the hot path (the connect phase has its own
+// deadline).
+using socket_type = net::basic_stream_socket<tcp, net::io_context::executor_type>;
+
 /// One thread's share of the clients (client i lives on shard i % threads):
 /// its io_context, and what its clients count. Only the shard's thread
 /// touches its clients and writes its figures; the main thread reads the
@@ -502,8 +507,9 @@ private:
 
     shard& shard_;
     const options& opt_;
-    websocket::stream<beast::tcp_stream> ws_;
+    websocket::stream<socket_type> ws_;
     beast::flat_buffer buffer_;
+    std::int64_t read_ns_ = 0;  // when the message being handled was read: its deliveries' arrival
     std::deque<std::shared_ptr<const std::vector<std::uint8_t>>> out_;
     std::deque<std::int64_t> history_sent_ns_;  // requests awaiting their page, oldest first
     bool writing_ = false;
@@ -511,19 +517,21 @@ private:
 };
 
 client::client(shard& home, std::uint32_t i)
-    : index(i), room_slot(static_cast<std::uint32_t>(i % home.cfg.opt.rooms)), shard_(home), opt_(home.cfg.opt), ws_(home.io) {}
+    : index(i),
+      room_slot(static_cast<std::uint32_t>(i % home.cfg.opt.rooms)),
+      shard_(home),
+      opt_(home.cfg.opt),
+      ws_(home.io.get_executor()) {}
 
 void client::start() {
     next_seq.assign(opt_.senders, 0);
-    auto& stream = beast::get_lowest_layer(ws_);
-    stream.expires_after(30s);
-    stream.async_connect(tcp::endpoint(net::ip::make_address(opt_.host), opt_.port),
-                         beast::bind_front_handler(&client::on_connect, shared_from_this()));
+    ws_.next_layer().async_connect(tcp::endpoint(net::ip::make_address(opt_.host), opt_.port),
+                                   beast::bind_front_handler(&client::on_connect, shared_from_this()));
 }
 
 void client::on_connect(boost::system::error_code ec) {
     if (ec) return fail();
-    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true));
+    ws_.next_layer().set_option(tcp::no_delay(true));
     ws_.set_option(websocket::stream_base::decorator([cookie = shard_.cfg.cookies[index]](websocket::request_type& req) {
         if (!cookie.empty()) req.set(beast::http::field::cookie, cookie);
     }));
@@ -536,7 +544,6 @@ void client::on_connect(boost::system::error_code ec) {
 
 void client::on_handshake(boost::system::error_code ec) {
     if (ec) return fail();
-    beast::get_lowest_layer(ws_).expires_never();
     open_ = true;
     shard_.connected.add();
     // A Parley client is ready once it has joined its room, a Socket.IO one
@@ -567,6 +574,7 @@ void client::on_read(boost::system::error_code ec, std::size_t) {
         open_ = false;
         return;
     }
+    read_ns_ = now_ns();
     const auto data = buffer_.cdata();
     const std::span<const std::uint8_t> bytes(static_cast<const std::uint8_t*>(data.data()), data.size());
     switch (opt_.wire) {
@@ -674,14 +682,14 @@ void client::deliver(const stamp& s) {
     }
     if (s.seq > expected) shard_.lost.add(s.seq - expected);  // skipped sequences never come: FIFO per sender
     expected = s.seq + 1;
-    const std::int64_t now = now_ns();
+    const std::int64_t now = read_ns_;
     const std::int64_t from = shard_.cfg.measure_from_ns.load(std::memory_order_relaxed);
     if (from != 0 && s.scheduled_ns >= from)
         shard_.latency_us.push_back(static_cast<std::uint32_t>(std::max<std::int64_t>(0, now - s.scheduled_ns) / 1000));
     // A sender's own echo frees a slot of its window.
     if (s.sender == index && in_flight > 0) {
         --in_flight;
-        if (shard_.sending && opt_.rate == 0) send_next(now);
+        if (shard_.sending && opt_.rate == 0) send_next(now_ns());
     }
 }
 
@@ -735,8 +743,8 @@ void client::close() {
     if (!open_) return;
     open_ = false;
     boost::system::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    ws_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
+    ws_.next_layer().close(ignored);
 }
 
 void shard::run_thread() {
@@ -852,7 +860,7 @@ bool wait_until(const shard_list& shards, const options& o, Pred done, std::chro
             std::cerr << "\n" << phase << ": timed out\n";
             return false;
         }
-        std::this_thread::sleep_for(2ms);
+        std::this_thread::sleep_for(5ms);
         if (clock_type::now() >= next_progress) {
             next_progress += 1s;
             std::cerr << "\r" << phase << ": connected " << t.connected << "/" << o.clients << ", ready " << t.ready
