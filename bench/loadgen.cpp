@@ -1052,6 +1052,8 @@ int run_traffic(shard_list& shards, run_config& cfg, nlohmann::ordered_json& out
     out["window"] = o.rate > 0 ? 0 : o.window;
     out["seconds"] = elapsed;
     out["messages_sent"] = summed(shards, &shard::sent_messages);
+    out["deliveries_expected"] = expected;  // the whole run's, warm-up and drain included
+    out["deliveries"] = summed(shards, &shard::deliveries) - duplicates;
     out["deliveries_per_second"] = static_cast<double>(window_deliveries) / elapsed;
     out["latency_ms"] = {{"p50", percentile(latency, 50)},
                          {"p90", percentile(latency, 90)},

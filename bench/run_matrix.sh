@@ -20,7 +20,11 @@
 #
 # Environment:
 #   LOADGEN_THREADS    the generator's --threads (default: the number of cores,
-#                      2 on the build machine), the same for every server
+#                      2 on the build machine), the same for every server. With
+#                      as many threads as cores no generator thread can be the
+#                      bottleneck; on 2 cores they cost some 10-20% more
+#                      generator CPU than one thread would, next to the server
+#                      (the summary reports it, and the busiest thread's share)
 #   PARLEY_THREADS     Parley's --threads (default 1)
 #   BENCH_SCENARIOS    space-separated scenarios to run (default: all), e.g.
 #                      BENCH_SCENARIOS="busy-1000 rate-50k"

@@ -49,6 +49,15 @@ const lossCell = (scenario, s) => {
 };
 
 const out = [];
+// A Go hub that dropped clients delivered to fewer of them, and its lost
+// deliveries are those of the dropped clients: say so under the table.
+const dropsNote = (scenario) => {
+  for (const s of servers.filter(isGo)) {
+    const runs = runsOf(scenario, s).filter((r) => (r.dropped ?? 0) > 0);
+    if (runs.length > 0)
+      out.push('', `${names[s]} dropped clients for a full send queue in ${runs.length} of ${runsOf(scenario, s).length} runs (${runs.map((r) => r.dropped).join(', ')} of ${runs[0].run.clients}); its deliveries/s count only the clients it kept, and its losses are the dropped clients' messages.`);
+  }
+};
 out.push(`Machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}.`);
 out.push(`Medians of ${reps} repetitions; ratios are Parley against each peer in the same run. Lost and duplicated deliveries: ${rows.every(clean) ? 'none in any run' : 'SOME (see the lost / dup columns and runs.jsonl)'}.`);
 out.push(`Generator: ${threads.join(', ') || '?'} thread(s); "generator CPU" is cores used by the whole process (its busiest thread's share of one core in brackets). ` +
@@ -75,6 +84,7 @@ for (const [scenario, title] of [['busy-100', 'One busy room, C = 100, S = 10, w
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of servers)
     out.push(`| ${names[s]} | ${fmt(pick(scenario, s, (r) => r.deliveries_per_second))} | ${fmt(pick(scenario, s, (r) => r.server_cpu_us_per_delivery), 2)} | ${fmt(pick(scenario, s, (r) => r.server_cpu_share), 2)} | ${generatorCell(scenario, s)} | ${fmt(pick(scenario, s, (r) => r.latency_ms.p50), 1)} | ${fmt(pick(scenario, s, (r) => r.latency_ms.p99), 1)} | ${lossCell(scenario, s)} | ${dropsCell(scenario, s)} |`);
+  dropsNote(scenario);
   out.push('');
   ratioTable(scenario);
 }
@@ -85,6 +95,7 @@ if (rows.some((r) => r.run.label === 'rate-50k')) {
   out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of servers)
     out.push(`| ${names[s]} | ${fmt(pick('rate-50k', s, (r) => r.deliveries_per_second))} | ${fmt(pick('rate-50k', s, (r) => r.latency_ms.p50), 2)} | ${fmt(pick('rate-50k', s, (r) => r.latency_ms.p90), 2)} | ${fmt(pick('rate-50k', s, (r) => r.latency_ms.p99), 2)} | ${fmt(pick('rate-50k', s, (r) => r.latency_ms.max), 2)} | ${fmt(pick('rate-50k', s, (r) => r.server_cpu_us_per_delivery), 2)} | ${generatorCell('rate-50k', s)} | ${lossCell('rate-50k', s)} | ${dropsCell('rate-50k', s)} |`);
+  dropsNote('rate-50k');
   out.push('');
   ratioTable('rate-50k');
 }
