@@ -4,6 +4,7 @@
 #include "server/core/bounds.hpp"
 #include "server/core/clock.hpp"
 #include "server/core/log.hpp"
+#include "server/net/event_loops.hpp"
 #include "server/net/listener.hpp"
 #include "server/net/server_context.hpp"
 #include "server/net/static_files.hpp"
@@ -82,7 +83,7 @@ std::string resolve_registration(config& cfg, const net::ip::address& address) {
 }  // namespace
 
 struct server::impl {
-    explicit impl(config c) : cfg(std::move(c)), io(static_cast<int>(thread_count())) {}
+    explicit impl(config c) : cfg(std::move(c)), loops(thread_count()) {}
 
     unsigned thread_count() const {
         return cfg.threads != 0 ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -90,8 +91,7 @@ struct server::impl {
 
     config cfg;
     metrics stats;
-    net::io_context io;
-    std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+    event_loops loops;  // connections and rooms live on these
     std::unique_ptr<batch_writer> writer;
     std::unique_ptr<sqlite_store> store;
     std::unique_ptr<accounts> accts;
@@ -102,7 +102,6 @@ struct server::impl {
     std::unique_ptr<server_context> ctx;
     std::shared_ptr<listener> acceptor;
     std::optional<net::steady_timer> session_sweep;
-    std::vector<std::thread> threads;
     std::thread stopper;
     std::once_flag stop_once;
     bool started = false;
@@ -148,14 +147,14 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
     // Rooms stay on disk until first used: nothing about them is read here
     // but the highest id.
     s.catalog = std::make_unique<sqlite_catalog>(path);
-    s.rooms = std::make_unique<room_registry>(s.io, services, *s.catalog);
+    s.rooms = std::make_unique<room_registry>(s.loops.all(), services, *s.catalog);
     s.files = std::make_unique<static_files>(client_mounts(s.cfg));
     s.ctx = std::make_unique<server_context>(s.cfg, s.stats, *s.accts, *s.rooms, *s.writer, *s.files, s.blocking);
     // Every connection of a user shows the same room list.
     s.rooms->on_list_change([&s](std::uint64_t user, std::uint32_t room, std::optional<protocol::room_entry> entry) {
         s.ctx->connections.for_user(user, [&](websocket_session& ws) { ws.room_list_changed(room, entry); });
     });
-    s.acceptor = std::make_shared<listener>(s.io, net::ip::tcp::endpoint(address, s.cfg.listen_port), *s.ctx);
+    s.acceptor = std::make_shared<listener>(s.loops.all(), net::ip::tcp::endpoint(address, s.cfg.listen_port), *s.ctx);
     log::info("parley ", PARLEY_VERSION, ": ", path, " (rooms load on first use)");
     log::info("registration: ", to_string(*s.cfg.registration), " (", why, ")",
               s.cfg.member_invites ? "; members may invite" : "; admins invite");
@@ -180,12 +179,11 @@ void server::start() {
     s.started = true;
     s.writer->start();
     s.acceptor->run();
-    s.work.emplace(s.io.get_executor());
-    s.session_sweep.emplace(s.io);
+    s.session_sweep.emplace(s.loops.at(0));
     s.sweep_sessions();
-    for (unsigned i = 0; i < s.thread_count(); ++i) s.threads.emplace_back([&s] { s.io.run(); });
-    log::info("listening on http://", s.cfg.listen_host, ":", s.acceptor->port(), " with ", s.thread_count(),
-              " I/O threads");
+    s.loops.start();
+    log::info("listening on http://", s.cfg.listen_host, ":", s.acceptor->port(), " with ", s.loops.size(),
+              " event loops");
 }
 
 void server::stop() {
@@ -197,7 +195,7 @@ void server::impl::shutdown_in_order() {
     log::info("shutting down: no new connections, closing WebSockets");
     ctx->stopping = true;
     acceptor->stop();
-    net::post(io, [this] { session_sweep->cancel(); });
+    net::post(loops.at(0), [this] { session_sweep->cancel(); });
     ctx->connections.shutdown_all();
     const auto deadline = std::chrono::steady_clock::now() + bounds::drain_timeout;
     while (ctx->connections.size() > 0 && std::chrono::steady_clock::now() < deadline)
@@ -207,21 +205,19 @@ void server::impl::shutdown_in_order() {
     writer->stop();
     store->stop();
     blocking.join();
-    work.reset();
-    io.stop();
+    loops.stop();
     log::info("stopped");
 }
 
 void server::wait() {
     impl& s = *impl_;
-    for (auto& t : s.threads)
-        if (t.joinable()) t.join();
+    s.loops.join();
     if (s.stopper.joinable()) s.stopper.join();
 }
 
 int server::run() {
     start();
-    net::signal_set signals(impl_->io, SIGINT, SIGTERM);
+    net::signal_set signals(impl_->loops.at(0), SIGINT, SIGTERM);
     signals.async_wait([this](boost::system::error_code ec, int sig) {
         if (ec) return;
         log::info("received signal ", sig);

@@ -268,7 +268,7 @@ void room::finish_join(room_member m, const join_plan& plan, const std::vector<t
         admit(m.user_id, m.username, inviter, false);
     }
     const bool rejoin = members_.contains(m.connection_id);
-    const room_member& added = members_.insert_or_assign(m.connection_id, std::move(m)).first->second;
+    const room_member& added = add_member(std::move(m));
     if (!rejoin && presence_.connected(added.user_id, added.username))
         announce_online({added.user_id, added.username}, added.connection_id);
     publish_stats();
@@ -310,6 +310,7 @@ void room::leave(std::uint64_t connection_id, bool reply) {
         if (it == members_.end()) return;
         const room_member m = std::move(it->second);
         members_.erase(it);
+        forget_member(m);
         publish_stats();
         member_left(m);
         if (reply) send_to(m, room_left{id_, leave_reason::requested});
@@ -676,6 +677,7 @@ void room::reset_members(std::uint64_t base_seq) {
     // No page to send: the members rejoin, which reads again.
     auto failed = [this] {
         for (const auto& [conn, m] : members_) {
+            forget_member(m);
             send_to(m, room_left{id_, leave_reason::unavailable});
             if (m.removed) m.removed(id_);
         }
@@ -791,54 +793,79 @@ void room::sweep() {
 // ---- sending ----------------------------------------------------------------------------------------
 
 // Encoded once, shared by every member it reaches.
-template <class Skip>
-void room::broadcast_unless(const packet& p, bool ephemeral, Skip skip) {
+shared_packet room::encode_shared(const packet& p) const {
     auto encoded = encode(p);
     if (!encoded) {
         log::error("room ", settings_.address, ": cannot encode ", kind_name(kind_of(p)), ": ",
                    error_name(encoded.error()));
-        return;
+        return nullptr;
     }
-    const shared_packet shared = make_shared_packet(std::move(*encoded));
-    std::uint64_t sent = 0;
-    for (const auto& [id, m] : members_) {
-        if (skip(id, m)) continue;
-        deliver(m, shared, ephemeral);
-        ++sent;
-    }
-    svc_.stats.packets_out[static_cast<std::size_t>(kind_of(p))].fetch_add(sent, std::memory_order_relaxed);
+    return make_shared_packet(std::move(*encoded));
 }
 
 void room::broadcast(const packet& p, bool ephemeral, std::span<const std::uint64_t> except_connections) {
-    broadcast_unless(p, ephemeral, [&](std::uint64_t id, const room_member&) {
-        return std::find(except_connections.begin(), except_connections.end(), id) != except_connections.end();
-    });
+    fan_out(p, {.what = fanout_op::type::broadcast, .ephemeral = ephemeral,
+                .except_connections = {except_connections.begin(), except_connections.end()}});
 }
 
 void room::broadcast(const packet& p, bool ephemeral, std::uint64_t except_connection, std::uint64_t except_user) {
-    broadcast_unless(p, ephemeral, [&](std::uint64_t id, const room_member& m) {
-        return id == except_connection || (except_user != 0 && m.user_id == except_user);
-    });
+    fan_out(p, {.what = fanout_op::type::broadcast, .ephemeral = ephemeral, .connection_id = except_connection,
+                .user_id = except_user});
+}
+
+// One encoding, one shared buffer, one operation per loop that has members.
+void room::fan_out(const packet& p, fanout_op op) {
+    op.packet = encode_shared(p);
+    if (!op.packet) return;
+    op.kind = static_cast<std::uint8_t>(kind_of(p));
+    net::io_context& here = strand_.get_inner_executor().context();
+    for (loop_outbox& box : outboxes_) {
+        if (box.members == 0) continue;
+        op.foreign = &box.fanout->loop() != &here;
+        queue_op(box, op);
+    }
 }
 
 void room::send_to(const room_member& m, const packet& p, bool ephemeral) {
-    auto encoded = encode(p);
-    if (!encoded) {
-        log::error("room ", settings_.address, ": cannot encode ", kind_name(kind_of(p)), ": ",
-                   error_name(encoded.error()));
-        return;
-    }
-    deliver(m, make_shared_packet(std::move(*encoded)), ephemeral);
-    svc_.stats.packets_out[static_cast<std::size_t>(kind_of(p))].fetch_add(1, std::memory_order_relaxed);
+    shared_packet encoded = encode_shared(p);
+    if (!encoded) return;
+    queue_op(outbox_of(m), {.what = fanout_op::type::unicast, .ephemeral = ephemeral,
+                            .kind = static_cast<std::uint8_t>(kind_of(p)), .queue = m.queue,
+                            .packet = std::move(encoded)});
 }
 
-void room::deliver(const room_member& m, const shared_packet& packet, bool ephemeral) {
-    switch (m.queue->push(packet, ephemeral)) {
-        case push_result::dropped: svc_.stats.ephemeral_drops.fetch_add(1, std::memory_order_relaxed); break;
-        case push_result::overflow: svc_.stats.slow_consumer_disconnects.fetch_add(1, std::memory_order_relaxed); break;
-        case push_result::queued:
-        case push_result::closed: break;
-    }
+room::loop_outbox& room::outbox_of(const room_member& m) {
+    net::io_context& loop = m.loop != nullptr ? *m.loop : strand_.get_inner_executor().context();
+    for (loop_outbox& box : outboxes_)
+        if (&box.fanout->loop() == &loop) return box;
+    return outboxes_.emplace_back(loop_outbox{std::make_shared<loop_fanout>(loop, svc_.stats), {}, 0});
+}
+
+void room::queue_op(loop_outbox& box, fanout_op op) {
+    box.ops.push_back(std::move(op));
+    if (flush_posted_) return;
+    flush_posted_ = true;
+    on_strand([this] { flush_outboxes(); });
+}
+
+void room::flush_outboxes() {
+    flush_posted_ = false;
+    for (loop_outbox& box : outboxes_)
+        if (!box.ops.empty()) box.fanout->hand_over(std::exchange(box.ops, {}));
+}
+
+const room_member& room::add_member(room_member m) {
+    loop_outbox& box = outbox_of(m);
+    queue_op(box, {.what = fanout_op::type::add, .connection_id = m.connection_id, .user_id = m.user_id, .queue = m.queue});
+    auto [it, fresh] = members_.insert_or_assign(m.connection_id, std::move(m));
+    if (fresh) ++box.members;
+    return it->second;
+}
+
+void room::forget_member(const room_member& m) {
+    loop_outbox& box = outbox_of(m);
+    queue_op(box, {.what = fanout_op::type::remove, .connection_id = m.connection_id});
+    --box.members;
 }
 
 void room::send_error(const room_member& m, error_code code, packet_kind ref_kind, std::uint64_t ref,

@@ -11,8 +11,9 @@
 //
 // ORDER
 // Everything one member receives from a room is queued from the room's
-// strand, so it arrives in the order the room decided it: an event before
-// its ack, a join's replay before live traffic.
+// strand and handed to the member's event loop in that order (fanout.hpp),
+// so it arrives in the order the room decided it: an event before its ack,
+// a join's replay before live traffic.
 //
 // MEMBERSHIP
 // The room keeps a row for everyone it ever had to do with (member_state:
@@ -37,6 +38,7 @@
 #pragma once
 
 #include "server/chat/access.hpp"
+#include "server/chat/fanout.hpp"
 #include "server/chat/presence.hpp"
 #include "server/chat/send_queue.hpp"
 #include "server/chat/timeline.hpp"
@@ -78,6 +80,8 @@ struct room_member {
     std::string username;
     std::shared_ptr<send_queue> queue;
     bool admin = false;  ///< a server administrator
+    /// The event loop the connection lives on (null: the room's own).
+    boost::asio::io_context* loop = nullptr;
     /// Called (on the room's strand) when the room drops this connection by
     /// itself: a refused join, a kick, a ban, a leave, a deletion. Never when
     /// the connection asked (leave()).
@@ -299,16 +303,30 @@ private:
     void schedule_sweep(clock::time_point deadline);
     void sweep();
 
-    // sending
+    // sending (fanout.hpp)
     /// Queues `p` for every member but `except_connection` and every connection of `except_user`.
     void broadcast(const protocol::packet& p, bool ephemeral = false, std::uint64_t except_connection = 0,
                    std::uint64_t except_user = 0);
-    template <class Skip>
-    void broadcast_unless(const protocol::packet& p, bool ephemeral, Skip skip);
     /// Queues `p` for every member but these connections (a few).
     void broadcast(const protocol::packet& p, bool ephemeral, std::span<const std::uint64_t> except_connections);
     void send_to(const room_member& m, const protocol::packet& p, bool ephemeral = false);
-    void deliver(const room_member& m, const shared_packet& packet, bool ephemeral);
+    /// `op` (a broadcast) with `p`, for every loop that has members.
+    void fan_out(const protocol::packet& p, fanout_op op);
+    /// Null (and logged) if `p` cannot be encoded.
+    shared_packet encode_shared(const protocol::packet& p) const;
+    /// What the room sends one event loop in this turn of its strand.
+    struct loop_outbox {
+        std::shared_ptr<loop_fanout> fanout;
+        std::vector<fanout_op> ops;
+        std::size_t members = 0;  ///< members_ on this loop
+    };
+    loop_outbox& outbox_of(const room_member& m);
+    void queue_op(loop_outbox& box, fanout_op op);
+    /// Hands every loop what was queued for it (posted once per turn by queue_op).
+    void flush_outboxes();
+    /// members_ and the loops change together.
+    const room_member& add_member(room_member m);
+    void forget_member(const room_member& m);
     void send_error(const room_member& m, protocol::error_code code, protocol::packet_kind ref_kind, std::uint64_t ref,
                     std::uint32_t retry_after_ms = 0);
     const room_member* member(std::uint64_t connection_id) const;
@@ -344,6 +362,8 @@ private:
     std::vector<std::pair<std::function<void()>, std::function<void()>>> waiting_for_warm_;  // op, unavailable
 
     std::unordered_map<std::uint64_t, room_member> members_;  // by connection id
+    std::vector<loop_outbox> outboxes_;                         // one per loop the room reached
+    bool flush_posted_ = false;
     std::unordered_map<std::uint64_t, std::vector<std::function<void()>>> joining_;  // deferred requests
 
     std::atomic<std::uint64_t> last_seq_published_{0};

@@ -236,6 +236,7 @@ void room::remove_user(std::uint64_t user_id, leave_reason reason) {
     std::vector<room_member> gone;
     for (auto it = members_.begin(); it != members_.end();) {
         if (it->second.user_id == user_id) {
+            forget_member(it->second);
             gone.push_back(std::move(it->second));
             it = members_.erase(it);
         } else {

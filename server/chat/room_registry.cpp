@@ -51,8 +51,9 @@ std::string room_registry::new_private_address() {
     return out;
 }
 
-room_registry::room_registry(boost::asio::io_context& io, room_services services, room_catalog& catalog)
-    : io_(io), svc_(std::move(services)), catalog_(catalog) {
+room_registry::room_registry(std::vector<boost::asio::io_context*> loops, room_services services,
+                             room_catalog& catalog)
+    : loops_(std::move(loops)), svc_(std::move(services)), catalog_(catalog) {
     svc_.observer.member_changed = [this](std::uint32_t id, const member_state& row) { member_changed(id, row); };
     svc_.observer.settings_changed = [this](std::uint32_t id, const room_settings& s) { settings_changed(id, s); };
     svc_.observer.claim_address = [this](std::uint32_t id, const std::string& a) { return claim_address(id, a); };
@@ -157,7 +158,7 @@ room_registry::room_ptr room_registry::lease_locked(listing& l) {
 
 room_registry::listing& room_registry::load_locked(const stored_room& stored) {
     listing& l = by_id_[stored.id];
-    l.room = std::make_shared<room>(io_, svc_, room_init{stored.id, stored.settings, stored.last_seq, stored.people});
+    l.room = std::make_shared<room>(loop_of(stored.id), svc_, room_init{stored.id, stored.settings, stored.last_seq, stored.people});
     l.settings = stored.settings;
     l.direct_key = stored.direct_key;
     for (const auto& p : stored.people) set_row_locked(l, stored.id, p);
@@ -172,7 +173,7 @@ room_registry::listing& room_registry::add_locked(room_settings settings, std::s
                                                   std::vector<protocol::user_ref> people, std::uint64_t creator) {
     const std::uint32_t id = next_id_++;
     listing& l = by_id_[id];
-    l.room = std::make_shared<room>(io_, svc_, room_init{id, settings, 0, {}});
+    l.room = std::make_shared<room>(loop_of(id), svc_, room_init{id, settings, 0, {}});
     l.settings = settings;
     l.direct_key = direct_key;
     l.people = std::move(people);

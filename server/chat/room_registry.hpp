@@ -70,9 +70,13 @@ public:
     using list_observer = std::function<void(std::uint64_t user_id, std::uint32_t room_id,
                                              std::optional<protocol::room_entry> entry)>;
 
+    /// @param loops the event loops rooms are spread over (by id; they
+    /// outlive the registry)
     /// @param catalog the stored rooms (outlives the registry); rooms stay
     /// in memory for services.cfg.room_idle after their last use
-    room_registry(boost::asio::io_context& io, room_services services, room_catalog& catalog);
+    room_registry(std::vector<boost::asio::io_context*> loops, room_services services, room_catalog& catalog);
+    room_registry(boost::asio::io_context& io, room_services services, room_catalog& catalog)
+        : room_registry(std::vector{&io}, std::move(services), catalog) {}
     ~room_registry();
 
     /// Tells `observer` of every change of a user's room list (set before use).
@@ -159,7 +163,9 @@ private:
     bool evict(std::uint32_t room_id, const room* which);
     room_ptr find_locked_by_id(std::uint32_t id) const;
 
-    boost::asio::io_context& io_;
+    boost::asio::io_context& loop_of(std::uint32_t room_id) const { return *loops_[room_id % loops_.size()]; }
+
+    const std::vector<boost::asio::io_context*> loops_;
     room_services svc_;
     room_catalog& catalog_;
     boost::asio::thread_pool reads_{2};

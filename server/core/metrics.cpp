@@ -89,6 +89,9 @@ std::string metrics::render(const gauges& now) const {
     scalar(out, "parley_bytes_out_total", "counter", "WebSocket payload bytes sent.", bytes_out.load());
     scalar(out, "parley_websocket_writes_total", "counter", "WebSocket messages written (a coalesced batch counts once).",
            websocket_writes.load());
+    scalar(out, "parley_loop_handoffs_total", "counter",
+           "What rooms sent, handed to event loops: one per loop per turn of a room, however many members.",
+           loop_handoffs.load());
     header(out, "parley_protocol_errors_total", "counter", "Error packets sent, by code.");
     by_code(out, decode_errors, 0);
     by_code(out, request_errors, 100);

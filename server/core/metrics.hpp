@@ -40,6 +40,7 @@ struct metrics {
     counter bytes_in{0};
     counter bytes_out{0};
     counter websocket_writes{0};  ///< WebSocket messages written (a batch counts once)
+    counter loop_handoffs{0};     ///< rooms' hand-offs to event loops (chat/fanout.hpp)
 
     // protocol errors by wire code (decode errors 1-63, server errors 100-163)
     std::array<counter, 64> decode_errors{};

@@ -12,8 +12,8 @@ namespace parley::server {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-listener::listener(net::io_context& io, tcp::endpoint endpoint, server_context& ctx)
-    : io_(io), strand_(net::make_strand(io)), acceptor_(strand_), ctx_(ctx) {
+listener::listener(std::vector<net::io_context*> loops, tcp::endpoint endpoint, server_context& ctx)
+    : loops_(std::move(loops)), strand_(net::make_strand(*loops_.front())), acceptor_(strand_), ctx_(ctx) {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -31,8 +31,9 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
-    // Each connection gets its own strand: its handlers never run concurrently.
-    acceptor_.async_accept(net::make_strand(io_), boost::beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+    // Each connection gets its own strand on its loop: its handlers never run concurrently.
+    net::io_context& loop = *loops_[next_loop_++ % loops_.size()];
+    acceptor_.async_accept(net::make_strand(loop), boost::beast::bind_front_handler(&listener::on_accept, shared_from_this()));
 }
 
 void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {

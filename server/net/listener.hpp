@@ -1,4 +1,5 @@
-// Accepts TCP connections and starts an http_session on each, on its own strand.
+// Accepts TCP connections and starts an http_session on each, on its own
+// strand, on the next of the event loops (round robin).
 #pragma once
 
 #include "server/net/server_context.hpp"
@@ -6,13 +7,15 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <memory>
+#include <vector>
 
 namespace parley::server {
 
 class listener : public std::enable_shared_from_this<listener> {
 public:
     /// Binds and listens at once; throws boost::system::system_error on failure.
-    listener(boost::asio::io_context& io, boost::asio::ip::tcp::endpoint endpoint, server_context& ctx);
+    /// @param loops where connections go (the first also accepts them)
+    listener(std::vector<boost::asio::io_context*> loops, boost::asio::ip::tcp::endpoint endpoint, server_context& ctx);
 
     void run();
     /// Stops accepting (any thread).
@@ -23,7 +26,8 @@ private:
     void do_accept();
     void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
 
-    boost::asio::io_context& io_;
+    const std::vector<boost::asio::io_context*> loops_;
+    std::size_t next_loop_ = 0;
     boost::asio::strand<boost::asio::io_context::executor_type> strand_;
     boost::asio::ip::tcp::acceptor acceptor_;
     server_context& ctx_;

@@ -44,6 +44,7 @@ bool is_expected_close(boost::system::error_code ec) {
 websocket_session::websocket_session(net::ip::tcp::socket&& socket, server_context& ctx, std::string remote,
                                      connection_cap::slot slot)
     : ws_(std::move(socket)),
+      loop_(&static_cast<net::io_context&>(net::query(ws_.get_executor(), net::execution::context))),
       ctx_(ctx),
       remote_(std::move(remote)),
       id_(ctx.next_connection_id++),
@@ -319,7 +320,7 @@ room_member websocket_session::as_member(std::uint64_t generation) {
             if (it != self->rooms_.end() && it->second.generation == generation) self->rooms_.erase(it);
         });
     };
-    return room_member{id_, user_->id, user_->username, queue_, user_->admin, std::move(removed)};
+    return room_member{id_, user_->id, user_->username, queue_, user_->admin, loop_, std::move(removed)};
 }
 
 void websocket_session::enter(std::shared_ptr<room> r, std::uint64_t epoch, std::uint64_t since_seq) {

@@ -114,6 +114,7 @@ private:
     // A plain socket underneath: the websocket stream has its own timeouts, and
     // every byte per connection counts when idle connections number thousands.
     boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
+    boost::asio::io_context* loop_;  // the event loop the socket lives on
     // Reading: an idle connection waits on a small read into probe_ (Beast's
     // whole-message read would hold a 1.5 KiB buffer per idle connection);
     // a message longer than the probe is finished into buffer_, which is

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <deque>
 #include <map>
@@ -113,6 +114,7 @@ protected:
     config cfg;
     metrics stats;
     net::io_context io;
+    std::array<net::io_context, 2> other_loops;  // event loops of connections that are not the room's
     fake_store store{io};
     fake_sink sink{store};
     // The fake clock starts a year ahead of the real one: the room's own
@@ -140,10 +142,11 @@ protected:
         return r;
     }
 
-    fake_connection& connect(std::uint64_t user_id, const std::string& name) {
+    /// @param loop the connection's event loop (null: the room's)
+    fake_connection& connect(std::uint64_t user_id, const std::string& name, net::io_context* loop = nullptr) {
         store.usernames[user_id] = name;
         auto q = std::make_shared<send_queue>(queue_limits{}, [](bool) {});
-        return connections.emplace_back(fake_connection{{next_connection++, user_id, name, std::move(q)}});
+        return connections.emplace_back(fake_connection{{next_connection++, user_id, name, std::move(q), false, loop}});
     }
 
     /// A new connection of the user, joining `r` from scratch (no position).
@@ -157,8 +160,12 @@ protected:
     /// collects what every connection was sent.
     void settle() {
         for (;;) {
-            io.restart();
-            if (io.poll() == 0) break;
+            std::size_t ran = 0;
+            for (net::io_context* l : {&io, &other_loops[0], &other_loops[1]}) {
+                l->restart();
+                ran += l->poll();
+            }
+            if (ran == 0) break;
         }
         for (auto& c : connections) c.drain();
     }
@@ -986,4 +993,53 @@ TEST_F(RoomTest, ArrivalsHandledTogetherShareOnePresenceUpdate) {
     const auto later = of_kind<presence_update>(bob.fresh());
     ASSERT_EQ(later.size(), 1u);
     EXPECT_EQ(later[0].change, presence_change::left);
+}
+
+// ---- members on other event loops ---------------------------------------------------------------
+
+// Connections live on event loops of their own; the room hands each loop what
+// it sent in one turn at once, and every member still gets the room's order:
+// each event once, in seq order, the sender's event before its ack, nothing
+// after its leave.
+TEST_F(RoomTest, MembersOnOtherLoopsGetTheRoomsOrderWithOneHandOffPerLoop) {
+    auto r = make_room(1);
+    std::vector<fake_connection*> on_a, on_b;
+    for (std::uint64_t u = 2; u <= 11; ++u) on_a.push_back(&connect(u, "a" + std::to_string(u), &other_loops[0]));
+    for (std::uint64_t u = 12; u <= 21; ++u) on_b.push_back(&connect(u, "b" + std::to_string(u), &other_loops[1]));
+    auto& sender = connect(1, "ana");
+    for (auto* c : on_a) r->join(c->member, 0, 0);
+    for (auto* c : on_b) r->join(c->member, 0, 0);
+    r->join(sender.member, 0, 0);
+    settle();
+    for (auto& c : connections) c.fresh();
+
+    const auto before = stats.loop_handoffs.load();
+    for (std::uint64_t i = 1; i <= 5; ++i) post(*r, sender, i, "m" + std::to_string(i));
+    settle();
+    // Five messages, 21 members on three loops: three hand-offs, not 21 x 5.
+    EXPECT_EQ(stats.loop_handoffs.load() - before, 3u);
+    for (auto* c : on_a) EXPECT_EQ(event_seqs(c->fresh()), seq_range(1, 5)) << c->member.username;
+    for (auto* c : on_b) EXPECT_EQ(event_seqs(c->fresh()), seq_range(1, 5)) << c->member.username;
+    const auto mine = sender.fresh();
+    ASSERT_EQ(event_seqs(mine), seq_range(1, 5));
+    ASSERT_EQ(count_of<ack>(mine), 5u);
+    for (std::size_t i = 0, events = 0; i < mine.size(); ++i) {
+        if (event_seq(mine[i])) ++events;
+        if (const auto* a = std::get_if<ack>(&mine[i])) {
+            EXPECT_LE(a->seq, events) << "an ack before its event";
+        }
+    }
+
+    // A member in the middle of a loop's list leaves: it gets nothing after,
+    // everyone else on its loop still gets everything once.
+    r->leave(on_a[3]->id(), true);
+    post(*r, sender, 6, "after");
+    settle();
+    EXPECT_TRUE(event_seqs(on_a[3]->fresh()).empty());
+    for (std::size_t i = 0; i < on_a.size(); ++i) {
+        if (i != 3) {
+            EXPECT_EQ(event_seqs(on_a[i]->fresh()), std::vector<std::uint64_t>{6}) << on_a[i]->member.username;
+        }
+    }
+    for (auto* c : on_b) EXPECT_EQ(event_seqs(c->fresh()), std::vector<std::uint64_t>{6});
 }
