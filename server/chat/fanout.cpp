@@ -7,11 +7,11 @@
 namespace parley::server {
 
 loop_fanout::loop_fanout(boost::asio::io_context& loop, metrics& stats)
-    : loop_(&loop), strand_(boost::asio::make_strand(loop)), stats_(stats) {}
+    : loop_(&loop), stats_(stats) {}
 
 void loop_fanout::hand_over(std::vector<fanout_op> ops) {
     stats_.loop_handoffs.fetch_add(1, std::memory_order_relaxed);
-    boost::asio::dispatch(strand_, [self = shared_from_this(), ops = std::move(ops)]() mutable {
+    boost::asio::dispatch(loop_->get_executor(), [self = shared_from_this(), ops = std::move(ops)]() mutable {
         for (auto& op : ops) self->apply(op);
         if (self->dropped_ != 0) self->stats_.ephemeral_drops.fetch_add(self->dropped_, std::memory_order_relaxed);
         if (self->overflowed_ != 0)

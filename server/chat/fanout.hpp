@@ -26,7 +26,6 @@
 #include "server/core/metrics.hpp"
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/strand.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -56,7 +55,11 @@ struct fanout_op {
     bool foreign = false;
 };
 
-/// One room's members on one loop. Its state is touched only on its strand.
+/// One room's members on one loop. Its state is touched only by the loop's
+/// thread: a loop is run by exactly one thread (event_loops), so its
+/// executor serializes without a strand. (A strand would belong to the
+/// loop's io_context, and a room, held by handlers of another loop, may
+/// outlive that io_context at shutdown.)
 class loop_fanout : public std::enable_shared_from_this<loop_fanout> {
 public:
     loop_fanout(boost::asio::io_context& loop, metrics& stats);
@@ -76,7 +79,6 @@ private:
     void push(send_queue& q, const shared_packet& p, bool ephemeral);
 
     boost::asio::io_context* loop_;
-    boost::asio::strand<boost::asio::io_context::executor_type> strand_;
     metrics& stats_;
     std::vector<target> members_;                         // broadcast order: dense
     std::unordered_map<std::uint64_t, std::size_t> at_;  // connection id -> index in members_
