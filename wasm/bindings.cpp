@@ -1,203 +1,69 @@
-// The JavaScript face of protocol/: embind glue between plain JS objects and
-// the packet structs, linked with protocol/ into the module by wasm/CMakeLists.txt.
+// The JavaScript face of protocol/: plain C exports over tapes in wasm
+// memory, linked with protocol/ into the module by wasm/CMakeLists.txt.
 //
 // SHAPE
-// A packet is a plain object whose `type` is the kind's name and whose other
-// properties are the struct's fields under their names, exactly as
-// tests/support/packet_json writes them: integers as Numbers, enums by name,
-// nested records as objects, lists as arrays. Nothing here knows a packet
-// kind: both directions walk each struct's `fields(self, visit)` list, so a
-// field added to packets.hpp reaches JavaScript with no change in this file.
+// JavaScript sees packets as plain objects whose `type` is the kind's name
+// and whose other properties are the struct's fields under their names,
+// exactly as tests/support/packet_json writes them. Building and reading
+// those objects is JavaScript's job (parley_codec.js, generated at build time
+// from the field lists this module describes); this file moves packets
+// between the C++ structs and flat tapes, walking each struct's
+// `fields(self, visit)` list, so a field added to packets.hpp reaches
+// JavaScript with no change here.
+//
+// TAPES
+// A tape is an array of doubles in wasm memory holding a packet's fields in
+// field-list order: integers as themselves (every one is at most 2^53-1, so
+// exact), bools as 0/1, enums as their value, lists as their item count
+// followed by the items, nested records as their fields. It starts with the
+// number of packets, and each packet with its kind byte. Strings live beside
+// it in a text area:
+//   encode  JS writes each string's UTF-8 into the text area, back to back,
+//           and its byte length onto the tape.
+//   decode  this file writes every string's UTF-8 into the text area, back to
+//           back, and onto the tape where it ends in UTF-16 units, so JS
+//           decodes the whole area with one TextDecoder call and slices each
+//           string out of the result.
 //
 // CALLING CONVENTION
-// The exported functions never throw and never abort. encode_packet and
-// encode_packets return a Uint8Array, decode_message an array of packet
-// objects; a failure comes back instead as a plain `{code, detail}` object
-// (code: a decode_error number; detail: which field and why, for mistakes in
-// JS input), and wasm/parley.js turns that into a thrown ParleyError.
-// Throwing from C++ is not an option: the module is built without exception
-// support, and a JS exception unwinding through wasm frames would skip
-// destructors.
+// One call per WebSocket message in each direction: parley_encode reads the
+// tape JS wrote, parley_decode reads the message JS copied into the input
+// area. Both return 0 or a decode_error number and never trap or abort. The
+// addresses and sizes of the areas are in one table (io_table) that JS reads
+// after each call; the areas only move when they grow, during a call.
 //
-// ONE CROSSING PER FIELD
-// embind's generic val operations cost several JS<->wasm crossings and a
-// type-registry lookup per value (a property read alone is a key copy, a get,
-// a type check, a conversion through a malloc'd buffer, and releases). So
-// each field is read or written by one small EM_JS helper below that does the
-// whole job in JavaScript: check the type, convert, and for text use
-// TextEncoder/TextDecoder directly on the heap. They address values through
-// Emval.toValue/toHandle, the handle table val itself uses, so val still owns
-// every object's lifetime. Property names are JS strings made once and kept.
-// Measured on the benchmark packets: with embind's generic calls, encoding
-// and decoding took 2 to 9 times as long as JSON.stringify/JSON.parse; with
-// these helpers 1 to 2.7 times (docs/benchmarks.md).
-//
-// COPIES
-// decode copies the caller's bytes into wasm memory once (TypedArray.set on a
-// view of the heap); encode copies the finished packet out once (a new
-// Uint8Array built from a heap view). Everything between is the native codec
-// working on its own buffers.
-//
-// WHY INPUT CHECKS LIVE HERE
-// JS values can be anything, and the codec's own checks run only after a
-// value has become a C++ string or integer. So this file refuses what cannot
-// be converted faithfully, before converting it: non-Numbers, fractions,
-// negatives and integers above 2^53-1 (they would round), lone UTF-16
-// surrogates (an encoder would replace or mis-pair them), strings and arrays
-// longer than their limit (checked before a byte is copied, so a huge string
-// cannot exhaust the heap). The codec then applies every wire rule as it
-// does natively.
+// WHAT IS CHECKED WHERE
+// decode: everything, here, by the native codec (magic, version, lengths,
+// CRC, bounded LZ4, counts, UTF-8, values); JS only turns a valid tape into
+// objects. encode: JS checks each value's type and range as it writes it, so
+// that its errors can name the field; this file checks the tape again (it
+// never trusts a count, length or number it reads), and the codec then
+// applies every wire rule as it does natively.
 #include "protocol/codec.hpp"
 #include "protocol/errors.hpp"
 #include "protocol/limits.hpp"
 #include "protocol/packets.hpp"
 #include "protocol/wire_archive.hpp"
 
-#include <emscripten/bind.h>
 #include <emscripten/emscripten.h>
-#include <emscripten/val.h>
 
 #include <malloc.h>
 
-#include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
-// ---- JavaScript helpers: one field, one crossing ------------------------------
-// Text helpers take a fast path for short ASCII, where a loop beats the fixed
-// cost of TextEncoder/TextDecoder; the coders themselves are made once and
-// kept on the module object.
-
-using emscripten::EM_VAL;
-
-/// The Number at object[key], or NaN if it is not a Number.
-EM_JS(double, parley_get_number, (EM_VAL object, EM_VAL key), {
-    var value = Emval.toValue(object)[Emval.toValue(key)];
-    return typeof value === "number" ? value : NaN;
-});
-
-/// 1 or 0 for true or false at object[key]; -1 for anything else.
-EM_JS(int, parley_get_bool, (EM_VAL object, EM_VAL key), {
-    var value = Emval.toValue(object)[Emval.toValue(key)];
-    return value === true ? 1 : value === false ? 0 : -1;
-});
-
-/// Writes the UTF-8 of the string at object[key] to out[0, capacity) and
-/// returns its size; -1: not a string, -2: more than max_units UTF-16 units,
-/// -3: holds a lone surrogate. capacity must be 3 * max_units.
-EM_JS(int, parley_get_text, (EM_VAL object, EM_VAL key, char* out, int capacity, int max_units), {
-    var text = Emval.toValue(object)[Emval.toValue(key)];
-    if (typeof text !== "string") return -1;
-    if (text.length > max_units) return -2;
-    var i, c;
-    if (text.length < 64) {
-        for (i = 0; i < text.length; i++) {
-            c = text.charCodeAt(i);
-            if (c > 127) break;
-            HEAPU8[out + i] = c;
-        }
-        if (i === text.length) return i;
-    }
-    if (typeof text.isWellFormed === "function") {
-        if (!text.isWellFormed()) return -3;
-    } else {
-        for (i = 0; i < text.length; i++) {
-            c = text.charCodeAt(i);
-            if (c >= 0xDC00 && c <= 0xDFFF) return -3;
-            if (c >= 0xD800 && c <= 0xDBFF) {
-                c = text.charCodeAt(i + 1);
-                if (!(c >= 0xDC00 && c <= 0xDFFF)) return -3;
-                i++;
-            }
-        }
-    }
-    var encoder = Module.parleyTextEncoder || (Module.parleyTextEncoder = new TextEncoder());
-    return encoder.encodeInto(text, HEAPU8.subarray(out, out + capacity)).written;
-});
-
-/// A new handle to object[key] if it is a non-null object, else 0.
-EM_JS(EM_VAL, parley_get_object, (EM_VAL object, EM_VAL key), {
-    var value = Emval.toValue(object)[Emval.toValue(key)];
-    return value !== null && typeof value === "object" ? Emval.toHandle(value) : 0;
-});
-
-/// A new handle to object[key] if it is an array, else 0.
-EM_JS(EM_VAL, parley_get_array, (EM_VAL object, EM_VAL key), {
-    var value = Emval.toValue(object)[Emval.toValue(key)];
-    return Array.isArray(value) ? Emval.toHandle(value) : 0;
-});
-
-EM_JS(double, parley_length, (EM_VAL array), { return Emval.toValue(array).length; });
-
-EM_JS(int, parley_is_object, (EM_VAL value), {
-    value = Emval.toValue(value);
-    return value !== null && typeof value === "object" ? 1 : 0;
-});
-
-/// What object[key] holds, for error messages: an index into js_type_names.
-EM_JS(int, parley_type_of, (EM_VAL object, EM_VAL key), {
-    var value = Emval.toValue(object)[Emval.toValue(key)];
-    if (value === undefined) return 0;
-    if (value === null) return 1;
-    if (Array.isArray(value)) return 9;
-    return ["boolean", "number", "string", "bigint", "symbol", "function", "object"].indexOf(typeof value) + 2;
-});
-
-EM_JS(void, parley_set_number, (EM_VAL object, EM_VAL key, double value), {
-    Emval.toValue(object)[Emval.toValue(key)] = value;
-});
-
-EM_JS(void, parley_set_bool, (EM_VAL object, EM_VAL key, int value), {
-    Emval.toValue(object)[Emval.toValue(key)] = value !== 0;
-});
-
-/// object[key] = the UTF-8 text at data[0, size) (valid UTF-8, NULs allowed).
-EM_JS(void, parley_set_text, (EM_VAL object, EM_VAL key, const char* data, int size), {
-    var text = "";
-    if (size < 32) {
-        for (var i = 0; i < size; i++) {
-            var c = HEAPU8[data + i];
-            if (c > 127) break;
-            text += String.fromCharCode(c);
-        }
-    }
-    if (text.length !== size) {
-        var decoder = Module.parleyTextDecoder || (Module.parleyTextDecoder = new TextDecoder());
-        text = decoder.decode(HEAPU8.subarray(data, data + size));
-    }
-    Emval.toValue(object)[Emval.toValue(key)] = text;
-});
-
-EM_JS(void, parley_set_value, (EM_VAL object, EM_VAL key, EM_VAL value), {
-    Emval.toValue(object)[Emval.toValue(key)] = Emval.toValue(value);
-});
-
-EM_JS(void, parley_push, (EM_VAL array, EM_VAL value), {
-    Emval.toValue(array).push(Emval.toValue(value));
-});
-
-EM_JS(EM_VAL, parley_number_handle, (double value), { return Emval.toHandle(value); });
-
-/// A new Uint8Array with a copy of data[0, size): the one copy out of wasm.
-EM_JS(EM_VAL, parley_copy_out, (const std::uint8_t* data, int size), {
-    return Emval.toHandle(HEAPU8.slice(data, data + size));
-});
-
-/// Copies the Uint8Array `bytes` to out[0, bytes.length): the one copy in.
-EM_JS(void, parley_copy_in, (EM_VAL bytes, std::uint8_t* out), {
-    HEAPU8.set(Emval.toValue(bytes), out);
-});
-
 namespace parley::wasm {
 namespace {
 
-using emscripten::val;
 using protocol::decode_error;
 using protocol::packet;
 using protocol::packet_kind;
@@ -209,377 +75,404 @@ template <class T> struct is_list<std::vector<T>> : std::true_type {};
 template <class T>
 concept record = requires(T& t) { T::fields(t, [](auto&&...) {}); };
 
-/// A JS string for a name the field lists use (field, kind and enum names),
-/// made once per module. Names are literals, so the address of their text is
-/// the key. The table never moves its entries (callers keep references while
-/// reading nested fields) and never fills: the protocol has about two hundred
-/// such literals.
-const val& js_name(std::string_view name) {
-    struct slot {
-        const char* key = nullptr;
-        std::optional<val> value;
-    };
-    static std::array<slot, 1024> table;
-    constexpr std::size_t mask = table.size() - 1;
-    // Fibonacci hashing: neighbouring literals land far apart.
-    std::size_t i = (static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(name.data())) * 2654435769u) >> 22;
-    for (std::size_t probes = 0; probes < table.size(); ++probes, i = (i + 1) & mask) {
-        if (table[i].key == name.data()) return *table[i].value;
-        if (table[i].key == nullptr) {
-            table[i].key = name.data();
-            return table[i].value.emplace(std::string(name));
-        }
-    }
-    __builtin_trap();  // unreachable: a thousand distinct names in packets.hpp
+template <class T, class... Max>
+std::uint64_t bound_of(Max... max) {
+    std::uint64_t bound = protocol::wire::default_max<T>();
+    ((bound = static_cast<std::uint64_t>(max)), ...);
+    return bound;
 }
 
-/// A JS Number usable as a property key (an array index).
-val js_index(std::size_t i) { return val::take_ownership(parley_number_handle(static_cast<double>(i))); }
+// ---- the areas shared with JavaScript ------------------------------------------
 
-// ---- enum names ------------------------------------------------------------
-
-using protocol::enum_name;
-using protocol::enum_from_name;
-
-// ---- failures --------------------------------------------------------------
-
-/// Why a JS value could not become a packet: the code JS will see, and a
-/// path such as "send_message.text" with what was wrong there.
-struct input_error {
-    decode_error code;
-    std::string where;
-    std::string what;
-
-    /// Called on the way out of each enclosing field, so the path is only
-    /// ever built for the one value that failed.
-    void enclose(std::string_view name) {
-        if (where.empty()) where = name;
-        else if (where.front() == '[') where.insert(0, name);
-        else where.insert(0, std::string(name) + ".");
-    }
-};
-
-val failure_value(decode_error code, const input_error* detail = nullptr) {
-    val out = val::object();
-    out.set("code", static_cast<int>(code));
-    if (detail) out.set("detail", detail->where + ": " + detail->what);
-    return out;
-}
-
-// ---- JS -> C++ -------------------------------------------------------------
-
-/// Fills packet structs from JS values, stopping at the first value it
-/// cannot convert faithfully. Every read addresses a slot: a property of an
-/// object, or an index of an array.
-class js_reader {
+/// A malloc'd array that grows (keeping its contents) and never throws:
+/// a failed allocation leaves it as it was and says so.
+template <class T>
+class area {
 public:
-    const std::optional<input_error>& error() const { return error_; }
+    T* data() const noexcept { return data_; }
+    std::size_t capacity() const noexcept { return capacity_; }
 
-    /// Reads a whole packet object into `out`: its `type` picks the struct.
-    /// A null handle stands for a value that is not an object.
-    bool read_packet(EM_VAL object, packet& out);
-
-    template <class T, class... Max>
-    void read(EM_VAL object, const val& key, T& out, Max... max) {
-        if constexpr (record<T>) read_record(object, key, out);
-        else if constexpr (is_list<T>::value) read_list(object, key, out, std::size_t{max}...);
-        else if constexpr (std::is_same_v<T, std::string>) read_text(object, key, out, std::size_t{max}...);
-        else if constexpr (std::is_same_v<T, bool>) read_bool(object, key, out);
-        else if constexpr (std::is_enum_v<T>) read_enum(object, key, out);
-        else read_integer(object, key, out, max...);
+    bool reserve(std::size_t n) noexcept {
+        if (n <= capacity_) return true;
+        std::size_t grown = capacity_ ? capacity_ : 256;
+        while (grown < n) grown *= 2;
+        void* p = std::realloc(data_, grown * sizeof(T));
+        if (p == nullptr) return false;
+        data_ = static_cast<T*>(p);
+        capacity_ = grown;
+        return true;
     }
 
 private:
-    // Kept apart from read_packet so that the name's heap copy is gone before
-    // the caller's getters run (see scratch_packets).
-    std::optional<packet_kind> read_kind(EM_VAL object);
+    T* data_ = nullptr;
+    std::size_t capacity_ = 0;
+};
 
-    void fail(decode_error code, std::string what) {
-        if (!error_) error_ = input_error{code, {}, std::move(what)};
-    }
+/// Where JavaScript finds the areas, as 32-bit words (parley_codec.js reads
+/// them by these offsets after every call).
+struct io_table {
+    std::uint32_t tape;           // double*
+    std::uint32_t tape_capacity;  // doubles
+    std::uint32_t text;
+    std::uint32_t text_capacity;
+    std::uint32_t input;
+    std::uint32_t input_capacity;
+    std::uint32_t output;         // encode: the message's bytes
+    std::uint32_t output_size;
+    std::uint32_t tape_size;      // doubles on the tape: decode wrote, encode was given
+    std::uint32_t text_size;      // bytes in the text area: the same
+};
 
-    /// Fails with "expected <what>", saying what the slot held instead.
-    void fail_type(EM_VAL object, const val& key, const char* expected) {
-        static constexpr const char* names[] = {"undefined", "null", "a boolean", "a number", "a string",
-                                                "a bigint", "a symbol", "a function", "an object", "an array"};
-        const int type = parley_type_of(object, key.as_handle());
-        if (type == 0) return fail(decode_error::bad_value, "missing");
-        fail(decode_error::bad_value, std::string("expected ") + expected + ", got " + names[type]);
+io_table io;
+area<double> tape_area;
+area<char> text_area;
+area<std::uint8_t> input_area;
+protocol::bytes output;
+
+std::uint32_t address(const void* p) { return static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(p)); }
+
+void publish_areas() {
+    io.tape = address(tape_area.data());
+    io.tape_capacity = static_cast<std::uint32_t>(tape_area.capacity());
+    io.text = address(text_area.data());
+    io.text_capacity = static_cast<std::uint32_t>(text_area.capacity());
+    io.input = address(input_area.data());
+    io.input_capacity = static_cast<std::uint32_t>(input_area.capacity());
+}
+
+// ---- tape -> packets (encode) ----------------------------------------------------
+
+/// Fills packet structs from a tape JS wrote. The tape is checked as if it
+/// were hostile: a count, length or number out of place fails the read
+/// instead of reaching an allocation or a cast.
+class tape_reader {
+public:
+    tape_reader(const double* tape, std::size_t tape_size, const char* text, std::size_t text_size)
+        : pos_(tape), end_(tape + tape_size), text_(text), text_end_(text + text_size) {}
+
+    std::optional<decode_error> error() const { return error_; }
+    bool at_end() const { return pos_ == end_ && text_ == text_end_; }
+
+    /// A count or kind byte: an integer from 0 to max.
+    std::optional<std::size_t> read_count(std::size_t max) {
+        const double d = next();
+        if (!is_integer(d, max)) {
+            fail(decode_error::bad_value);
+            return std::nullopt;
+        }
+        return static_cast<std::size_t>(d);
     }
 
     template <class T>
-    void read_fields(EM_VAL object, T& out) {
-        T::fields(out, [&](const char* name, auto& member, auto... max) {
-            if (error_) return;
-            read(object, js_name(name), member, max...);
-            if (error_) error_->enclose(name);
+    void read_fields(T& out) {
+        T::fields(out, [&](const char*, auto& member, auto... max) {
+            if (!error_) read(member, max...);
         });
     }
 
-    template <class T>
-    void read_record(EM_VAL object, const val& key, T& out) {
-        const val nested = val::take_ownership(parley_get_object(object, key.as_handle()));
-        if (nested.as_handle() == nullptr) return fail_type(object, key, "an object");
-        read_fields(nested.as_handle(), out);
-    }
-
-    template <class T>
-    void read_list(EM_VAL object, const val& key, std::vector<T>& out, std::size_t max) {
-        const val array = val::take_ownership(parley_get_array(object, key.as_handle()));
-        if (array.as_handle() == nullptr) return fail_type(object, key, "an array");
-        // The count is checked before anything is allocated: a sparse array
-        // may claim billions of items.
-        const double n = parley_length(array.as_handle());
-        if (n > static_cast<double>(max))
-            return fail(decode_error::too_many_items, "more than " + std::to_string(max) + " items");
-        out.resize(static_cast<std::size_t>(n));
-        for (std::size_t i = 0; i < out.size() && !error_; ++i) {
-            read(array.as_handle(), js_index(i), out[i]);
-            if (error_) error_->enclose("[" + std::to_string(i) + "]");
-        }
-    }
-
-    void read_text(EM_VAL object, const val& key, std::string& out, std::size_t max) {
-        // UTF-8 takes at least one byte per UTF-16 unit, so a string longer
-        // than `max` units is refused before it is converted at all, and the
-        // conversion needs at most three bytes per unit.
-        static std::vector<char> scratch;
-        if (scratch.size() < 3 * max) scratch.resize(3 * max);
-        const int n = parley_get_text(object, key.as_handle(), scratch.data(), static_cast<int>(3 * max),
-                                      static_cast<int>(max));
-        if (n == -1) return fail_type(object, key, "a string");
-        if (n == -3) return fail(decode_error::bad_utf8, "contains a lone UTF-16 surrogate");
-        if (n == -2 || static_cast<std::size_t>(n) > max)
-            return fail(decode_error::field_too_long, "longer than " + std::to_string(max) + " bytes of UTF-8");
-        out.assign(scratch.data(), static_cast<std::size_t>(n));
-    }
-
-    void read_bool(EM_VAL object, const val& key, bool& out) {
-        const int b = parley_get_bool(object, key.as_handle());
-        if (b < 0) return fail_type(object, key, "true or false");
-        out = b == 1;
-    }
-
-    template <class E>
-    void read_enum(EM_VAL object, const val& key, E& out) {
-        // Every enum name is short; a longer string is simply not one.
-        char name[3 * 32];
-        const int n = parley_get_text(object, key.as_handle(), name, sizeof name, sizeof name / 3);
-        if (n == -1) return fail_type(object, key, "a name");
-        if (n >= 0) {
-            if (auto e = enum_from_name<E>({name, static_cast<std::size_t>(n)})) {
-                out = *e;
-                return;
-            }
-            const std::string text(name, static_cast<std::size_t>(n));
-            return fail(decode_error::bad_value, "unknown name '" + text + "'");
-        }
-        fail(decode_error::bad_value, "unknown name");
-    }
-
+private:
     template <class T, class... Max>
-    void read_integer(EM_VAL object, const val& key, T& out, Max... max) {
-        std::uint64_t bound = protocol::wire::default_max<T>();
-        ((bound = static_cast<std::uint64_t>(max)), ...);
-        const double d = parley_get_number(object, key.as_handle());
-        if (std::isnan(d)) return fail_type(object, key, "an integer from 0 to 2^53-1");
-        if (!(d >= 0 && d <= static_cast<double>(limits::max_safe_integer) && d == std::floor(d)))
-            return fail(decode_error::bad_value, "expected an integer from 0 to 2^53-1");
-        if (d > static_cast<double>(bound))
-            return fail(decode_error::bad_value, "larger than " + std::to_string(bound));
-        out = static_cast<T>(d);
+    void read(T& out, Max... max) {
+        if constexpr (record<T>) {
+            read_fields(out);
+        } else if constexpr (is_list<T>::value) {
+            read_list(out, std::size_t{max}...);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+            read_text(out, std::size_t{max}...);
+        } else if constexpr (std::is_same_v<T, bool>) {
+            const double d = next();
+            if (d != 0 && d != 1) return fail(decode_error::bad_value);
+            out = d == 1;
+        } else if constexpr (std::is_enum_v<T>) {
+            if (auto v = read_count(protocol::enum_count(T{}) - 1u)) out = static_cast<T>(*v);
+        } else {
+            const double d = next();
+            if (!is_integer(d, static_cast<double>(bound_of<T>(max...)))) return fail(decode_error::bad_value);
+            out = static_cast<T>(d);
+        }
     }
 
-    std::optional<input_error> error_;
+    template <class T>
+    void read_list(std::vector<T>& out, std::size_t max) {
+        const double n = next();
+        if (!is_integer(n, static_cast<double>(limits::max_safe_integer))) return fail(decode_error::bad_value);
+        if (n > static_cast<double>(max)) return fail(decode_error::too_many_items);
+        // Every item takes at least one slot of the tape.
+        if (n > static_cast<double>(end_ - pos_)) return fail(decode_error::bad_value);
+        out.resize(static_cast<std::size_t>(n));
+        for (auto& item : out) {
+            read(item);
+            if (error_) return;
+        }
+    }
+
+    void read_text(std::string& out, std::size_t max) {
+        const double n = next();
+        if (!is_integer(n, static_cast<double>(text_end_ - text_))) return fail(decode_error::bad_value);
+        if (n > static_cast<double>(max)) return fail(decode_error::field_too_long);
+        out.assign(text_, static_cast<std::size_t>(n));  // the codec checks the UTF-8
+        text_ += static_cast<std::size_t>(n);
+    }
+
+    static bool is_integer(double d, double max) { return d >= 0 && d <= max && d == std::floor(d); }
+
+    double next() {
+        if (pos_ == end_) {
+            fail(decode_error::bad_value);
+            return -1;
+        }
+        return *pos_++;
+    }
+
+    void fail(decode_error e) {
+        if (!error_) error_ = e;
+        pos_ = end_;
+    }
+
+    const double* pos_;
+    const double* end_;
+    const char* text_;
+    const char* text_end_;
+    std::optional<decode_error> error_;
 };
 
-/// A default-constructed packet of `kind`, which must name a packet.
-packet make_packet(packet_kind kind) {
-    std::optional<packet> out;
+/// Makes `p` a packet of `kind`, keeping it (and the capacity of its strings
+/// and lists) when it already is one.
+bool prepare_packet(packet& p, std::size_t kind) {
+    if (kind > 0xFF || !protocol::is_packet_kind(static_cast<std::uint8_t>(kind))) return false;
+    if (protocol::kind_of(p) == static_cast<packet_kind>(kind)) return true;
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-        ((std::variant_alternative_t<I, packet>::kind == kind ? (out.emplace(std::in_place_index<I>), 0) : 0), ...);
+        ((std::variant_alternative_t<I, packet>::kind == static_cast<packet_kind>(kind)
+              ? (p.emplace<I>(), 0)
+              : 0),
+         ...);
     }(std::make_index_sequence<std::variant_size_v<packet>>{});
-    return std::move(*out);
+    return true;
 }
 
-std::optional<packet_kind> js_reader::read_kind(EM_VAL object) {
-    // Kind names are short; a longer string names no kind.
-    char name[3 * 32];
-    const val& key = js_name("type");
-    const int n = parley_get_text(object, key.as_handle(), name, sizeof name, sizeof name / 3);
-    if (n == -1) {
-        fail(decode_error::unknown_kind, "expected the name of a packet kind");
-    } else if (n < 0) {
-        fail(decode_error::unknown_kind, "no packet kind has that name");
-    } else {
-        const std::string_view text{name, static_cast<std::size_t>(n)};
-        if (auto kind = protocol::kind_from_name(text)) return kind;
-        fail(decode_error::unknown_kind, "no packet kind is called '" + std::string(text) + "'");
+/// The packets being encoded, kept between calls so that their strings keep
+/// their capacity. Every field of a reused packet is overwritten by the tape
+/// before it is encoded; after a failed read the list is cleared all the same.
+std::vector<packet> encode_packets;
+
+std::optional<decode_error> read_packets(tape_reader& reader, bool batch) {
+    const auto count = reader.read_count(limits::max_batch_packets);
+    if (!count) return reader.error();
+    if (*count == 0) return batch ? decode_error::empty_batch : decode_error::bad_value;
+    if (!batch && *count != 1) return decode_error::bad_value;
+    encode_packets.resize(*count);
+    for (auto& p : encode_packets) {
+        const auto kind = reader.read_count(0xFF);
+        if (!kind || !prepare_packet(p, *kind)) return decode_error::unknown_kind;
+        std::visit([&](auto& alt) { reader.read_fields(alt); }, p);
+        if (reader.error()) return reader.error();
     }
-    error_->enclose("type");
+    if (!reader.at_end()) return decode_error::bad_value;
     return std::nullopt;
 }
 
-bool js_reader::read_packet(EM_VAL object, packet& out) {
-    if (object == nullptr || !parley_is_object(object)) {
-        fail(decode_error::bad_value, "expected a packet object");
-        return false;
+// ---- packets -> tape (decode) ----------------------------------------------------
+
+/// Length in UTF-16 units of valid UTF-8: one per character, two for the
+/// four-byte ones. Eight ASCII bytes at a time, as is_valid_utf8 reads them.
+std::size_t utf16_length(const std::string& s) {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const auto* end = p + s.size();
+    std::size_t units = 0;
+    while (end - p >= 8) {
+        std::uint64_t chunk;
+        std::memcpy(&chunk, p, 8);
+        if ((chunk & 0x8080808080808080ULL) != 0) break;
+        p += 8;
+        units += 8;
     }
-    const auto kind = read_kind(object);
-    if (!kind) return false;
-    out = make_packet(*kind);
-    std::visit([&](auto& alt) { read_fields(object, alt); }, out);
-    if (error_) error_->enclose(protocol::kind_name(*kind));
-    return !error_;
-}
-
-// ---- C++ -> JS -------------------------------------------------------------
-
-template <class T>
-val make_js(const T& v);
-
-/// Stores `v` as object[key].
-template <class T>
-void put(EM_VAL object, const val& key, const T& v) {
-    if constexpr (record<T> || is_list<T>::value) {
-        const val nested = make_js(v);
-        parley_set_value(object, key.as_handle(), nested.as_handle());
-    } else if constexpr (std::is_enum_v<T>) {
-        parley_set_value(object, key.as_handle(), js_name(enum_name(v)).as_handle());
-    } else if constexpr (std::is_same_v<T, std::string>) {
-        parley_set_text(object, key.as_handle(), v.data(), static_cast<int>(v.size()));
-    } else if constexpr (std::is_same_v<T, bool>) {
-        parley_set_bool(object, key.as_handle(), v ? 1 : 0);
-    } else {
-        // Every integer the codec accepts is at most 2^53-1, so the Number is exact.
-        parley_set_number(object, key.as_handle(), static_cast<double>(v));
+    for (; p != end; ++p) {
+        units += (*p & 0xC0) != 0x80;
+        units += *p >= 0xF0;
     }
+    return units;
 }
 
-template <class T>
-void put_fields(EM_VAL object, const T& v) {
-    T::fields(v, [&](const char* name, const auto& member, auto...) { put(object, js_name(name), member); });
-}
+/// Strings this long are decoded by JS where they are, with a TextDecoder
+/// call of their own: below it, one call for all the short strings of a
+/// message beats one per string; above it, copying them into the text area
+/// costs more than the call.
+constexpr std::size_t min_direct_text = 256;
 
-/// A new JS object or array for a record or a list.
-template <class T>
-val make_js(const T& v) {
-    if constexpr (record<T>) {
-        val object = val::object();
-        put_fields(object.as_handle(), v);
-        return object;
-    } else {
-        using item_type = typename T::value_type;
-        static_assert(record<item_type> || std::is_integral_v<item_type>,
-                      "lists in packets.hpp hold records or integers; add a branch for others");
-        val array = val::array();
-        for (const auto& item : v) {
-            if constexpr (record<item_type>) {
-                const val element = make_js(item);
-                parley_push(array.as_handle(), element.as_handle());
-            } else {
-                const val element(static_cast<double>(item));  // small integers: exact
-                parley_push(array.as_handle(), element.as_handle());
-            }
+/// Writes decoded packets onto the tape and their strings into the text area
+/// (or, long ones, their address).
+class tape_writer {
+public:
+    bool failed() const { return failed_; }
+    std::size_t tape_size() const { return tape_size_; }
+    std::size_t text_size() const { return text_size_; }
+
+    void put(double v) {
+        if (tape_size_ == tape_area.capacity() && !tape_area.reserve(tape_size_ + 1)) {
+            failed_ = true;
+            return;
         }
-        return array;
+        tape_area.data()[tape_size_++] = v;
     }
-}
 
-val packet_to_js(const packet& p) {
-    return std::visit(
-        [](const auto& alt) {
-            val object = val::object();
-            const val& type = js_name(protocol::kind_name(alt.kind));
-            parley_set_value(object.as_handle(), js_name("type").as_handle(), type.as_handle());
-            put_fields(object.as_handle(), alt);
-            return object;
-        },
-        p);
-}
-
-val bytes_to_js(const protocol::bytes& bytes) {
-    return val::take_ownership(parley_copy_out(bytes.data(), static_cast<int>(bytes.size())));
-}
-
-// ---- exported functions ----------------------------------------------------
-
-/// The packets being encoded, kept between calls. A getter or Proxy in the
-/// caller's object may throw from inside a read, unwinding the wasm frames
-/// without running destructors; whatever the packets held then is freed by
-/// the next call's clear() instead of leaking. (parley.js refuses re-entrant
-/// calls, so only one call uses this at a time.)
-std::vector<packet>& scratch_packets() {
-    static std::vector<packet> packets;
-    return packets;
-}
-
-/** Encodes one packet object. @return a Uint8Array, or {code, detail}. */
-val encode_packet(val object) {
-    auto& packets = scratch_packets();
-    packets.clear();
-    js_reader reader;
-    if (!reader.read_packet(object.as_handle(), packets.emplace_back()))
-        return failure_value(reader.error()->code, &*reader.error());
-    auto bytes = protocol::encode(packets.front());
-    if (!bytes) return failure_value(bytes.error());
-    return bytes_to_js(*bytes);
-}
-
-/** Encodes an array of packet objects as one batch. @return a Uint8Array, or {code, detail}. */
-val encode_packets(val objects) {
-    if (!objects.isArray()) {
-        const input_error shape{decode_error::bad_value, "packets", "expected an array of packet objects"};
-        return failure_value(shape.code, &shape);
+    template <class T>
+    void write_fields(const T& v) {
+        T::fields(v, [&](const char*, const auto& member, auto...) { write(member); });
     }
-    const double n = parley_length(objects.as_handle());
-    if (n == 0) return failure_value(decode_error::empty_batch);
-    if (n > static_cast<double>(limits::max_batch_packets)) return failure_value(decode_error::too_many_items);
 
-    auto& packets = scratch_packets();
-    packets.clear();
-    for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
-        js_reader reader;
-        const val item = val::take_ownership(parley_get_object(objects.as_handle(), js_index(i).as_handle()));
-        if (!reader.read_packet(item.as_handle(), packets.emplace_back())) {
-            input_error e = *reader.error();
-            e.enclose("[" + std::to_string(i) + "]");
-            e.enclose("packets");
-            return failure_value(e.code, &e);
+private:
+    template <class T>
+    void write(const T& v) {
+        if constexpr (record<T>) {
+            write_fields(v);
+        } else if constexpr (is_list<T>::value) {
+            put(static_cast<double>(v.size()));
+            for (const auto& item : v) write(item);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+            write_text(v);
+        } else {
+            put(static_cast<double>(v));  // bools, enums and integers (all <= 2^53-1)
         }
     }
-    auto bytes = protocol::encode_batch(packets);
-    if (!bytes) return failure_value(bytes.error());
-    return bytes_to_js(*bytes);
-}
 
-/** Decodes one WebSocket message (a packet or a batch) from a Uint8Array of
- *  `size` bytes. @return an array of packet objects, or {code}. */
-val decode_message(val input, double size) {
-    // Longer input is refused before it is copied: a caller's mistake must not
-    // grow the heap.
-    if (size > static_cast<double>(limits::max_packet_bytes)) return failure_value(decode_error::too_large);
-    static protocol::bytes buffer;  // kept between calls: no allocation per message
-    buffer.resize(static_cast<std::size_t>(size));
-    parley_copy_in(input.as_handle(), buffer.data());
-
-    auto packets = protocol::decode_message(buffer);
-    if (!packets) return failure_value(packets.error());
-    val out = val::array();
-    for (const auto& p : *packets) {
-        const val object = packet_to_js(p);
-        parley_push(out.as_handle(), object.as_handle());
+    void write_text(const std::string& s) {
+        // A long string stays where the codec put it, and JS decodes it there;
+        // its slot holds minus its address (never 0), the next one its size.
+        if (s.size() >= min_direct_text) {
+            put(-static_cast<double>(address(s.data())));
+            put(static_cast<double>(s.size()));
+            return;
+        }
+        if (!text_area.reserve(text_size_ + s.size())) {
+            failed_ = true;
+            return;
+        }
+        std::memcpy(text_area.data() + text_size_, s.data(), s.size());
+        text_size_ += s.size();
+        utf16_end_ += utf16_length(s);
+        put(static_cast<double>(utf16_end_));
     }
-    return out;
+
+    std::size_t tape_size_ = 0;
+    std::size_t text_size_ = 0;
+    std::size_t utf16_end_ = 0;
+    bool failed_ = false;
+};
+
+/// The packets of the last message decoded: JS reads their long strings in
+/// place, so they live until the next decode.
+std::vector<packet> decoded_packets;
+
+/// decode_message into decoded_packets. A single packet (most messages) goes
+/// through protocol::decode, which needs no vector of its own; both calls
+/// run the same checks in the same order, so the errors are the same.
+std::optional<decode_error> decode_input(std::span<const std::uint8_t> input) {
+    const auto header = protocol::peek_header(input);
+    if (header && header->kind != packet_kind::batch) {
+        auto p = protocol::decode(input);
+        if (!p) return p.error();
+        decoded_packets.push_back(std::move(*p));
+        return std::nullopt;
+    }
+    auto packets = protocol::decode_message(input);
+    if (!packets) return packets.error();
+    decoded_packets = std::move(*packets);
+    return std::nullopt;
 }
 
-// ---- constants -------------------------------------------------------------
+// ---- the vocabulary, as JSON -----------------------------------------------------
 
-val describe_limits() {
-    val out = val::object();
+/// A small JSON writer: enough for names, numbers and the descriptions.
+class json {
+public:
+    const std::string& text() const { return out_; }
+
+    json& key(std::string_view k) {
+        comma();
+        quote(k);
+        out_ += ':';
+        fresh_ = true;
+        return *this;
+    }
+    json& string(std::string_view s) {
+        comma();
+        quote(s);
+        return *this;
+    }
+    /// Every number in the vocabulary is an integer from 0 to 2^53-1.
+    json& number(double v) {
+        comma();
+        out_ += std::to_string(static_cast<unsigned long long>(v));
+        return *this;
+    }
+    json& open(char bracket) {
+        comma();
+        out_ += bracket;
+        fresh_ = true;
+        return *this;
+    }
+    json& close(char bracket) {
+        out_ += bracket;
+        fresh_ = false;
+        return *this;
+    }
+
+private:
+    void quote(std::string_view s) {
+        out_ += '"';
+        for (const char c : s) {
+            if (c == '"' || c == '\\') out_ += '\\';
+            if (static_cast<unsigned char>(c) < 0x20) continue;  // none in the vocabulary
+            out_ += c;
+        }
+        out_ += '"';
+    }
+    void comma() {
+        if (!fresh_) out_ += ',';
+        fresh_ = false;
+    }
+    std::string out_;
+    bool fresh_ = true;
+};
+
+template <class E> constexpr std::string_view enum_type_name = "";
+template <> constexpr std::string_view enum_type_name<protocol::reaction_kind> = "reaction_kind";
+template <> constexpr std::string_view enum_type_name<protocol::presence_change> = "presence_change";
+template <> constexpr std::string_view enum_type_name<protocol::history_mode> = "history_mode";
+template <> constexpr std::string_view enum_type_name<protocol::room_kind> = "room_kind";
+template <> constexpr std::string_view enum_type_name<protocol::room_role> = "room_role";
+template <> constexpr std::string_view enum_type_name<protocol::membership> = "membership";
+template <> constexpr std::string_view enum_type_name<protocol::room_action> = "room_action";
+template <> constexpr std::string_view enum_type_name<protocol::leave_reason> = "leave_reason";
+
+template <class E>
+void describe_enum(json& out) {
+    static_assert(!enum_type_name<E>.empty(), "name every enum of packets.hpp above");
+    out.key(enum_type_name<E>).open('[');
+    for (const auto name : protocol::enum_names(E{})) out.string(name);
+    out.close(']');
+}
+
+/// Every enumeration of packets.hpp by its name, as in docs/protocol.md
+/// section 12; tests/wasm checks that this names every enum there.
+void describe_enums(json& out) {
+    out.key("enums").open('{');
+    describe_enum<protocol::reaction_kind>(out);
+    describe_enum<protocol::presence_change>(out);
+    describe_enum<protocol::history_mode>(out);
+    describe_enum<protocol::room_kind>(out);
+    describe_enum<protocol::room_role>(out);
+    describe_enum<protocol::membership>(out);
+    describe_enum<protocol::room_action>(out);
+    describe_enum<protocol::leave_reason>(out);
+    out.close('}');
+}
+
+void describe_limits(json& out) {
+    out.key("limits").open('{');
     // limits.hpp has no list of its names; tests/wasm checks that this one
     // names every constant there.
-#define PARLEY_LIMIT(name) out.set(#name, static_cast<double>(limits::name))
+#define PARLEY_LIMIT(name) out.key(#name).number(static_cast<double>(limits::name))
     PARLEY_LIMIT(version);
     PARLEY_LIMIT(max_packet_bytes);
     PARLEY_LIMIT(max_client_packet_bytes);
@@ -604,80 +497,189 @@ val describe_limits() {
     PARLEY_LIMIT(checksum_bytes);
     PARLEY_LIMIT(max_safe_integer);
 #undef PARLEY_LIMIT
-    return out;
+    out.close('}');
 }
 
-/// The names of E's values, in value order (a value is its index).
-template <class E>
-val enum_list() {
-    val out = val::array();
-    for (std::uint8_t i = 0; i < protocol::enum_count(E{}); ++i)
-        out.set(i, std::string(enum_name(static_cast<E>(i))));
-    return out;
+/// The bound a field list gives (a string's bytes, a list's items).
+template <class... Max>
+double given_max(Max... max) {
+    double d = 0;
+    ((d = static_cast<double>(max)), ...);
+    return d;
 }
 
-/// Every enumeration of packets.hpp by its name, as in docs/protocol.md
-/// section 12; tests/wasm checks that this names every enum there.
-val describe_enums() {
-    val out = val::object();
-    out.set("reaction_kind", enum_list<protocol::reaction_kind>());
-    out.set("presence_change", enum_list<protocol::presence_change>());
-    out.set("history_mode", enum_list<protocol::history_mode>());
-    out.set("room_kind", enum_list<protocol::room_kind>());
-    out.set("room_role", enum_list<protocol::room_role>());
-    out.set("membership", enum_list<protocol::membership>());
-    out.set("room_action", enum_list<protocol::room_action>());
-    out.set("leave_reason", enum_list<protocol::leave_reason>());
-    return out;
+/// One field as the code generator needs it: {name, type, max, ...}.
+template <class T, class... Max>
+void describe_value(json& out, Max... max) {
+    if constexpr (record<T>) {
+        out.key("type").string("record").key("fields").open('[');
+        T sample{};
+        T::fields(sample, [&]<class F, class... M>(const char* name, F&, M... m) {
+            out.open('{').key("name").string(name);
+            describe_value<F>(out, m...);
+            out.close('}');
+        });
+        out.close(']');
+    } else if constexpr (is_list<T>::value) {
+        out.key("type").string("list").key("max").number(given_max(max...));
+        out.key("item").open('{');
+        describe_value<typename T::value_type>(out);
+        out.close('}');
+    } else if constexpr (std::is_same_v<T, std::string>) {
+        out.key("type").string("text").key("max").number(given_max(max...));
+    } else if constexpr (std::is_same_v<T, bool>) {
+        out.key("type").string("bool");
+    } else if constexpr (std::is_enum_v<T>) {
+        out.key("type").string("enum").key("enum").string(enum_type_name<T>);
+    } else {
+        out.key("type").string("integer").key("max").number(static_cast<double>(bound_of<T>(max...)));
+    }
 }
 
-/** The protocol's vocabulary: kinds, reactions and the other enumerations,
- *  error codes with their descriptions, limits. Read once by parley.js. */
-val describe() {
-    val kinds = val::object();
+void describe_packets(json& out) {
+    out.key("packets").open('[');
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (([&] {
+             using T = std::variant_alternative_t<I, packet>;
+             out.open('{').key("kind").number(static_cast<double>(T::kind));
+             out.key("name").string(protocol::kind_name(T::kind));
+             describe_value<T>(out);
+             out.close('}');
+         }()),
+         ...);
+    }(std::make_index_sequence<std::variant_size_v<packet>>{});
+    out.close(']');
+}
+
+/// The protocol's vocabulary and layouts: kinds, enumerations, error codes
+/// with their descriptions, limits, and every packet's fields. parley.js
+/// reads it once; wasm/generate_codec.mjs builds the JS codec from it.
+std::string describe() {
+    json out;
+    out.open('{').key("kinds").open('{');
     for (unsigned byte = 0; byte < 256; ++byte)
         if (protocol::is_packet_kind(static_cast<std::uint8_t>(byte)))
-            kinds.set(std::string(protocol::kind_name(static_cast<packet_kind>(byte))), byte);
-
-    const val reactions = enum_list<protocol::reaction_kind>();
+            out.key(protocol::kind_name(static_cast<packet_kind>(byte))).number(byte);
+    out.close('}');
+    out.key("reactions").open('[');
+    for (const auto name : protocol::enum_names(protocol::reaction_kind{})) out.string(name);
+    out.close(']');
+    describe_enums(out);
 
     // Codes are 16-bit on the wire, but every one defined so far is below 1024.
-    val errors = val::object();
-    val descriptions = val::object();
-    for (std::uint16_t code = 1; code < 1024; ++code) {
-        const std::string_view name = protocol::error_name(code);
-        if (name == "unknown") continue;
-        errors.set(std::string(name), code);
-        descriptions.set(code, std::string(protocol::error_description(code)));
-    }
-
-    val out = val::object();
-    out.set("kinds", kinds);
-    out.set("reactions", reactions);
-    out.set("enums", describe_enums());
-    out.set("errors", errors);
-    out.set("descriptions", descriptions);
-    out.set("limits", describe_limits());
-    return out;
-}
-
-/** The module's memory, for leak tests and client metrics: the size of its
- *  linear memory and the bytes malloc has handed out. */
-val memory_usage() {
-    const struct mallinfo info = mallinfo();
-    val out = val::object();
-    out.set("linear", static_cast<double>(__builtin_wasm_memory_size(0)) * 65536.0);
-    out.set("allocated", static_cast<double>(info.uordblks));
-    return out;
+    out.key("errors").open('{');
+    for (std::uint16_t code = 1; code < 1024; ++code)
+        if (protocol::error_name(code) != "unknown") out.key(protocol::error_name(code)).number(code);
+    out.close('}').key("descriptions").open('{');
+    for (std::uint16_t code = 1; code < 1024; ++code)
+        if (protocol::error_name(code) != "unknown")
+            out.key(std::to_string(code)).string(protocol::error_description(code));
+    out.close('}');
+    describe_limits(out);
+    describe_packets(out);
+    out.close('}');
+    return out.text();
 }
 
 }  // namespace
 }  // namespace parley::wasm
 
-EMSCRIPTEN_BINDINGS(parley_protocol) {
-    emscripten::function("encode_packet", &parley::wasm::encode_packet);
-    emscripten::function("encode_packets", &parley::wasm::encode_packets);
-    emscripten::function("decode_message", &parley::wasm::decode_message);
-    emscripten::function("describe", &parley::wasm::describe);
-    emscripten::function("memory_usage", &parley::wasm::memory_usage);
+// ---- exported functions ----------------------------------------------------------
+
+using namespace parley::wasm;
+
+extern "C" {
+
+/** The address of the io_table; the areas start empty and grow on demand. */
+EMSCRIPTEN_KEEPALIVE std::uint32_t parley_io() {
+    publish_areas();
+    return address(&io);
 }
+
+/** Grows area `which` (0 tape, in doubles; 1 text and 2 input, in bytes) to
+ *  at least `size`, keeping its contents. @return 0, or too_large when the
+ *  request passes what a message may need or memory is exhausted. */
+EMSCRIPTEN_KEEPALIVE int parley_reserve(int which, double size) {
+    // No message needs more than this of any area (a batch of the most items
+    // each field allows stays far below), so a larger request is a mistake.
+    constexpr double max_area = 16.0 * limits::max_packet_bytes;
+    bool ok = size >= 0 && size <= max_area;
+    const auto n = ok ? static_cast<std::size_t>(size) : 0;
+    if (ok && which == 0) ok = tape_area.reserve(n);
+    else if (ok && which == 1) ok = text_area.reserve(n);
+    else if (ok && which == 2) ok = input_area.reserve(n);
+    publish_areas();
+    return ok ? 0 : static_cast<int>(decode_error::too_large);
+}
+
+/** Encodes the packets on the tape (`tape_size` doubles, `text_size` bytes of
+ *  text) as one message: a packet, or a batch if `batch`. @return 0 and the
+ *  bytes at io.output, or a decode_error. */
+EMSCRIPTEN_KEEPALIVE int parley_encode(std::uint32_t tape_size, std::uint32_t text_size, int batch) {
+    io.output_size = 0;
+    io.tape_size = tape_size;
+    io.text_size = text_size;
+    if (tape_size > tape_area.capacity() || text_size > text_area.capacity())
+        return static_cast<int>(decode_error::bad_value);
+    tape_reader reader(tape_area.data(), tape_size, text_area.data(), text_size);
+    if (auto e = read_packets(reader, batch != 0)) {
+        encode_packets.clear();
+        return static_cast<int>(*e);
+    }
+    output.clear();
+    if (batch) {
+        auto bytes = parley::protocol::encode_batch(encode_packets);
+        if (!bytes) return static_cast<int>(bytes.error());
+        output = std::move(*bytes);
+    } else if (auto e = parley::protocol::encode_append(output, encode_packets.front())) {
+        return static_cast<int>(*e);
+    }
+    io.output = address(output.data());
+    io.output_size = static_cast<std::uint32_t>(output.size());
+    return 0;
+}
+
+/** Decodes the message of `size` bytes in the input area (a packet or a
+ *  batch) onto the tape and the text area. @return 0, or a decode_error. */
+EMSCRIPTEN_KEEPALIVE int parley_decode(std::uint32_t size) {
+    io.tape_size = 0;
+    io.text_size = 0;
+    decoded_packets.clear();
+    if (size > limits::max_packet_bytes) return static_cast<int>(decode_error::too_large);
+    if (size > input_area.capacity()) return static_cast<int>(decode_error::truncated);
+    if (auto e = decode_input({input_area.data(), size})) return static_cast<int>(*e);
+
+    tape_writer writer;
+    writer.put(static_cast<double>(decoded_packets.size()));
+    for (const auto& p : decoded_packets) {
+        writer.put(static_cast<double>(parley::protocol::kind_of(p)));
+        std::visit([&](const auto& alt) { writer.write_fields(alt); }, p);
+    }
+    publish_areas();
+    if (writer.failed()) {
+        decoded_packets.clear();
+        return static_cast<int>(decode_error::too_large);
+    }
+    io.tape_size = static_cast<std::uint32_t>(writer.tape_size());
+    io.text_size = static_cast<std::uint32_t>(writer.text_size());
+    return 0;
+}
+
+/** The vocabulary as JSON (see describe()); the text stays valid. */
+EMSCRIPTEN_KEEPALIVE const char* parley_describe() {
+    static const std::string text = describe();
+    return text.c_str();
+}
+
+/** Bytes of the module's linear memory, for leak tests and metrics. */
+EMSCRIPTEN_KEEPALIVE double parley_memory_linear() {
+    return static_cast<double>(__builtin_wasm_memory_size(0)) * 65536.0;
+}
+
+/** Bytes malloc has handed out and not had back. */
+EMSCRIPTEN_KEEPALIVE double parley_memory_allocated() {
+    const struct mallinfo info = mallinfo();
+    return static_cast<double>(info.uordblks);
+}
+
+}  // extern "C"

@@ -5,8 +5,12 @@
 //
 //   import { loadParley, ParleyError } from '/wasm/parley.js';
 //   const parley = await loadParley();
-//   const bytes = parley.encode({ type: 'ping', nonce: 1 });
+//   const bytes = parley.encode({ type: 'ping', nonce: 1 });   // a view: send or copy it
 //   const [packet] = parley.decode(bytes);
+//
+// The codec itself is parley_codec.js, generated at build time from the
+// module's field lists (wasm/generate_codec.mjs): one call into wasm per
+// message each way, over tapes in the module's memory (wasm/bindings.cpp).
 //
 // Packet objects look like the JSON of tests/vectors/packets.json: `type` is
 // the kind's name, fields keep their names, enums are names, integers are
@@ -15,6 +19,7 @@
 // number; nothing aborts the module, so it stays usable after any input.
 
 import createModule from './parley_protocol.js';
+import { InputError, fnv1a, makeCodec, schemaHash } from './parley_codec.js';
 
 /** A protocol error: `code` is the wire number (1-17 decode errors),
  *  `name` its snake_case name, `message` the description, followed for bad
@@ -47,8 +52,20 @@ function isNode() {
   return typeof process === 'object' && typeof process.versions?.node === 'string' && typeof window === 'undefined';
 }
 
+/** The module's vocabulary (bindings.cpp describe()), checked against the
+ *  one parley_codec.js was generated from. */
+function readVocabulary(module) {
+  const heap = module.HEAPU8;
+  const at = module._parley_describe();
+  const bytes = heap.subarray(at, heap.indexOf(0, at));
+  if (fnv1a(bytes) !== schemaHash) {
+    throw new Error('parley_codec.js and parley_protocol.wasm come from different builds: publish them together');
+  }
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
 function makeApi(module) {
-  const vocabulary = module.describe();
+  const vocabulary = readVocabulary(module);
   const errorNames = {};
   for (const [name, code] of Object.entries(vocabulary.errors)) errorNames[code] = name;
   const badValue = vocabulary.errors.bad_value;
@@ -59,55 +76,53 @@ function makeApi(module) {
     return new ParleyError(code, errorNames[code] ?? 'unknown', message);
   };
 
-  // Every call into the module goes through here. The glue only reads plain
-  // data, but a getter or Proxy in the caller's object may still throw while
-  // wasm frames are on the stack, and such an exception skips the C++
-  // epilogues: the wasm stack pointer is put back before the exception is
-  // reported as bad input. A getter that calls back into the API would share
-  // the module's scratch buffers with the call in progress, so that is
-  // refused.
+  const codec = makeCodec(module, vocabulary);
+
+  // Every call goes through here. The codec reads the caller's objects in
+  // JavaScript before it calls into wasm, so a getter or Proxy that throws
+  // unwinds no wasm frame; its exception becomes a bad_value error. A getter
+  // that calls back into the API would overwrite the tape of the call in
+  // progress, so that is refused.
   let busy = false;
-  const enter = (call) => {
+  const enter = (call, argument) => {
     if (busy) throw errorFor(badValue, 'parley was called from inside a getter of the packet it was reading');
     busy = true;
-    const top = module.stackSave();
     try {
-      return call();
+      return call(argument);
     } catch (e) {
+      if (e instanceof InputError) throw errorFor(e.code, e.detail);
       // A trap inside wasm is a bug, never bad input: let it through as it is.
-      if (e instanceof WebAssembly.RuntimeError) throw e;
-      module.stackRestore(top);
-      if (e instanceof ParleyError) throw e;
+      if (e instanceof WebAssembly.RuntimeError || e instanceof ParleyError) throw e;
       throw errorFor(badValue, `reading the packet threw: ${e && e.message}`);
     } finally {
       busy = false;
     }
   };
 
-  const check = (result, isSuccess) => {
-    if (isSuccess(result)) return result;
-    throw errorFor(result.code, result.detail);
-  };
-  const isBytes = (r) => r instanceof Uint8Array;
-
   return Object.freeze({
-    /** @returns {Uint8Array} the packet's bytes. @throws {ParleyError} */
+    /** Encodes one packet.
+     *  @returns {Uint8Array} the packet's bytes: a view of the module's
+     *    memory, valid until the next call of encode, encodeBatch or decode
+     *    on this instance. Send it (WebSocket.send copies) or copy it
+     *    (`.slice()`) before then. @throws {ParleyError} */
     encode(packet) {
-      return check(enter(() => module.encode_packet(packet)), isBytes);
+      return enter(codec.encode, packet);
     },
 
-    /** @returns {Uint8Array} one batch packet holding every packet, in order. @throws {ParleyError} */
+    /** Encodes packets as one batch packet, in order.
+     *  @returns {Uint8Array} a view valid until the next call, as encode's. @throws {ParleyError} */
     encodeBatch(packets) {
-      return check(enter(() => module.encode_packets(packets)), isBytes);
+      return enter(codec.encodeBatch, packets);
     },
 
     /** Decodes one WebSocket message: a packet or a batch.
-     *  @param {Uint8Array|ArrayBuffer} bytes
-     *  @returns {object[]} the packets, in order. @throws {ParleyError} */
+     *  @param {Uint8Array|ArrayBuffer} bytes (any view, also one encode returned)
+     *  @returns {object[]} the packets, in order: new plain objects, the
+     *    caller's to keep. @throws {ParleyError} */
     decode(bytes) {
       if (bytes instanceof ArrayBuffer) bytes = new Uint8Array(bytes);
       if (!(bytes instanceof Uint8Array)) throw errorFor(badValue, 'decode expects a Uint8Array');
-      return check(enter(() => module.decode_message(bytes, bytes.length)), Array.isArray);
+      return enter(codec.decode, bytes);
     },
 
     kinds: Object.freeze(vocabulary.kinds),
@@ -123,7 +138,7 @@ function makeApi(module) {
     /** { linear, allocated }: bytes of the module's memory and of its heap in
      *  use; for leak checks and metrics. */
     memoryUsage() {
-      return module.memory_usage();
+      return { linear: module._parley_memory_linear(), allocated: module._parley_memory_allocated() };
     },
   });
 }

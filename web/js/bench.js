@@ -104,7 +104,7 @@ async function run(parley) {
       ...Array.from({ length: 8 }, () => cell('…', 'num pending')));
     tbody.append(row);
 
-    const bytes = parley.encode(s.packet);
+    const bytes = parley.encode(s.packet).slice(); // encode's view lasts until the next call
     const json = JSON.stringify(s.packet);
     const jsonBytes = utf8.encode(json).length;
     const enc = await measure(() => parley.encode(s.packet), ms);
