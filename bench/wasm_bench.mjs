@@ -2,14 +2,21 @@
 // JSON.stringify/JSON.parse of the very same objects, in one node process.
 //
 //   make bench-wasm                 (builds build/wasm/ first)
-//   node bench/wasm_bench.mjs [--time-ms=200] [--repetitions=7]
+//   node bench/wasm_bench.mjs [--time-ms=200] [--repetitions=7] [--split=1]
 //
 // The packets are those of bench/protocol_bench.cpp (built here as
 // tests/support/sample_packets.hpp builds them): a 50-byte chat message, a
 // 2 KB message (LZ4-compressed on the wire) and a history page of 50
-// messages (compressed). Each figure is the median of several timed runs;
-// the machines are shared and noisy, so read the ratio to JSON measured in
-// the same run rather than the absolute times.
+// messages (compressed); then what a browser receives most often: the
+// broadcast of a 50-byte message (chat_message) and the ack of its own.
+// Each figure is the median of several timed runs; the machines are shared
+// and noisy, so read the ratio to JSON measured in the same run rather than
+// the absolute times.
+//
+// --split=1 adds a second table: the same calls, and the module's call
+// alone (parley_encode on a tape already written, parley_decode on bytes
+// already copied in), which is what the codec costs before JavaScript builds
+// or reads a single object.
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -23,6 +30,7 @@ const option = (name, fallback) => {
 };
 const timeMs = option('time-ms', 200);
 const repetitions = option('repetitions', 7);
+const split = option('split', 0) !== 0;
 
 // ---- the sample packets (tests/support/sample_packets.hpp) -----------------------
 
@@ -64,6 +72,8 @@ const shapes = [
   ['text_50B', sendMessage(fiftyByteText)],
   ['text_2KB', sendMessage(sampleLongText())],
   ['history_50', sampleHistory(50)],
+  ['chat_message_50B', { type: 'chat_message', room_id: 3, message: sampleRecord(1201, fiftyByteText) }],
+  ['ack', { type: 'ack', room_id: 3, client_id: 0x1f2e3d4c5b6a7, seq: 1201, at: 1_790_000_001_201 }],
 ];
 
 // ---- timing ----------------------------------------------------------------------
@@ -126,4 +136,36 @@ for (const r of rows) {
   console.log(`| ${r.shape} | ${r.wire_bytes} (${r.json_bytes}) | ${fmt(r.encode.wasm)} | ${fmt(r.encode.json)} | ` +
     `${ratio(r.encode.ratio)} | ${fmt(r.decode.wasm)} | ${fmt(r.decode.json)} | ${ratio(r.decode.ratio)} |`);
 }
+if (split) await printSplit();
 if (sink === 0.5) console.log(''); // never true; reads the sink
+
+/** The module's call alone beside the whole API call, per packet, from a
+ *  second instance whose tape and input area the benchmark fills itself. */
+async function printSplit() {
+  const { readFile } = await import('node:fs/promises');
+  const { default: createModule } = await import(pathToFileURL(path.join(wasmDir, 'parley_protocol.js')).href);
+  const module = await createModule({ wasmBinary: await readFile(path.join(wasmDir, 'parley_protocol.wasm')) });
+  const io = module._parley_io() >>> 2;
+  const word = (i) => new Uint32Array(module.HEAPU8.buffer)[io + i];
+  // A codec over this instance writes each packet's tape; the module keeps
+  // the sizes it was given (io words 8 and 9).
+  const { makeCodec } = await import(pathToFileURL(path.join(wasmDir, 'parley_codec.js')).href);
+  const at = module._parley_describe();
+  const vocabulary = JSON.parse(new TextDecoder().decode(module.HEAPU8.subarray(at, module.HEAPU8.indexOf(0, at))));
+  const codec = makeCodec(module, vocabulary);
+  console.log('');
+  console.log('the module call alone (no JS objects read or built), beside the whole call, same run:');
+  console.log('| packet | encode: whole | module call | decode: whole | module call |');
+  console.log('|---|---|---|---|---|');
+  for (const [name, packet] of shapes) {
+    // parley_encode only reads the tape and the text, and the whole call
+    // writes the same ones again, so both can alternate on one tape.
+    const bytes = codec.encode(packet).slice();
+    const doubles = word(8);
+    const text = word(9);
+    const e = compare(() => [module._parley_encode(doubles, text, 0)], () => codec.encode(packet));
+    module.HEAPU8.set(bytes, word(4));
+    const d = compare(() => [module._parley_decode(bytes.length)], () => codec.decode(bytes));
+    console.log(`| ${name} | ${fmt(e.json)} | ${fmt(e.wasm)} | ${fmt(d.json)} | ${fmt(d.wasm)} |`);
+  }
+}
