@@ -14,8 +14,9 @@ namespace parley::protocol::limits {
 /// Wire format version carried in every header; a decoder refuses others.
 /// Version 2: room epochs, every change a sequenced and acknowledged event,
 /// announced rate limits. Version 3: room kinds, membership, roles and
-/// moderation.
-inline constexpr std::uint8_t version = 3;
+/// moderation. Version 4: presence and member lists carry their room's
+/// totals, so a large room's lists need not name everyone.
+inline constexpr std::uint8_t version = 4;
 
 /// Largest encoded packet (one WebSocket message), header and checksum
 /// included. A full history page of long messages fits; nothing legitimate

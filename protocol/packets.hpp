@@ -715,20 +715,23 @@ struct typing_update {
     friend bool operator==(const typing_update&, const typing_update&) = default;
 };
 
-/// Who is online in a room: the full list on join (snapshot: replaces the
-/// client's list; a list longer than max_presence_users continues in `joined`
-/// packets), then changes as they happen.
+/// Who is online in a room: a list on join (snapshot: replaces the client's
+/// list; in a large room only the first of those online), then changes.
+/// `online` is how many users are online in the room after this packet,
+/// whether or not the lists name them all.
 struct presence_update {
     static constexpr packet_kind kind = packet_kind::presence_update;
     std::uint32_t room_id = 0;
     presence_change change = presence_change::snapshot;
     std::vector<user_ref> users;
+    std::uint32_t online = 0;
 
     template <class Self, class V>
     static void fields(Self& s, V&& v) {
         v("room_id", s.room_id);
         v("change", s.change);
         v("users", s.users, limits::max_presence_users);
+        v("online", s.online);
     }
     friend bool operator==(const presence_update&, const presence_update&) = default;
 };
@@ -863,19 +866,22 @@ struct room_list {
 };
 
 /// The people of a joined room: its members with their roles, its invitees
-/// and banned users. Sent after room_joined (snapshot; continued by `joined`
-/// packets); room_events tell the changes after it.
+/// and banned users. Sent after room_joined as a snapshot (in a large room,
+/// the first of them); room_events tell the changes after it. `total` is how
+/// many people the room's whole list holds.
 struct room_members {
     static constexpr packet_kind kind = packet_kind::room_members;
     std::uint32_t room_id = 0;
     presence_change change = presence_change::snapshot;
     std::vector<member_entry> members;
+    std::uint32_t total = 0;
 
     template <class Self, class V>
     static void fields(Self& s, V&& v) {
         v("room_id", s.room_id);
         v("change", s.change);
         v("members", s.members, limits::max_presence_users);
+        v("total", s.total);
     }
     friend bool operator==(const room_members&, const room_members&) = default;
 };

@@ -51,7 +51,7 @@ void loop_fanout::apply(fanout_op& op) {
             if (op.foreign && members_.size() > 1) op.packet = make_shared_packet(*op.packet);
             for (const target& t : members_) {
                 if (t.connection_id == op.connection_id || (op.user_id != 0 && t.user_id == op.user_id)) continue;
-                if (!except.empty() && std::find(except.begin(), except.end(), t.connection_id) != except.end())
+                if (!except.empty() && std::binary_search(except.begin(), except.end(), t.connection_id))
                     continue;
                 push(*t.queue, op.packet, op.ephemeral);
                 ++sent;

@@ -49,7 +49,7 @@ struct fanout_op {
     std::uint64_t user_id = 0;
     std::shared_ptr<send_queue> queue;
     shared_packet packet;
-    std::vector<std::uint64_t> except_connections;
+    std::vector<std::uint64_t> except_connections;  ///< broadcast: not to these (sorted)
     /// broadcast: the packet was made on another loop; the fan-out shares a
     /// copy of its own, so the n reference counts stay on this loop's core
     bool foreign = false;

@@ -61,11 +61,17 @@ std::optional<presence_tracker::clock::time_point> presence_tracker::next_deadli
     return next;
 }
 
-std::vector<protocol::user_ref> presence_tracker::online() const {
+std::vector<protocol::user_ref> presence_tracker::online(std::size_t limit) const {
     std::vector<protocol::user_ref> out;
-    out.reserve(online_.size());
-    for (const auto& [id, p] : online_) out.push_back({id, p.name});
+    out.reserve(std::min(limit, online_.size()));
+    for (auto it = online_.begin(); it != online_.end() && out.size() < limit; ++it)
+        out.push_back({it->first, it->second.name});
     return out;
+}
+
+const std::string* presence_tracker::name_of(std::uint64_t user_id) const {
+    auto it = online_.find(user_id);
+    return it == online_.end() ? nullptr : &it->second.name;
 }
 
 std::vector<protocol::user_ref> presence_tracker::typing_users() const {

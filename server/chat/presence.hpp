@@ -45,8 +45,14 @@ public:
     /// The earliest time something expires, if anything will.
     std::optional<clock::time_point> next_deadline() const;
 
-    /// Everyone online (including those in their grace period), for a snapshot.
-    std::vector<protocol::user_ref> online() const;
+    /// Up to `limit` of those online (including those in their grace
+    /// period), for a snapshot: O(limit), whatever the room's size.
+    std::vector<protocol::user_ref> online(std::size_t limit) const;
+    /// How many are online, grace periods included.
+    std::size_t online_count() const noexcept { return online_.size(); }
+    bool is_online(std::uint64_t user_id) const { return online_.contains(user_id); }
+    /// The name of someone online, or null.
+    const std::string* name_of(std::uint64_t user_id) const;
     std::vector<protocol::user_ref> typing_users() const;
 
 private:

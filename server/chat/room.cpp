@@ -15,7 +15,7 @@ using namespace parley::protocol;
 
 namespace {
 
-using bounds::latest_page_size, bounds::max_pinned_messages, bounds::unavailable_retry_ms;
+using bounds::latest_page_size, bounds::max_pinned_messages, bounds::snapshot_people, bounds::unavailable_retry_ms;
 
 /// The record as one viewer sees it: reaction counts, and which are theirs.
 message_record view_of(const message_state& s, std::uint64_t viewer) {
@@ -68,6 +68,7 @@ room::room(net::io_context& io, room_services services, room_init init)
       persisted_seq_(init.last_seq),
       timeline_(svc_.cfg.room_cache_messages, max_pinned_messages),
       sweep_timer_(strand_),
+      watermark_timer_(strand_),
       idle_timer_(strand_) {
     last_seq_published_ = init.last_seq;
     for (auto& p : init.people) people_.emplace(p.user_id, std::move(p));
@@ -100,6 +101,7 @@ void room::check_idle() {
         if (ec || !idle_now() || !svc_.observer.idle || !svc_.observer.idle(id_, this)) return;
         evicted_ = true;
         sweep_timer_.cancel();
+        watermark_timer_.cancel();
     });
 }
 
@@ -269,8 +271,7 @@ void room::finish_join(room_member m, const join_plan& plan, const std::vector<t
     }
     const bool rejoin = members_.contains(m.connection_id);
     const room_member& added = add_member(std::move(m));
-    if (!rejoin && presence_.connected(added.user_id, added.username))
-        announce_online({added.user_id, added.username}, added.connection_id);
+    if (!rejoin && presence_.connected(added.user_id, added.username)) presence_changed(added.user_id, added.connection_id);
     publish_stats();
 
     const member_state& me = people_.at(added.user_id);
@@ -278,18 +279,12 @@ void room::finish_join(room_member m, const join_plan& plan, const std::vector<t
                                epoch_, joined_seq, std::min(persisted_seq_, joined_seq)});
     if (plan.reset_base) send_to(added, room_reset{id_, epoch_, *plan.reset_base});
     send_people(added);
-    // The snapshot replaces the client's list; a room too large for one packet
-    // continues it with `joined` packets, which add to it.
-    presence_update snapshot{id_, presence_change::snapshot, {}};
-    for (auto& u : presence_.online()) {
-        snapshot.users.push_back(std::move(u));
-        if (snapshot.users.size() == limits::max_presence_users) {
-            send_to(added, snapshot);
-            snapshot.users.clear();
-            snapshot.change = presence_change::joined;
-        }
-    }
-    if (!snapshot.users.empty() || snapshot.change == presence_change::snapshot) send_to(added, snapshot);
+    // The snapshot replaces the client's list. In a large room it names the
+    // first snapshot_people of those online, and the count tells the rest.
+    const auto online = static_cast<std::uint32_t>(presence_.online_count());
+    presence_update snapshot{id_, presence_change::snapshot, presence_.online(snapshot_people), online};
+    if (snapshot.users.size() < online) presence_partial_ = true;
+    send_to(added, snapshot);
     // `replay`: what the client missed, or with a latest page what followed it.
     if (plan.latest) send_page(added, history_mode::latest, has_more, latest);
     send_items(added, replay);
@@ -644,10 +639,32 @@ void room::persisted(std::uint64_t seq) {
         if (seq <= persisted_seq_) return;
         persisted_seq_ = std::min(seq, last_seq_);
         unstored_.erase(unstored_.begin(), unstored_.upper_bound(persisted_seq_));
-        broadcast(persisted_watermark{id_, persisted_seq_});
+        owe_watermark();
         timeline_.trim(persisted_seq_);
         check_idle();  // the last of it may be on disk now
     });
+}
+
+// After every batch the members learn how far the disk has come. The
+// watermark rides with the next broadcast if one comes within
+// watermark_delay (it joins that packet's write to every member: no write,
+// wake-up or frame of its own); otherwise it goes alone. It never claims
+// more than persisted() reported, so waiting changes when it arrives, never
+// what it promises.
+void room::owe_watermark() {
+    watermark_owed_ = true;
+    if (watermark_armed_) return;
+    watermark_armed_ = true;
+    watermark_timer_.expires_after(bounds::watermark_delay);
+    watermark_timer_.async_wait([this, self = shared_from_this()](boost::system::error_code ec) {
+        watermark_armed_ = false;
+        if (!ec) pay_watermark();
+    });
+}
+
+void room::pay_watermark() {
+    if (!std::exchange(watermark_owed_, false)) return;
+    broadcast(persisted_watermark{id_, persisted_seq_});
 }
 
 // The writer stored a void in place of event `seq`. Everyone who saw the
@@ -701,12 +718,13 @@ void room::reset_members(std::uint64_t base_seq) {
 
 // ---- presence and typing -----------------------------------------------------------------------
 
+// The tracker counts each user's connections, so a leave costs the same in
+// a room of any size.
 void room::member_left(const room_member& m) {
-    const bool last_connection = std::none_of(members_.begin(), members_.end(),
-                                              [&](const auto& e) { return e.second.user_id == m.user_id; });
-    if (last_connection) stop_typing(m.user_id, m.username);
-    if (auto offline_at = presence_.disconnected(m.user_id, svc_.now(), svc_.cfg.presence_grace))
+    if (auto offline_at = presence_.disconnected(m.user_id, svc_.now(), svc_.cfg.presence_grace)) {
+        stop_typing(m.user_id, m.username);  // their last connection
         schedule_sweep(*offline_at);
+    }
 }
 
 void room::set_typing(std::uint64_t connection_id, bool active) {
@@ -741,53 +759,89 @@ void room::sweep_now() {
     on_strand([this] { sweep(); });
 }
 
-// Arrivals are told together: every join the strand handles before the
-// flush runs (a connect storm queues many) shares one presence_update, so a
-// storm of n joins costs each member about n / batch packets, not n. A join
-// never waits for it: the flush is the next thing on the strand.
-void room::announce_online(protocol::user_ref user, std::uint64_t connection_id) {
-    if (arrivals_.empty()) on_strand([this] { flush_arrivals(); });
-    arrivals_.push_back({std::move(user), connection_id});
+// Presence changes are told together, as they stand when told: a user who
+// came and went in between is named once, by where they are now. A room with
+// no more online than a snapshot names tells them in the strand's next turn
+// (a connect storm's joins handled in one turn share one packet); a larger
+// room gathers them for presence_interval(), so in a storm each member gets
+// a bounded number of presence packets, not one per arrival. Arrivals get
+// the others of their batch (their own snapshot may predate them; adding
+// twice is harmless), but never their own arrival. Presence packets are never dropped for a slow reader (they are
+// not ephemeral): a missed one would leave its list wrong until it rejoined.
+void room::presence_changed(std::uint64_t user_id, std::uint64_t connection_id) {
+    presence_changes_.insert(user_id);
+    if (connection_id != 0) arrivals_.emplace_back(user_id, connection_id);
+    if (presence_.online_count() <= snapshot_people && !presence_partial_) {
+        if (presence_flush_posted_) return;
+        presence_flush_posted_ = true;
+        return on_strand([this] {
+            presence_flush_posted_ = false;
+            flush_presence();
+        });
+    }
+    if (presence_due_) return;
+    presence_due_ = svc_.now() + presence_interval();
+    schedule_sweep(*presence_due_);
 }
 
-// Each arrival gets the others of its batch (its own snapshot may predate
-// them), never itself.
-void room::flush_arrivals() {
-    const auto pending = std::move(arrivals_);
-    arrivals_.clear();
-    for (std::size_t from = 0; from < pending.size(); from += limits::max_presence_users) {
-        const auto batch = std::span(pending).subspan(from, std::min(limits::max_presence_users, pending.size() - from));
-        presence_update p{id_, presence_change::joined, {}};
+room::clock::duration room::presence_interval() const {
+    const auto scaled = bounds::presence_interval_per_person * static_cast<std::int64_t>(presence_.online_count());
+    return std::clamp<clock::duration>(scaled, bounds::min_presence_interval, bounds::max_presence_interval);
+}
+
+// More changes than a snapshot names become a snapshot; so does the first
+// change after a large room became small again, which makes the members'
+// lists whole once more.
+void room::flush_presence() {
+    presence_due_.reset();
+    if (presence_changes_.empty()) return;
+    const auto online = static_cast<std::uint32_t>(presence_.online_count());
+    if (presence_changes_.size() > snapshot_people || (presence_partial_ && online <= snapshot_people)) {
+        presence_changes_.clear();
+        departed_names_.clear();
+        arrivals_.clear();
+        presence_update snapshot{id_, presence_change::snapshot, presence_.online(snapshot_people), online};
+        presence_partial_ = snapshot.users.size() < online;
+        return broadcast(snapshot);
+    }
+    presence_update joined{id_, presence_change::joined, {}, online};
+    presence_update left{id_, presence_change::left, {}, online};
+    for (std::uint64_t user_id : presence_changes_) {
+        if (const std::string* name = presence_.name_of(user_id))
+            joined.users.push_back({user_id, *name});
+        else
+            left.users.push_back({user_id, departed_names_[user_id]});
+    }
+    presence_changes_.clear();
+    departed_names_.clear();
+    const auto arrivals = std::exchange(arrivals_, {});
+    if (!joined.users.empty()) {
         std::vector<std::uint64_t> arriving;
-        for (const auto& a : batch) {
-            p.users.push_back(a.user);
-            arriving.push_back(a.connection_id);
-        }
-        broadcast(p, true, arriving);
-        for (const auto& a : batch) {
-            const room_member* m = member(a.connection_id);
-            if (m == nullptr || batch.size() == 1) continue;
-            presence_update others = p;
-            std::erase_if(others.users, [&](const user_ref& u) { return u.id == a.user.id; });
-            send_to(*m, others, true);
+        for (const auto& [user, conn] : arrivals) arriving.push_back(conn);
+        broadcast(joined, false, arriving);
+        // Each arrival: the others of the batch (at most snapshot_people).
+        for (const auto& [user, conn] : arrivals) {
+            const room_member* m = member(conn);
+            if (m == nullptr || joined.users.size() == 1) continue;
+            presence_update others = joined;
+            std::erase_if(others.users, [user = user](const user_ref& u) { return u.id == user; });
+            if (!others.users.empty()) send_to(*m, others);
         }
     }
+    if (!left.users.empty()) broadcast(left);
 }
 
 void room::sweep() {
-    flush_arrivals();  // an arrival is told before a departure of the same user
-    auto expired = presence_.sweep(svc_.now());
+    const auto now = svc_.now();
+    auto expired = presence_.sweep(now);
     for (const auto& u : expired.stopped_typing) broadcast(typing_update{id_, u, false}, true, 0, u.id);
-    presence_update gone{id_, presence_change::left, {}};
-    for (const auto& u : expired.went_offline) {
-        gone.users.push_back(u);
-        if (gone.users.size() == limits::max_presence_users) {
-            broadcast(gone, true);
-            gone.users.clear();
-        }
+    for (auto& u : expired.went_offline) {
+        departed_names_.insert_or_assign(u.id, std::move(u.name));
+        presence_changed(u.id);
     }
-    if (!gone.users.empty()) broadcast(gone, true);
+    if (presence_due_ && *presence_due_ <= now) flush_presence();
     if (auto next = presence_.next_deadline()) schedule_sweep(*next);
+    if (presence_due_) schedule_sweep(*presence_due_);
 }
 
 // ---- sending ----------------------------------------------------------------------------------------
@@ -804,8 +858,9 @@ shared_packet room::encode_shared(const packet& p) const {
 }
 
 void room::broadcast(const packet& p, bool ephemeral, std::span<const std::uint64_t> except_connections) {
-    fan_out(p, {.what = fanout_op::type::broadcast, .ephemeral = ephemeral,
-                .except_connections = {except_connections.begin(), except_connections.end()}});
+    std::vector<std::uint64_t> except(except_connections.begin(), except_connections.end());
+    std::sort(except.begin(), except.end());
+    fan_out(p, {.what = fanout_op::type::broadcast, .ephemeral = ephemeral, .except_connections = std::move(except)});
 }
 
 void room::broadcast(const packet& p, bool ephemeral, std::uint64_t except_connection, std::uint64_t except_user) {
@@ -815,6 +870,7 @@ void room::broadcast(const packet& p, bool ephemeral, std::uint64_t except_conne
 
 // One encoding, one shared buffer, one operation per loop that has members.
 void room::fan_out(const packet& p, fanout_op op) {
+    if (watermark_owed_ && !op.ephemeral) pay_watermark();
     op.packet = encode_shared(p);
     if (!op.packet) return;
     op.kind = static_cast<std::uint8_t>(kind_of(p));

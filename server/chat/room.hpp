@@ -61,6 +61,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace parley::server {
@@ -283,8 +284,14 @@ private:
     /// Drops every connection of `user_id`, telling each `reason`.
     void remove_user(std::uint64_t user_id, protocol::leave_reason reason);
     void send_people(const room_member& m);
+    /// The room's people as a snapshot: the first snapshot_people of them and the total.
+    protocol::room_members people_snapshot() const;
     std::optional<protocol::packet> event_packet(const timeline_event& ev, const message_state* msg,
                                                  std::uint64_t viewer) const;
+
+    /// persisted_seq_ moved: the members are told, with the next broadcast or alone.
+    void owe_watermark();
+    void pay_watermark();
 
     // idleness
     /// Nothing holds the room: no lease, no connection, nothing unstored.
@@ -293,10 +300,13 @@ private:
     void check_idle();
 
     // presence and typing
-    /// Tells the members that `user` came online, with the other arrivals
-    /// the strand handles before the flush.
-    void announce_online(protocol::user_ref user, std::uint64_t connection_id);
-    void flush_arrivals();
+    /// The user came online (on `connection_id`) or went offline (0): the
+    /// members are told with the other changes of the same moment (flush_presence).
+    void presence_changed(std::uint64_t user_id, std::uint64_t connection_id = 0);
+    /// Tells the members every presence change not yet told, as they stand now.
+    void flush_presence();
+    /// How long a large room gathers presence changes before telling them.
+    clock::duration presence_interval() const;
     void member_left(const room_member& m);
     void stop_typing(std::uint64_t user_id, const std::string& username);
     /// Makes sure the sweep timer fires by `deadline` (O(1); the sweep itself scans).
@@ -348,11 +358,16 @@ private:
     presence_tracker presence_;
     boost::asio::steady_timer sweep_timer_;
     std::optional<clock::time_point> sweep_at_;
-    struct arrival {
-        protocol::user_ref user;
-        std::uint64_t connection_id;
-    };
-    std::vector<arrival> arrivals_;  // came online, not yet told
+    std::unordered_set<std::uint64_t> presence_changes_;  // users whose presence the members were not told yet
+    std::unordered_map<std::uint64_t, std::string> departed_names_;  // of those among them who went offline
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> arrivals_;  // (user, connection) of those who came online
+    std::optional<clock::time_point> presence_due_;      // when a large room tells them
+    bool presence_flush_posted_ = false;                 // a small room tells them in the next turn
+    bool presence_partial_ = false;  // a member may hold a presence list that names only some of those online
+    mutable std::optional<std::pair<std::uint64_t, std::uint32_t>> people_total_;  // (as of last_seq_, count)
+    boost::asio::steady_timer watermark_timer_;
+    bool watermark_owed_ = false;  // persisted_seq_ moved; the members get it with the next broadcast
+    bool watermark_armed_ = false;  // watermark_timer_ is waiting
     boost::asio::steady_timer idle_timer_;
     std::atomic<std::size_t> pins_{0};
     bool evicted_ = false;

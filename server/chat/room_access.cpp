@@ -283,21 +283,30 @@ void room::take_back(std::uint64_t seq) {
             settings_ = *before.settings;
         if (svc_.observer.settings_changed) svc_.observer.settings_changed(id_, settings_);
     }
-    for (const auto& [conn, m] : members_) send_people(m);
+    people_total_.reset();
+    broadcast(people_snapshot());
 }
 
-void room::send_people(const room_member& m) {
-    room_members packet{id_, presence_change::snapshot, {}};
+void room::send_people(const room_member& m) { send_to(m, people_snapshot()); }
+
+// The first snapshot_people rows, and how many there are: counted once per
+// change of the room (every change is an event, so last_seq_ tells), not
+// once per join, so a connect storm into a large room stays linear.
+room_members room::people_snapshot() const {
+    room_members packet{id_, presence_change::snapshot, {}, 0};
+    const bool counted = people_total_ && people_total_->first == last_seq_;
+    std::uint32_t total = 0;
     for (const auto& [id, p] : people_) {
         if (p.status == member_status::gone) continue;
-        packet.members.push_back({{p.user_id, p.username}, static_cast<membership>(p.status), p.role, p.muted});
-        if (packet.members.size() == limits::max_presence_users) {
-            send_to(m, packet);
-            packet.members.clear();
-            packet.change = presence_change::joined;
-        }
+        ++total;
+        if (packet.members.size() < bounds::snapshot_people)
+            packet.members.push_back({{p.user_id, p.username}, static_cast<membership>(p.status), p.role, p.muted});
+        else if (counted)
+            break;
     }
-    if (!packet.members.empty() || packet.change == presence_change::snapshot) send_to(m, packet);
+    if (!counted) people_total_.emplace(last_seq_, total);
+    packet.total = people_total_->second;
+    return packet;
 }
 
 }  // namespace parley::server

@@ -47,6 +47,21 @@ inline constexpr std::size_t latest_page_size = 50;
 /// Messages older than the cache that stay in memory once an edit or a
 /// reaction loaded them (until persisted); beyond it the oldest pin goes.
 inline constexpr std::size_t max_pinned_messages = 1000;
+/// People a snapshot names (who is online, the member list): what a
+/// client's member list shows. A larger room sends the first of them and its
+/// totals, so a join costs the same in a room of 200 and of 100,000.
+inline constexpr std::size_t snapshot_people = 200;
+static_assert(snapshot_people <= protocol::limits::max_presence_users, "a snapshot is one packet");
+/// Presence changes in a room with more than snapshot_people online are told
+/// together, once per interval: about 0.1 ms per person online, between
+/// these bounds (1 s at 10,000), so a member gets a bounded number of
+/// presence packets in a connect storm however large the room.
+inline constexpr auto min_presence_interval = std::chrono::milliseconds(250);
+inline constexpr auto presence_interval_per_person = std::chrono::microseconds(100);
+inline constexpr auto max_presence_interval = std::chrono::seconds(5);
+/// A persisted watermark waits this long for a broadcast to travel with
+/// (the same write to each member, no packet of its own), then goes alone.
+inline constexpr auto watermark_delay = std::chrono::milliseconds(100);
 
 // ---- accounts ------------------------------------------------------------------------------------
 

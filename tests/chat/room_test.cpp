@@ -1,4 +1,5 @@
 #include "server/chat/room.hpp"
+#include "server/core/bounds.hpp"
 
 #include "protocol/codec.hpp"
 #include "tests/support/fake_store.hpp"
@@ -35,7 +36,10 @@ struct fake_connection {
 
     std::uint64_t id() const { return member.connection_id; }
 
+    bool stalled = false;  // a reader that takes nothing out of its queue
+
     void drain() {
+        if (stalled) return;
         std::vector<shared_packet> out;
         while (member.queue->take(out, SIZE_MAX)) {
             for (const auto& bytes : out) {
@@ -168,6 +172,13 @@ protected:
             if (ran == 0) break;
         }
         for (auto& c : connections) c.drain();
+    }
+
+    /// settle(), after letting the rooms' real timers (the watermark's) run for `d`.
+    void let_timers_run(std::chrono::milliseconds d) {
+        io.restart();
+        io.run_for(d);
+        settle();
     }
 
     /// Puts `n` messages of `author` on the disk, as an earlier process
@@ -875,6 +886,8 @@ TEST_F(RoomTest, SeqsAreDenseAndTheWatermarkNeverPassesTheDisk) {
     check("stale report");
     sink.commit();
     check("commit all");
+    let_timers_run(3 * bounds::watermark_delay);  // nothing else is broadcast: it goes alone
+    check("the last watermark");
 
     // The seqs the sink received: exactly 1..N, once each, in order.
     std::vector<std::uint64_t> pushed;
@@ -993,6 +1006,139 @@ TEST_F(RoomTest, ArrivalsHandledTogetherShareOnePresenceUpdate) {
     const auto later = of_kind<presence_update>(bob.fresh());
     ASSERT_EQ(later.size(), 1u);
     EXPECT_EQ(later[0].change, presence_change::left);
+}
+
+// ---- large rooms ---------------------------------------------------------------------------------
+
+// A join costs the same in a room of any size: its snapshots name the first
+// snapshot_people of those online and of the room's people, and say how many
+// there are in all.
+TEST_F(RoomTest, ALargeRoomsSnapshotsNameTheFirstAndCountEveryone) {
+    using bounds::snapshot_people;
+    const std::uint64_t online = snapshot_people + 100, people = snapshot_people + 200;
+    auto r = make_room(1, 0, parley::testing::members_up_to(people));
+    for (std::uint64_t u = 1; u < online; ++u) joined(*r, u, "user" + std::to_string(u));
+    settle();
+    auto& last = joined(*r, online, "last");
+    settle();
+    const auto got = last.fresh();
+    const auto snapshots = of_kind<presence_update>(got);
+    ASSERT_EQ(snapshots.size(), 1u) << "one packet, however large the room";
+    EXPECT_EQ(snapshots[0].change, presence_change::snapshot);
+    EXPECT_EQ(snapshots[0].users.size(), snapshot_people);
+    EXPECT_EQ(snapshots[0].online, online);
+    const auto lists = of_kind<room_members>(got);
+    ASSERT_EQ(lists.size(), 1u);
+    EXPECT_EQ(lists[0].members.size(), snapshot_people);
+    EXPECT_EQ(lists[0].total, people);
+
+    // In a room as small as a snapshot, the lists are whole.
+    auto small = make_room(2, 0, parley::testing::members_up_to(5));
+    auto& a = joined(*small, 1, "a");
+    settle();
+    a.fresh();
+    auto& b = joined(*small, 2, "b");
+    settle();
+    const auto b_got = b.fresh();
+    ASSERT_EQ(count_of<presence_update>(b_got), 1u);
+    EXPECT_EQ(of_kind<presence_update>(b_got)[0].users.size(), 2u);
+    EXPECT_EQ(of_kind<presence_update>(b_got)[0].online, 2u);
+    EXPECT_EQ(of_kind<room_members>(b_got)[0].total, 5u);
+    EXPECT_EQ(of_kind<room_members>(b_got)[0].members.size(), 5u);
+    EXPECT_TRUE(presence_names(a.fresh(), presence_change::joined, 2));
+}
+
+// In a room with more online than a snapshot names, presence changes are
+// gathered and told once per interval: a storm of arrivals costs each member
+// one packet per interval, with the count, not one per arrival; more changes
+// than a snapshot holds become one snapshot.
+TEST_F(RoomTest, ALargeRoomTellsPresenceOncePerInterval) {
+    using bounds::snapshot_people;
+    auto r = make_room(1, 0, parley::testing::members_up_to(1000));
+    auto& bob = joined(*r, 1, "bob");
+    for (std::uint64_t u = 2; u <= snapshot_people + 50; ++u) joined(*r, u, "user" + std::to_string(u));
+    settle();
+    bob.fresh();
+    // 50 arrivals, joining one by one (each in a turn of its own).
+    for (std::uint64_t u = snapshot_people + 51; u <= snapshot_people + 100; ++u) {
+        joined(*r, u, "user" + std::to_string(u));
+        settle();
+    }
+    EXPECT_EQ(count_of<presence_update>(bob.fresh()), 0u) << "gathered, not told one by one";
+    now += bounds::max_presence_interval;
+    r->sweep_now();
+    settle();
+    auto told = of_kind<presence_update>(bob.fresh());
+    ASSERT_EQ(told.size(), 1u);
+    EXPECT_EQ(told[0].change, presence_change::joined);
+    EXPECT_EQ(told[0].users.size(), 50u);
+    EXPECT_EQ(told[0].online, snapshot_people + 100);
+
+    // More arrivals than a snapshot names: one snapshot with the count.
+    for (std::uint64_t u = snapshot_people + 101; u <= 2 * snapshot_people + 150; ++u) {
+        joined(*r, u, "user" + std::to_string(u));
+        settle();
+    }
+    now += bounds::max_presence_interval;
+    r->sweep_now();
+    settle();
+    told = of_kind<presence_update>(bob.fresh());
+    ASSERT_EQ(told.size(), 1u);
+    EXPECT_EQ(told[0].change, presence_change::snapshot);
+    EXPECT_EQ(told[0].users.size(), snapshot_people);
+    EXPECT_EQ(told[0].online, 2 * snapshot_people + 150);
+}
+
+// Presence changes are not dropped for a reader whose queue is half full
+// (typing is): a lost one would leave its list wrong until it rejoined.
+TEST_F(RoomTest, PresenceReachesASlowReader) {
+    auto r = make_room(1, 0);
+    auto& ana = connect(2, "ana");
+    auto& bob = connect(3, "bob");
+    bob.member.queue = std::make_shared<send_queue>(queue_limits{1 << 20, 20}, [](bool) {});
+    r->join(ana.member, 0, 0);
+    r->join(bob.member, 0, 0);
+    settle();
+    bob.fresh();
+    bob.stalled = true;
+    for (std::uint64_t i = 1; i <= 12; ++i) post(*r, ana, i, "fill " + std::to_string(i));  // past half of 20
+    joined(*r, 4, "carl");
+    settle();
+    bob.stalled = false;
+    settle();
+    EXPECT_TRUE(presence_names(bob.fresh(), presence_change::joined, 4));
+}
+
+// ---- the persisted watermark --------------------------------------------------------------------
+
+// The watermark after a batch rides with the room's next broadcast (one
+// write to each member) and goes alone only when nothing follows soon.
+TEST_F(RoomTest, AWatermarkTravelsWithTheNextBroadcast) {
+    auto r = make_room(1, 0);
+    auto& ana = joined(*r, 2, "ana");
+    auto& bob = joined(*r, 3, "bob");
+    settle();
+    post(*r, ana, 1, "stored soon");
+    settle();
+    bob.fresh();
+    sink.commit();
+    settle();
+    EXPECT_EQ(count_of<persisted_watermark>(bob.fresh()), 0u) << "it waits for company";
+    post(*r, ana, 2, "next");
+    settle();
+    auto got = bob.fresh();
+    ASSERT_EQ(got.size(), 2u);
+    ASSERT_TRUE(std::holds_alternative<persisted_watermark>(got[0])) << "just before the next broadcast";
+    EXPECT_EQ(std::get<persisted_watermark>(got[0]).seq, sink.reported(1));
+    EXPECT_TRUE(std::holds_alternative<chat_message>(got[1]));
+
+    sink.commit();
+    settle();
+    EXPECT_EQ(count_of<persisted_watermark>(bob.fresh()), 0u);
+    let_timers_run(3 * bounds::watermark_delay);
+    got = bob.fresh();
+    ASSERT_EQ(count_of<persisted_watermark>(got), 1u) << "alone, after watermark_delay";
+    EXPECT_EQ(of_kind<persisted_watermark>(got)[0].seq, r->last_seq_approx());
 }
 
 // ---- members on other event loops ---------------------------------------------------------------

@@ -89,7 +89,8 @@ inline protocol::room_members sample_room_members() {
                          {{8, "bo"}, membership::member, room_role::moderator, false},
                          {{9, "cy"}, membership::member, room_role::member, true},
                          {{10, "dee"}, membership::invited, room_role::member, false},
-                         {{11, "eve"}, membership::banned, room_role::member, false}}};
+                         {{11, "eve"}, membership::banned, room_role::member, false}},
+                        5};
 }
 
 /// One packet of every kind, in variant order.
@@ -120,7 +121,7 @@ inline std::vector<protocol::packet> one_of_each_kind() {
         message_deleted{3, 1203, 42, 1'790'000'006'000ULL, 7},
         reaction_update{3, 1204, 42, reaction_kind::heart, 2, 8, true},
         typing_update{3, {8, "bo"}, true},
-        presence_update{3, presence_change::snapshot, {{7, "ana"}, {8, "bo"}}},
+        presence_update{3, presence_change::snapshot, {{7, "ana"}, {8, "bo"}}, 2},
         sample_history(20),
         persisted_watermark{3, 1195},
         error_report{106, 4, 99, 1500, "slow down"},

@@ -102,8 +102,8 @@ std::vector<std::pair<std::string, std::vector<packet>>> good_vectors() {
         {"message_deleted_by_moderator", {message_deleted{3, 1206, 41, 1'790'000'008'000ULL, 8}}},
         {"reaction_update", {reaction_update{3, 1204, 42, reaction_kind::star, 5, 8, true}}},
         {"typing_update", {typing_update{3, {8, "bo"}, true}}},
-        {"presence_snapshot", {presence_update{3, presence_change::snapshot, {{7, "ana"}, {8, "bo"}, {9, "cy"}}}}},
-        {"presence_left", {presence_update{3, presence_change::left, {{8, "bo"}}}}},
+        {"presence_snapshot", {presence_update{3, presence_change::snapshot, {{7, "ana"}, {8, "bo"}, {9, "cy"}}, 3}}},
+        {"presence_left", {presence_update{3, presence_change::left, {{8, "bo"}}, 2}}},
         {"history_page_empty", {history_page{3, history_mode::latest, false, {}}}},
         {"history_page_50_compressed", {sample_history(50)}},
         {"history_page_tombstone", {history_page{3, history_mode::older, true, {[] {

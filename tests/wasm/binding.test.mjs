@@ -61,7 +61,7 @@ test('decoded packets are plain objects that later calls leave alone', () => {
     parley.decode(parley.encode(page([`other ${i}`, 'z'.repeat(300 + i)])));
     parley.encode(sendMessage('w'.repeat(i)));
   }
-  assertCode(() => parley.decode(new Uint8Array([0x50, 0x03])), 'truncated');
+  assertCode(() => parley.decode(parley.encode(sendMessage('cut')).slice(0, 3)), 'truncated');
   assert.deepStrictEqual(kept, expected);
   assert.equal(Object.getPrototypeOf(kept[0]), Object.prototype);
   assert.ok(Array.isArray(kept[0].messages));

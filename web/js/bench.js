@@ -41,7 +41,7 @@ function samples() {
     { name: 'ack', note: '', packet: { type: 'ack', room_id: 3, client_id: 548535317935783, seq: 1201, at: NOW } },
     { name: 'typing_update', note: '', packet: { type: 'typing_update', room_id: 3, user: { id: 8, name: 'bo' }, active: true } },
     { name: 'reaction_update', note: '', packet: { type: 'reaction_update', room_id: 3, seq: 1250, message_seq: 1201, reaction: 'heart', count: 3, user_id: 8, added: true } },
-    { name: 'presence_update', note: 'snapshot of 100 users', packet: { type: 'presence_update', room_id: 3, change: 'snapshot', users } },
+    { name: 'presence_update', note: 'snapshot of 100 users', packet: { type: 'presence_update', room_id: 3, change: 'snapshot', users, online: users.length } },
     { name: 'history_page', note: '50 messages', packet: { type: 'history_page', room_id: 3, mode: 'latest', has_more: true, messages: Array.from({ length: 50 }, (_, i) => record(i)) } },
   ];
 }

@@ -631,7 +631,7 @@ export class Chat extends EventTarget {
   onRoomMembers(p) {
     const room = this.byId.get(p.room_id);
     if (!room) return;
-    room.applyMembers(p.change, p.members);
+    room.applyMembers(p.change, p.members, p.total);
     room.awaitingMembers = false;
     this.emit('room', { room: room.name });
   }
@@ -656,6 +656,7 @@ export class Chat extends EventTarget {
     const room = this.byId.get(p.room_id);
     if (!room) return;
     if (p.change === 'snapshot') room.online = new Map();
+    room.onlineCount = p.online; // a large room's lists name only some of those online
     for (const u of p.users) {
       if (p.change === 'left') {
         room.online.delete(u.id);

@@ -45,7 +45,8 @@ export class Room {
     this.epoch = 0;              // the epoch of lastSeq; 0 = none
     this.lastSeq = 0;            // newest event applied to this view
     this.persistedSeq = 0;       // watermark on the current connection
-    this.online = new Map();     // user id -> name
+    this.online = new Map();     // user id -> name (in a large room, some of those online)
+    this.onlineCount = 0;        // how many are online, as the server last said
     this.typing = new Map();     // user id -> {name, until}
     this.unread = 0;
 
@@ -61,6 +62,7 @@ export class Room {
     this.member = Boolean(saved.member);                     // listed in the user's room list
     this.denied = false;         // its join was refused (no such room, or no access): nothing of it is shown
     this.members = new Map();    // user id -> {id, name, state, role, muted}, from room_members and room_event
+    this.membersTotal = 0;       // people the room's whole list holds (a large room's snapshot names only some)
     this.events = new Map();     // seq -> room event record, for the timeline
     this.eventSeqs = [];         // ascending
     this.cachedEvents = Array.isArray(saved.events) ? saved.events : [];  // saved by the last page load, not vouched for yet
@@ -166,8 +168,9 @@ export class Room {
   }
 
   /** room_members: the snapshot replaces the list, `joined` adds to it, `left` removes. */
-  applyMembers(change, entries) {
+  applyMembers(change, entries, total) {
     if (change === 'snapshot') this.members = new Map();
+    this.membersTotal = total;
     for (const m of entries) {
       if (change === 'left') this.members.delete(m.user.id);
       else this.members.set(m.user.id, { id: m.user.id, name: m.user.name, state: m.state, role: m.role, muted: m.muted });
@@ -199,6 +202,10 @@ export class Room {
     const target = p.target;
     const row = () => this.members.get(target.id) ?? { id: target.id, name: target.name, state: 'member', role: 'member', muted: false };
     const put = (fields) => this.members.set(target.id, { ...row(), name: target.name || row().name, ...fields });
+    // The total follows the events; someone the list does not name is counted by guess.
+    const known = this.members.has(target.id);
+    if (['joined', 'invited', 'banned'].includes(p.action) && !known) this.membersTotal++;
+    if (['left', 'kicked', 'declined', 'unbanned'].includes(p.action)) this.membersTotal = Math.max(0, this.membersTotal - 1);
     switch (p.action) {
       case 'joined': put({ state: 'member', role: p.role, muted: false }); break;
       case 'invited': put({ state: 'invited', role: 'member', muted: false }); break;

@@ -25,8 +25,10 @@ export class Members {
     const me = this.chat.me.id;
     online.sort(([a, an], [b, bn]) => (b === me) - (a === me) || an.localeCompare(bn));
     const typing = new Set(room ? [...room.typing.keys()] : []);
-    this.heading.textContent = `Online — ${online.length}`;
-    this.headerCount.textContent = room && room.joined ? `${online.length} online` : '';
+    // A large room's list names only some of those online; the count is the server's.
+    const count = Math.max(room?.onlineCount ?? 0, online.length);
+    this.heading.textContent = `Online — ${count.toLocaleString()}`;
+    this.headerCount.textContent = room && room.joined ? `${count.toLocaleString()} online` : '';
     // While disconnected the list is only the last known state.
     this.list.classList.toggle('stale', Boolean(room && !room.joined));
     this.list.replaceChildren(...online.map(([id, name]) => {
@@ -42,6 +44,9 @@ export class Members {
         person?.muted ? h('span', { class: 'role-tag state-muted', text: 'muted' }) : null,
         typing.has(id) ? h('span', { class: 'member-typing', text: 'typing…' }) : null);
     }));
+    if (count > online.length) {
+      this.list.append(h('li', { class: 'member-more', text: `and ${(count - online.length).toLocaleString()} more` }));
+    }
     if (!online.length && room) {
       this.list.append(h('li', { class: 'member-empty', text: room.joined ? 'Nobody else is here.' : 'Not connected.' }));
     }

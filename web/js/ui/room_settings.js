@@ -149,6 +149,9 @@ export class RoomSettings {
           }, a.label))) : null);
     });
     if (!items.length) items.push(h('li', { class: 'muted', text: 'Loading the members…' }));
+    else if (room.membersTotal > people.length) {
+      items.push(h('li', { class: 'muted member-more', text: `and ${(room.membersTotal - people.length).toLocaleString()} more` }));
+    }
     this.members.replaceChildren(...items);
   }
 
