@@ -31,9 +31,12 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
-    // Each connection gets its own strand on its loop: its handlers never run concurrently.
+    // Each connection lives on one loop, which one thread runs: its handlers
+    // never run concurrently, with no strand between them and the loop (a
+    // strand would cost every handler a lock and a queue, and would make a
+    // room's fan-out post each write instead of starting it; fanout.hpp).
     net::io_context& loop = *loops_[next_loop_++ % loops_.size()];
-    acceptor_.async_accept(net::make_strand(loop), boost::beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+    acceptor_.async_accept(loop.get_executor(), boost::beast::bind_front_handler(&listener::on_accept, shared_from_this()));
 }
 
 void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {

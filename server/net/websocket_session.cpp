@@ -54,13 +54,17 @@ websocket_session::websocket_session(net::ip::tcp::socket&& socket, server_conte
 websocket_session::~websocket_session() { end(); }
 
 void websocket_session::run(beast::http::request<beast::http::string_body> req, std::string cookie_token) {
-    // The queue's waker may fire on any thread; it reaches the session only by
-    // posting to its strand, and only while the session is alive.
+    // The queue's waker may fire on any thread, and only while the session is
+    // alive. On the session's loop it starts the write inline (dispatch); from
+    // elsewhere it posts. An overflow always posts: it closes the connection,
+    // which must not happen in the middle of a room's fan-out.
     queue_ = std::make_shared<send_queue>(
         queue_limits{ctx_.cfg.max_queue_bytes, ctx_.cfg.max_queue_packets},
         [weak = weak_from_this()](bool overflow) {
-            if (auto self = weak.lock())
-                net::post(self->ws_.get_executor(), [self, overflow] { overflow ? self->on_overflow() : self->do_write(); });
+            auto self = weak.lock();
+            if (!self) return;
+            if (overflow) return net::post(self->ws_.get_executor(), [self] { self->on_overflow(); });
+            net::dispatch(self->ws_.get_executor(), [self] { self->do_write(); });
         });
 
     websocket::stream_base::timeout timeouts{ctx_.cfg.handshake_timeout, ctx_.cfg.idle_timeout, true};
@@ -585,8 +589,9 @@ void websocket_session::do_write() {
     if (write_in_flight_ || (phase_ != phase::open && phase_ != phase::draining)) return;
     writing_.clear();
     if (!queue_->take(writing_, ctx_.cfg.max_batch_bytes)) {
-        // Idle: give back what the last burst needed.
-        writing_.shrink_to_fit();
+        // Idle: give back what a burst needed (a few entries stay, so that
+        // the next single packet allocates nothing).
+        if (writing_.capacity() > 16) writing_.shrink_to_fit();
         if (phase_ == phase::draining) send_close(drain_reason_);
         return;
     }

@@ -2,12 +2,18 @@
 // path of its send queue.
 //
 // THREADING
-// Everything runs on the connection's strand (the executor of its socket).
-// Other threads reach it only through its send_queue (rooms) or by posting
-// (shutdown), never by touching the stream.
+// Everything runs on the connection's event loop (the executor of its
+// socket), which exactly one thread runs, so the loop serialises the
+// session's handlers without a strand. Other threads reach it only through
+// its send_queue (rooms) or by posting (shutdown), never by touching the
+// stream.
 //
 // WRITE PATH
-// Exactly one write is in flight at a time. When it completes, the session
+// Exactly one write is in flight at a time. A push into an idle queue on the
+// session's own loop (a room's fan-out, the session's own replies) starts the
+// write at once: dispatch runs do_write inline, and Asio tries the send right
+// away, so an idle connection's delivery is one non-blocking send with no
+// post in between. From another thread the push posts. When a write completes, the session
 // takes everything that queued up meanwhile and sends it as one WebSocket
 // message: the packet itself if there is one, else a batch packet whose
 // envelope (header and CRC) is computed here and whose contents are the
