@@ -3,7 +3,7 @@
 #   make test   install what is missing, build, run every test suite
 #
 # Other targets: build, wasm, test-protocol, soak, test-tsan, test-asan, fuzz, fuzz-protocol, bench,
-# bench-protocol, bench-access, bench-rooms, bench-wasm, clean.
+# bench-protocol, bench-access, bench-rooms, bench-storm, bench-wasm, clean.
 # Builds are incremental (Ninja + ccache) in build/; sanitizer, fuzz and wasm
 # builds live in build-<preset>/.
 
@@ -17,7 +17,7 @@ CMAKE         := cmake
 SHELL         := /bin/bash
 
 .PHONY: all deps configure build wasm run test test-protocol soak test-tsan test-asan fuzz-build fuzz fuzz-protocol fuzz-smoke \
-        bench bench-protocol bench-access bench-rooms bench-wasm clean help
+        bench bench-protocol bench-access bench-rooms bench-storm bench-wasm clean help
 
 all: build
 
@@ -170,6 +170,12 @@ bench-access: deps $(RELEASE)/build.ninja
 bench-rooms: deps $(RELEASE)/build.ninja
 	$(CMAKE) --build $(RELEASE) --target parley parley-many-rooms
 	bench/many_rooms.sh $(RELEASE) $(BENCH_ROOM_COUNTS)
+
+# Connect storms of 1,000 to 10,000 people into one room, first joins and reconnects
+# (docs/benchmarks.md); BENCH_STORM_SIZES to choose, BASE_BUILD to compare.
+bench-storm: deps $(RELEASE)/build.ninja
+	$(CMAKE) --build $(RELEASE) --target parley parley-loadgen
+	bench/join_storm.sh $(RELEASE) $(BENCH_STORM_SIZES)
 
 # The wasm codec beside JSON.stringify/JSON.parse in node (see docs/benchmarks.md).
 bench-wasm: wasm

@@ -958,21 +958,27 @@ std::string generator_summary(const nlohmann::ordered_json& out) {
     return s.str();
 }
 
-int report_idle_or_storm(shard_list& shards, const run_config& cfg, std::int64_t rss_before, double connect_seconds,
-                         nlohmann::ordered_json& out) {
+int report_idle_or_storm(shard_list& shards, const run_config& cfg, std::int64_t rss_before, double server_cpu_before,
+                         double connect_seconds, nlohmann::ordered_json& out) {
     const options& o = cfg.opt;
-    // Let the server settle, then read its memory.
-    sleep_while_running(shards, o, o.idle ? 3000ms : 200ms, "settling");
+    // Let the server settle (a large room tells presence once per interval,
+    // up to 5 s), then read its memory and the CPU the whole storm cost it.
+    sleep_while_running(shards, o, o.idle ? 6000ms : 200ms, "settling");
     const std::int64_t rss_after = process_rss_kib(o.server_pid);
+    const double server_cpu = process_cpu_seconds(o.server_pid) - server_cpu_before;
     out["scenario"] = o.idle ? "idle" : "storm";
     out["connect_seconds"] = connect_seconds;
     out["connections_per_second"] = static_cast<double>(o.clients) / connect_seconds;
     out["server_rss_kib_before"] = rss_before;
     out["server_rss_kib_after"] = rss_after;
     out["server_rss_per_connection_kib"] = static_cast<double>(rss_after - rss_before) / static_cast<double>(o.clients);
+    out["server_cpu_seconds"] = server_cpu;
+    out["server_cpu_ms_per_connection"] = server_cpu * 1e3 / static_cast<double>(o.clients);
     std::cerr << "\n" << o.clients << " connections in " << connect_seconds << " s ("
               << out["connections_per_second"].get<double>() << "/s); server RSS " << rss_before << " -> " << rss_after
-              << " KiB (" << out["server_rss_per_connection_kib"].get<double>() << " KiB per connection); while connecting, "
+              << " KiB (" << out["server_rss_per_connection_kib"].get<double>() << " KiB per connection); server CPU "
+              << server_cpu << " s (" << out["server_cpu_ms_per_connection"].get<double>()
+              << " ms per connection, settling included); while connecting, "
               << generator_summary(out) << "\n";
     std::cout << out.dump() << std::endl;
     stop_shards(shards);
@@ -1106,6 +1112,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     const std::int64_t rss_before = process_rss_kib(o.server_pid);
+    const double server_cpu_before = process_cpu_seconds(o.server_pid);
 
     // Connect everyone, each shard keeping its share of the handshakes in flight.
     shard_list shards = make_shards(cfg);
@@ -1133,7 +1140,7 @@ int main(int argc, char** argv) {
     out["senders"] = o.senders;
     if (o.storm || o.idle) {
         generator_cpu::read(shards).report_since(gen0, connect_seconds, out);
-        return report_idle_or_storm(shards, cfg, rss_before, connect_seconds, out);
+        return report_idle_or_storm(shards, cfg, rss_before, server_cpu_before, connect_seconds, out);
     }
     return run_traffic(shards, cfg, out);
 }

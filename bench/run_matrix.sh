@@ -33,7 +33,9 @@
 #   PARLEY_BASE_BUILD  another build directory (a release build of an earlier
 #                      commit, say): its parley runs as server "base" beside
 #                      Parley in every scenario, so a change is compared with
-#                      what came before in one run.
+#                      what came before in one run. It is driven by that
+#                      build's own generator when it has one (an earlier
+#                      commit may speak an earlier protocol version).
 set -euo pipefail
 build=$1
 results=$2
@@ -123,8 +125,9 @@ run() {
   server_log=$(mktemp)
   start_server "$server"
   echo "== $scenario / $server (rep $rep)" >&2
-  local line dropped=null
-  if line=$("$loadgen" --url "ws://127.0.0.1:$server_port" "${mode[@]}" --server-pid "$server_pid" \
+  local line dropped=null gen=$loadgen
+  [[ $server == base && -x $base/bench/parley-loadgen ]] && gen=$base/bench/parley-loadgen
+  if line=$("$gen" --url "ws://127.0.0.1:$server_port" "${mode[@]}" --server-pid "$server_pid" \
               --threads "$loadgen_threads" --label "$scenario" "$@" 2> >(tail -1 >&2)); then :; else
     echo "   (loadgen reported loss, duplicates or disconnects)" >&2
   fi
