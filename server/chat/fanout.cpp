@@ -13,6 +13,11 @@ void loop_fanout::hand_over(std::vector<fanout_op> ops) {
     stats_.loop_handoffs.fetch_add(1, std::memory_order_relaxed);
     boost::asio::dispatch(loop_->get_executor(), [self = shared_from_this(), ops = std::move(ops)]() mutable {
         for (auto& op : ops) self->apply(op);
+        // Every queue this hand-off found idle starts its write now, once,
+        // with everything the hand-off put in it: one send per member per
+        // hand-off (inline: the session is on this loop).
+        for (auto& q : self->to_wake_) q->wake();
+        self->to_wake_.clear();
         if (self->dropped_ != 0) self->stats_.ephemeral_drops.fetch_add(self->dropped_, std::memory_order_relaxed);
         if (self->overflowed_ != 0)
             self->stats_.slow_consumer_disconnects.fetch_add(self->overflowed_, std::memory_order_relaxed);
@@ -42,7 +47,7 @@ void loop_fanout::apply(fanout_op& op) {
             return;
         }
         case fanout_op::type::unicast:
-            push(*op.queue, op.packet, op.ephemeral);
+            push(op.queue, op.packet, op.ephemeral);
             stats_.packets_out[op.kind].fetch_add(1, std::memory_order_relaxed);
             return;
         case fanout_op::type::broadcast: {
@@ -53,7 +58,7 @@ void loop_fanout::apply(fanout_op& op) {
                 if (t.connection_id == op.connection_id || (op.user_id != 0 && t.user_id == op.user_id)) continue;
                 if (!except.empty() && std::binary_search(except.begin(), except.end(), t.connection_id))
                     continue;
-                push(*t.queue, op.packet, op.ephemeral);
+                push(t.queue, op.packet, op.ephemeral);
                 ++sent;
             }
             if (sent != 0) stats_.packets_out[op.kind].fetch_add(sent, std::memory_order_relaxed);
@@ -62,8 +67,9 @@ void loop_fanout::apply(fanout_op& op) {
     }
 }
 
-void loop_fanout::push(send_queue& q, const shared_packet& p, bool ephemeral) {
-    switch (q.push(p, ephemeral)) {
+void loop_fanout::push(const std::shared_ptr<send_queue>& q, const shared_packet& p, bool ephemeral) {
+    switch (q->push(p, ephemeral, true)) {
+        case push_result::queued_idle: to_wake_.push_back(q); break;
         case push_result::dropped: ++dropped_; break;
         case push_result::overflow: ++overflowed_; break;
         case push_result::queued:

@@ -76,13 +76,14 @@ private:
         std::shared_ptr<send_queue> queue;
     };
     void apply(fanout_op& op);
-    void push(send_queue& q, const shared_packet& p, bool ephemeral);
+    void push(const std::shared_ptr<send_queue>& q, const shared_packet& p, bool ephemeral);
 
     boost::asio::io_context* loop_;
     metrics& stats_;
     std::vector<target> members_;                         // broadcast order: dense
     std::unordered_map<std::uint64_t, std::size_t> at_;  // connection id -> index in members_
     std::uint64_t dropped_ = 0, overflowed_ = 0;          // counted per hand-off
+    std::vector<std::shared_ptr<send_queue>> to_wake_;   // found idle in this hand-off (held: a remove may drop a member)
 };
 
 }  // namespace parley::server

@@ -2,7 +2,7 @@
 
 namespace parley::server {
 
-push_result send_queue::push(shared_packet packet, bool ephemeral) {
+push_result send_queue::push(shared_packet packet, bool ephemeral, bool defer_wake) {
     bool wake = false;
     bool overflow = false;
     {
@@ -26,7 +26,9 @@ push_result send_queue::push(shared_packet packet, bool ephemeral) {
         wake_(true);
         return push_result::overflow;
     }
-    if (wake) wake_(false);
+    if (!wake) return push_result::queued;
+    if (defer_wake) return push_result::queued_idle;
+    wake_(false);
     return push_result::queued;
 }
 

@@ -15,7 +15,7 @@
 // sends into one, which is where the throughput comes from.
 //
 // BOUNDS
-// Past half of either bound, ephemeral packets (typing, presence changes)
+// Past half of either bound, ephemeral packets (typing)
 // are dropped: they are stale a moment later anyway. Past the bound the queue
 // closes itself and calls the waker with overflow = true; the connection then
 // closes with "try again later" and the client recovers on reconnect. A slow
@@ -44,7 +44,9 @@ struct queue_limits {
     std::size_t max_packets = 8192;
 };
 
-enum class push_result { queued, dropped, overflow, closed };
+/// queued_idle: queued into an idle queue whose writer the caller must start
+/// with wake() (only when push was asked to leave that to the caller).
+enum class push_result { queued, queued_idle, dropped, overflow, closed };
 
 class send_queue {
 public:
@@ -55,8 +57,13 @@ public:
     send_queue(queue_limits limits, waker wake) : limits_(limits), wake_(std::move(wake)) {}
 
     /** Appends a packet. Thread-safe, never blocks on I/O.
-     *  @param ephemeral droppable when the queue is half full (typing, presence) */
-    push_result push(shared_packet packet, bool ephemeral = false);
+     *  @param ephemeral droppable when the queue is half full (typing)
+     *  @param defer_wake an idle queue's writer is not started here: the
+     *         caller gets queued_idle and calls wake() once it has pushed the
+     *         rest of its burst, so that the first write carries all of it */
+    push_result push(shared_packet packet, bool ephemeral = false, bool defer_wake = false);
+    /// Starts the writer after a push that returned queued_idle.
+    void wake() { wake_(false); }
 
     /** Writer side: moves the oldest packets (at least one, then while their
      *  total stays within `max_bytes`) into `out`, in order.

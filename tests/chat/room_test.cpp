@@ -1141,6 +1141,32 @@ TEST_F(RoomTest, AWatermarkTravelsWithTheNextBroadcast) {
     EXPECT_EQ(of_kind<persisted_watermark>(got)[0].seq, r->last_seq_approx());
 }
 
+// What one hand-off brings an idle member leaves in one write: the writer
+// starts after the fan-out pushed all of it (here the watermark that rides
+// with a message, and the message).
+TEST_F(RoomTest, AHandOffReachesAnIdleMemberInOneWrite) {
+    auto r = make_room(1, 0);
+    auto& ana = joined(*r, 2, "ana");
+    auto& bob = connect(3, "bob");
+    std::vector<std::size_t> writes;  // packets each write of bob's would carry
+    bob.member.queue = std::make_shared<send_queue>(queue_limits{}, [&bob, &writes](bool) {
+        std::vector<shared_packet> out;
+        bob.member.queue->take(out, SIZE_MAX);  // the write starts at once, as on the session's own loop
+        writes.push_back(out.size());
+        for (const auto& bytes : out) bob.received.push_back(*decode(*bytes));
+    });
+    r->join(bob.member, 0, 0);
+    post(*r, ana, 1, "stored soon");
+    settle();
+    sink.commit();
+    settle();
+    writes.clear();
+    post(*r, ana, 2, "next");
+    settle();
+    ASSERT_FALSE(writes.empty());
+    EXPECT_EQ(writes.front(), 2u) << "the watermark and the message, in one write";
+}
+
 // ---- members on other event loops ---------------------------------------------------------------
 
 // Connections live on event loops of their own; the room hands each loop what

@@ -29,6 +29,21 @@ TEST(SendQueue, FirstPushWakesTheWriterLaterPushesOnlyAppend) {
     EXPECT_EQ(r.wakes, 1);
 }
 
+// A fan-out pushes a whole hand-off before it starts any write: an idle
+// queue tells it so (queued_idle) instead of waking its writer at once.
+TEST(SendQueue, ADeferredWakeIsTheCallersToGive) {
+    recorder r;
+    send_queue q({}, r.waker());
+    EXPECT_EQ(q.push(packet_of(1), false, true), push_result::queued_idle);
+    EXPECT_EQ(q.push(packet_of(2), false, true), push_result::queued);  // the writer is already due
+    EXPECT_EQ(r.wakes, 0);
+    q.wake();
+    EXPECT_EQ(r.wakes, 1);
+    std::vector<shared_packet> out;
+    ASSERT_TRUE(q.take(out, 1 << 20));
+    EXPECT_EQ(out.size(), 2u);
+}
+
 TEST(SendQueue, PacketsQueuedBehindASlowWriteLeaveInOrder) {
     // One write in flight (taken), more than three queued behind it: they must
     // come out in push order, however the writer batches them.
