@@ -30,6 +30,9 @@ inline constexpr auto linger_timeout = 1s;
 /// room's burst is one write, small enough that one slow write does not hold
 /// a fast reader's next packet for long.
 inline constexpr std::size_t max_batch_bytes = 256 * 1024;
+/// A batch of up to this many payload bytes is copied into one buffer and
+/// sent with one iovec; a larger one is gathered from the shared packets.
+inline constexpr std::size_t max_joined_batch_bytes = 64 * 1024;
 /// A refusal because the room's disk could not be read: retry after this.
 inline constexpr std::uint32_t unavailable_retry_ms = 1000;
 /// A refusal because the writer is behind (server_busy): retry after this.

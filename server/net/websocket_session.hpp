@@ -17,7 +17,8 @@
 // takes everything that queued up meanwhile and sends it as one WebSocket
 // message: the packet itself if there is one, else a batch packet whose
 // envelope (header and CRC) is computed here and whose contents are the
-// shared, already-encoded packets, gathered without copying.
+// shared, already-encoded packets: joined into one buffer when they are small
+// (up to bounds::max_joined_batch_bytes), gathered without copying otherwise.
 //
 // ERRORS
 // Each malformed or refused packet gets an error packet; the connection
@@ -156,6 +157,7 @@ private:
     boost::beast::websocket::close_reason drain_reason_;
 
     std::vector<shared_packet> writing_;  // the packets of the write in flight
+    std::vector<std::uint8_t> joined_;    // or its batch, joined into one buffer (small packets)
     protocol::batch_envelope envelope_;
     bool write_in_flight_ = false;
     bool reading_ = false;
