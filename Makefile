@@ -174,7 +174,7 @@ bench-rooms: deps $(RELEASE)/build.ninja
 # Connect storms of 1,000 to 10,000 people into one room, first joins and reconnects
 # (docs/benchmarks.md); BENCH_STORM_SIZES to choose, BASE_BUILD to compare.
 bench-storm: deps $(RELEASE)/build.ninja
-	$(CMAKE) --build $(RELEASE) --target parley parley-loadgen
+	$(CMAKE) --build $(RELEASE) --target parley parley-loadgen parley-many-rooms
 	bench/join_storm.sh $(RELEASE) $(BENCH_STORM_SIZES)
 
 # The wasm codec beside JSON.stringify/JSON.parse in node (see docs/benchmarks.md).

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Connect storms into one room (make bench-storm; docs/benchmarks.md): N
 # people sign in, then connect and join the same room at once, the
-# generator keeping its share of handshakes in flight. Each size runs twice
-# on one database: "first" (nobody is a member yet: every join is also a
-# membership event that everyone in the room receives) and, after a
-# restart, "again" (everyone is a member: the reconnect storm after a
-# deploy). Reports the time until the last client had room_joined and the
-# server's CPU for the whole storm, settling included (the presence the
-# room tells after it), per connection: flat across sizes means linear.
+# generator keeping its share of handshakes in flight. Two kinds:
+#   first  nobody is a member yet: every join is also a membership event
+#          that everyone already in the room receives (n events to up to n
+#          members: quadratic by what it promises); sizes up to
+#          STORM_FIRST_MAX (default 2000)
+#   again  everyone is already a member (the reconnect storm after a
+#          deploy), on a database seeded by parley-many-rooms members
+# Reports the time until the last client had room_joined and the server's
+# CPU for the whole storm, settling included (the presence the room tells
+# after it), per connection: flat across sizes means linear.
 #
 #   bench/join_storm.sh BUILD_DIR [SIZES...]        (default 1000 2500 5000 10000)
 #   BASE_BUILD=DIR bench/join_storm.sh BUILD_DIR    also runs DIR's parley and
@@ -39,13 +42,20 @@ run_one() {  # BUILD DATA LABEL N: one storm; prints "seconds cpu_ms_per_connect
   node -e 'const r = JSON.parse(process.argv[1]); console.log(r.connect_seconds.toFixed(2), r.server_cpu_ms_per_connection?.toFixed(3) ?? "-")' "$out"
 }
 
-printf '%-40s %7s %12s %14s %12s %14s\n' build people "first: s" "first: ms/conn" "again: s" "again: ms/conn"
+seed=$build/bench/parley-many-rooms  # the schema is the same for both builds
+printf '%-32s %7s %9s %14s %9s %14s\n' build people "first: s" "first: ms/conn" "again: s" "again: ms/conn"
 for n in "${sizes[@]}"; do
   for b in "${builds[@]}"; do
+    first_s=- first_cpu=-
+    if [ "$n" -le "${STORM_FIRST_MAX:-2000}" ]; then
+      data=$(mktemp -d)
+      read -r first_s first_cpu < <(run_one "$b" "$data" first "$n")
+      rm -rf "$data"
+    fi
     data=$(mktemp -d)
-    read -r first_s first_cpu < <(run_one "$b" "$data" first "$n")
+    "$seed" members "$data" "$n" storm >/dev/null 2>&1
     read -r again_s again_cpu < <(run_one "$b" "$data" again "$n")
-    printf '%-40s %7s %12s %14s %12s %14s\n' "$b" "$n" "$first_s" "$first_cpu" "$again_s" "$again_cpu"
     rm -rf "$data"
+    printf '%-32s %7s %9s %14s %9s %14s\n' "$b" "$n" "$first_s" "$first_cpu" "$again_s" "$again_cpu"
   done
 done

@@ -9,6 +9,10 @@
 //       u1's direct conversations (u1 is in the first ones), each for the
 //       first time since start-up; prints the join latency (join_room out,
 //       room_joined back)
+//   parley-many-rooms members DATA_DIR N PREFIX  one public room,
+//       "loadgen-0", whose N members PREFIX-0 .. PREFIX-(N-1) sign in with
+//       parley-loadgen's password: the room a reconnect storm of N finds
+//       (bench/join_storm.sh), made without N first joins
 #include "server/core/config.hpp"
 #include "server/store/accounts.hpp"
 #include "server/store/database.hpp"
@@ -100,6 +104,45 @@ int seed(const std::string& dir, long rooms) {
     return 0;
 }
 
+int members(const std::string& dir, long n, const std::string& prefix) {
+    std::filesystem::create_directories(dir);
+    server::config cfg;
+    cfg.data_dir = dir;
+    cfg.password_ops = 1, cfg.password_mem_kib = 8;
+    {
+        server::database db(cfg.database_path(), server::database::mode::read_write);
+        server::migrate(db);
+    }
+    {
+        server::accounts accts(cfg.database_path(), cfg);
+        accts.add_user(prefix + "-0", "loadgen password", false);
+    }
+    server::database db(cfg.database_path(), server::database::mode::read_write);
+    server::with_transaction(db, [&] {
+        // One hash for everyone: the same password, and Argon2id's encoded
+        // form carries its own salt and parameters.
+        auto user = db.prepare("INSERT INTO users(id, username, username_key, password_hash, created_at) "
+                               "SELECT ?, ?, ?, password_hash, 1 FROM users WHERE id = 1");
+        for (long u = 1; u < n; ++u) {
+            const std::string name = prefix + "-" + std::to_string(u);
+            user.bind_all(u + 1, name, name);
+            user.run();
+            user.reset();
+        }
+        auto room = db.prepare("INSERT INTO rooms(id, name, title, kind, direct_key, created_by, created_at) "
+                               "VALUES(1, 'loadgen-0', 'loadgen-0', 0, NULL, 1, 1)");
+        room.run();
+        auto member = db.prepare("INSERT INTO memberships(room_id, user_id, state, role) VALUES(1, ?, 0, ?)");
+        for (long u = 1; u <= n; ++u) {
+            member.bind_all(u, u == 1 ? 2 : 0);
+            member.run();
+            member.reset();
+        }
+    });
+    std::printf("seeded room loadgen-0 with %ld members\n", n);
+    return 0;
+}
+
 int probe(std::uint16_t port, long rooms, int n) {
     const std::string token = sign_up(port, "u1");
     ws_client c({.port = port, .headers = {{"Cookie", "parley_session=" + token}}});
@@ -133,8 +176,9 @@ int probe(std::uint16_t port, long rooms, int n) {
 int main(int argc, char** argv) {
     const std::string cmd = argc > 1 ? argv[1] : "";
     if (cmd == "seed" && argc == 4) return seed(argv[2], std::atol(argv[3]));
+    if (cmd == "members" && argc == 5) return members(argv[2], std::atol(argv[3]), argv[4]);
     if (cmd == "probe" && argc >= 4)
         return probe(static_cast<std::uint16_t>(std::atoi(argv[2])), std::atol(argv[3]), argc > 4 ? std::atoi(argv[4]) : 50);
-    std::fprintf(stderr, "usage: %s seed DATA_DIR ROOMS | probe PORT ROOMS [N]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s seed DATA_DIR ROOMS | probe PORT ROOMS [N] | members DATA_DIR N PREFIX\n", argv[0]);
     return 2;
 }

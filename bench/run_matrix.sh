@@ -14,6 +14,7 @@
 #             builds it) with GOMAXPROCS=1 and 2, --length-prefixed; the clients
 #             it dropped for a full send queue are recorded as "dropped"
 #   parley    BUILD_DIR/server/parley, persistence on, --threads PARLEY_THREADS
+#   parley2   the same on two event loops (--threads 2): against go2 on all cores
 #   base      PARLEY_BASE_BUILD's parley (see below)
 # Scenarios: busy-100, busy-1000, rate-50k, idle-5000 and storm-2000 against
 # every server; many-rooms and history against Parley only.
@@ -42,7 +43,7 @@ results=$2
 reps=${3:-3}
 base=${PARLEY_BASE_BUILD:-}
 loadgen_threads=${LOADGEN_THREADS:-$(nproc)}
-parleys=(parley)
+parleys=(parley parley2)
 [[ -n $base ]] && parleys+=(base)
 servers=(ws beast socketio go1 go2 "${parleys[@]}")
 [[ -z ${BENCH_SERVERS:-} ]] || read -r -a servers <<< "$BENCH_SERVERS"
@@ -88,12 +89,13 @@ launch_server() {
   server_port=$(( 10000 + RANDOM % 20000 ))
   : > "$server_log"
   case $1 in
-    parley|base)
-      local data binary=$build/server/parley
+    parley|parley2|base)
+      local data binary=$build/server/parley threads=${PARLEY_THREADS:-1}
       [[ $1 == base ]] && binary=$base/server/parley
+      [[ $1 == parley2 ]] && threads=2
       data=$(mktemp -d)
       "$binary" --listen "127.0.0.1:$server_port" --data-dir "$data" --password-cost min \
-        --message-rate 1000000/1000000 --auth-rate 1000000/1000000 --threads "${PARLEY_THREADS:-1}" \
+        --message-rate 1000000/1000000 --auth-rate 1000000/1000000 --threads "$threads" \
         --max-connections-per-address 0 \
         --log-level warn 2>>"$server_log" &
       ;;
@@ -159,7 +161,7 @@ each_parley() {
   shift
   wanted "$scenario" || return 0
   for server in "${servers[@]}"; do
-    [[ $server == parley || $server == base ]] && run "$scenario" "$server" "$@"
+    [[ $server == parley* || $server == base ]] && run "$scenario" "$server" "$@"
   done
   return 0
 }

@@ -21,13 +21,13 @@ const pick = (scenario, server, f) => median(runsOf(scenario, server).map((r) =>
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : '–');
 
-const order = ['ws', 'beast', 'socketio', 'go1', 'go2', 'parley', 'base'];
+const order = ['ws', 'beast', 'socketio', 'go1', 'go2', 'parley', 'parley2', 'base'];
 const names = {
   ws: 'Node ws relay', beast: 'Beast relay', socketio: 'Socket.IO 4.8', go1: 'Go hub, 1 proc',
-  go2: 'Go hub, 2 procs', parley: 'Parley', base: 'Parley (base build)',
+  go2: 'Go hub, 2 procs', parley: 'Parley', parley2: 'Parley, 2 threads', base: 'Parley (base build)',
 };
 const servers = order.filter((s) => rows.some((r) => r.server === s));
-const peers = servers.filter((s) => s !== 'parley' && s !== 'base');
+const peers = servers.filter((s) => !s.startsWith('parley') && s !== 'base');
 const isGo = (s) => s === 'go1' || s === 'go2';
 const reps = Math.max(...rows.map((r) => r.rep));
 const clean = (r) => (r.run.lost ?? 0) === 0 && (r.run.duplicated ?? 0) === 0;
@@ -72,6 +72,13 @@ const ratioTable = (scenario) => {
   for (const s of peers) {
     const both = (f) => ratio(pick(scenario, 'parley', f), pick(scenario, s, f));
     out.push(`| ${names[s]} | ${both((r) => r.deliveries_per_second)} | ${both((r) => r.server_cpu_us_per_delivery)} | ${both((r) => r.latency_ms.p99)} |`);
+  }
+  // On all cores: Parley's two event loops against each peer.
+  if (servers.includes('parley2')) {
+    for (const s of [...peers, 'parley']) {
+      const both = (f) => ratio(pick(scenario, 'parley2', f), pick(scenario, s, f));
+      out.push(`| Parley, 2 threads ÷ ${names[s]} | ${both((r) => r.deliveries_per_second)} | ${both((r) => r.server_cpu_us_per_delivery)} | ${both((r) => r.latency_ms.p99)} |`);
+    }
   }
   out.push('');
 };
