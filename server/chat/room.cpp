@@ -766,8 +766,9 @@ void room::sweep_now() {
 // room gathers them for presence_interval(), so in a storm each member gets
 // a bounded number of presence packets, not one per arrival. Arrivals get
 // the others of their batch (their own snapshot may predate them; adding
-// twice is harmless), but never their own arrival. Presence packets are never dropped for a slow reader (they are
-// not ephemeral): a missed one would leave its list wrong until it rejoined.
+// twice is harmless), but never their own arrival. Presence packets are
+// never dropped for a slow reader (they are not ephemeral): a missed one
+// would leave its list wrong until it rejoined.
 void room::presence_changed(std::uint64_t user_id, std::uint64_t connection_id) {
     presence_changes_.insert(user_id);
     if (connection_id != 0) arrivals_.emplace_back(user_id, connection_id);
