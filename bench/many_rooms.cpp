@@ -48,8 +48,8 @@ std::string address_of(long i) {
     return "~bench" + std::string(17 - digits.size(), 'a') + digits;
 }
 
-
-int seed(const std::string& dir, long rooms) {
+/// A new database in `dir` whose first user (id 1) can sign in.
+server::config new_database(const std::string& dir, const std::string& user, const std::string& password, bool admin) {
     std::filesystem::create_directories(dir);
     server::config cfg;
     cfg.data_dir = dir;
@@ -58,10 +58,13 @@ int seed(const std::string& dir, long rooms) {
         server::database db(cfg.database_path(), server::database::mode::read_write);
         server::migrate(db);
     }
-    {
-        server::accounts accts(cfg.database_path(), cfg);
-        accts.add_user("u1", "correct horse", true);
-    }
+    server::accounts accts(cfg.database_path(), cfg);
+    accts.add_user(user, password, admin);
+    return cfg;
+}
+
+int seed(const std::string& dir, long rooms) {
+    const server::config cfg = new_database(dir, "u1", "correct horse", true);
     const long users = users_for(rooms);
     server::database db(cfg.database_path(), server::database::mode::read_write);
     const auto t0 = clock_type::now();
@@ -105,18 +108,7 @@ int seed(const std::string& dir, long rooms) {
 }
 
 int members(const std::string& dir, long n, const std::string& prefix) {
-    std::filesystem::create_directories(dir);
-    server::config cfg;
-    cfg.data_dir = dir;
-    cfg.password_ops = 1, cfg.password_mem_kib = 8;
-    {
-        server::database db(cfg.database_path(), server::database::mode::read_write);
-        server::migrate(db);
-    }
-    {
-        server::accounts accts(cfg.database_path(), cfg);
-        accts.add_user(prefix + "-0", "loadgen password", false);
-    }
+    const server::config cfg = new_database(dir, prefix + "-0", "loadgen password", false);
     server::database db(cfg.database_path(), server::database::mode::read_write);
     server::with_transaction(db, [&] {
         // One hash for everyone: the same password, and Argon2id's encoded
