@@ -99,6 +99,12 @@ inline constexpr std::size_t max_user_search = 20;
 /// Public rooms per page of GET /api/rooms.
 inline constexpr std::size_t directory_page = 100;
 
+// ---- configuration -------------------------------------------------------------------------------
+
+/// A config file holds a line per setting: a few KiB. Anything far larger is
+/// not a config file (a wrong path, a database).
+inline constexpr std::size_t max_config_file_bytes = 1024 * 1024;
+
 // ---- storage -------------------------------------------------------------------------------------
 
 /// How long a SQLite call waits for another connection's lock (a reader

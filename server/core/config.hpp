@@ -1,6 +1,7 @@
 // Settings of the parley server: every knob an operator can turn, with its
 // default and the reason for it. Command-line flags win over PARLEY_*
-// environment variables, which win over the defaults.
+// environment variables, which win over the config file, which wins over
+// the defaults.
 #pragma once
 
 #include "server/core/bounds.hpp"
@@ -109,9 +110,22 @@ struct parse_outcome {
     int exit_code = 0;
 };
 
-/** Parses flags (and PARLEY_* variables from `environ_lookup`). */
-parse_outcome parse_config(int argc, const char* const* argv,
-                           const char* (*environ_lookup)(const char*));
+/**
+ * Parses flags, PARLEY_* variables from `environ_lookup` and the config file:
+ * --config FILE or PARLEY_CONFIG, else `default_config_file` if it exists
+ * (an installed server passes installed_config_file()). --print-config
+ * returns the effective settings as the message, exit code 0.
+ */
+parse_outcome parse_config(int argc, const char* const* argv, const char* (*environ_lookup)(const char*),
+                           const std::string& default_config_file = {});
+
+/// The config file an installed server reads by default: parley.conf in the
+/// install's system configuration directory (/etc/parley with --prefix /usr).
+std::string installed_config_file();
+
+/// True when this binary runs from an installed tree (PREFIX/bin beside
+/// PREFIX/share/parley), not from a build directory.
+bool running_from_install();
 
 std::string usage_text();
 

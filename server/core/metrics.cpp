@@ -3,7 +3,20 @@
 #include "protocol/errors.hpp"
 #include "protocol/packets.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <iterator>
+#include <string_view>
+#include <vector>
+
+#ifndef PARLEY_COMMIT
+#define PARLEY_COMMIT "unknown"
+#endif
 
 namespace parley::server {
 namespace {
@@ -43,6 +56,47 @@ void by_code(std::string& out, const std::array<metrics::counter, 64>& values, s
                       static_cast<unsigned>(base + i), static_cast<int>(name.size()), name.data(),
                       static_cast<unsigned long long>(v));
     }
+}
+
+void gauge_double(std::string& out, const char* name, const char* type, const char* help, double value) {
+    header(out, name, type, help);
+    append_format(out, "%s %.6f\n", name, value);
+}
+
+// The process collector's standard metrics, read from /proc/self at scrape
+// time (the names and meanings of Prometheus' client libraries).
+void render_process(std::string& out) {
+    const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
+    std::ifstream stat_file("/proc/self/stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    const auto close = stat.rfind(')');
+    if (close != std::string::npos) {
+        std::istringstream fields(stat.substr(close + 2));
+        std::vector<std::string> f{std::istream_iterator<std::string>(fields), std::istream_iterator<std::string>()};
+        // f[0] is field 3 (state): utime is field 14, stime 15, starttime 22, vsize 23, rss 24.
+        auto field = [&](std::size_t n) { return n - 3 < f.size() ? std::strtod(f[n - 3].c_str(), nullptr) : 0.0; };
+        gauge_double(out, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
+                     (field(14) + field(15)) / tick);
+        std::ifstream proc_stat("/proc/stat");
+        double boot = 0;
+        for (std::string line; std::getline(proc_stat, line);)
+            if (line.starts_with("btime ")) boot = std::strtod(line.c_str() + 6, nullptr);
+        gauge_double(out, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.",
+                     boot + field(22) / tick);
+        gauge_double(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", field(23));
+        gauge_double(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", field(24) * page);
+    }
+    std::error_code ec;
+    std::size_t fds = 0;
+    for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::directory_iterator();
+         it.increment(ec))
+        ++fds;
+    scalar(out, "process_open_fds", "gauge", "Number of open file descriptors.", fds);
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0)
+        scalar(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.", limit.rlim_cur);
 }
 
 }  // namespace
@@ -110,6 +164,9 @@ std::string metrics::render(const gauges& now) const {
     scalar(out, "parley_commit_failures_total", "counter", "SQLite batch commits that failed and were retried.",
            commit_failures.load());
     commit_latency.render(out, "parley_commit_latency_seconds", "Duration of one batch transaction.");
+    header(out, "parley_build_info", "gauge", "The running build: always 1, with its version and commit as labels.");
+    append_format(out, "parley_build_info{version=\"%s\",commit=\"%s\"} 1\n", PARLEY_VERSION, PARLEY_COMMIT);
+    render_process(out);
     return out;
 }
 

@@ -1,8 +1,13 @@
 #include "server/core/config.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
+#include <tuple>
 
 namespace {
 
@@ -133,6 +138,129 @@ TEST(Config, RegistrationModeFromFlagOrEnvironment) {
     EXPECT_EQ(bad.exit_code, 2);
     EXPECT_NE(bad.message.find("open, invite or closed"), std::string::npos);
     EXPECT_NE(usage_text().find("parley admin"), std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+// A config file written for one test, removed after it.
+struct config_file {
+    std::string path;
+    explicit config_file(const std::string& text) {
+        path = (std::filesystem::temp_directory_path() /
+                ("parley-config-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".conf"))
+                   .string();
+        std::ofstream(path) << text;
+    }
+    ~config_file() { std::filesystem::remove(path); }
+    static inline int counter = 0;
+};
+
+TEST(ConfigFile, SettingsComeFromTheFileBelowEnvironmentAndFlags) {
+    config_file f(
+        "# parley.conf\n"
+        "\n"
+        "listen = 0.0.0.0:9100\n"
+        "  cache-size=42   # recent messages\n"
+        "threads = 3\n"
+        "data-dir = /srv/parley data\n"
+        "secure-cookies = true\n"
+        "allowed-origins = https://a.example/#x, https://b.example\n");
+    env = {{"PARLEY_THREADS", "5"}};
+    auto r = parse({"--config", f.path.c_str(), "--cache-size", "77"});
+    ASSERT_TRUE(r.cfg) << r.message;
+    EXPECT_EQ(r.cfg->listen_host, "0.0.0.0");           // file
+    EXPECT_EQ(r.cfg->listen_port, 9100);
+    EXPECT_EQ(r.cfg->threads, 5u);                       // environment over file
+    EXPECT_EQ(r.cfg->room_cache_messages, 77u);          // flag over file
+    EXPECT_EQ(r.cfg->data_dir, "/srv/parley data");      // spaces inside a value stay
+    EXPECT_TRUE(r.cfg->secure_cookies);
+    // '#' inside a value is not a comment; after blank space it is.
+    EXPECT_EQ(r.cfg->allowed_origins, (std::vector<std::string>{"https://a.example/#x", "https://b.example"}));
+    env.clear();
+}
+
+TEST(ConfigFile, TheFileCanBeNamedByTheEnvironmentOrByDefault) {
+    config_file f("cache-size = 33\n");
+    env = {{"PARLEY_CONFIG", f.path}};
+    auto by_env = parse({});
+    ASSERT_TRUE(by_env.cfg) << by_env.message;
+    EXPECT_EQ(by_env.cfg->room_cache_messages, 33u);
+    env.clear();
+    std::vector<const char*> none{"parley"};
+    auto by_default = parse_config(1, none.data(), lookup, f.path);
+    ASSERT_TRUE(by_default.cfg) << by_default.message;
+    EXPECT_EQ(by_default.cfg->room_cache_messages, 33u);
+    // A default file that does not exist is no error; a named one is.
+    auto missing_default = parse_config(1, none.data(), lookup, f.path + ".absent");
+    ASSERT_TRUE(missing_default.cfg) << missing_default.message;
+    EXPECT_EQ(missing_default.cfg->room_cache_messages, 500u);
+    auto missing_named = parse({"--config", (f.path + ".absent").c_str()});
+    EXPECT_FALSE(missing_named.cfg);
+    EXPECT_EQ(missing_named.exit_code, 2);
+    EXPECT_NE(missing_named.message.find("cannot read"), std::string::npos) << missing_named.message;
+}
+
+TEST(ConfigFile, ABadLineIsNamedByFileAndLineWithTheFlagsMessage) {
+    env.clear();
+    for (const auto& [text, line, words] : std::vector<std::tuple<std::string, int, std::string>>{
+             {"cache-size = 42\nthreads = zero\n", 2, "threads: expected a number from 1 to 256"},
+             {"# ok\nlisten\n", 2, "expected key = value"},
+             {"bogus = 1\n", 1, "unknown setting 'bogus'"},
+             {"secure-cookies = maybe\n", 1, "expected true or false"}}) {
+        config_file f(text);
+        auto r = parse({"--config", f.path.c_str()});
+        EXPECT_FALSE(r.cfg) << text;
+        EXPECT_EQ(r.exit_code, 2) << text;
+        EXPECT_NE(r.message.find(f.path + ":" + std::to_string(line) + ": "), std::string::npos) << r.message;
+        EXPECT_NE(r.message.find(words), std::string::npos) << r.message;
+        EXPECT_NE(r.message.find("usage: parley"), std::string::npos);
+    }
+}
+
+// Defect: PARLEY_SECURE_COOKIES=false switched Secure cookies on, because a
+// switch ignored its value.
+TEST(ConfigFile, ASwitchTakesItsValueFromTheEnvironmentAndTheFile) {
+    env = {{"PARLEY_SECURE_COOKIES", "false"}, {"PARLEY_MEMBER_INVITES", "yes"}};
+    auto r = parse({});
+    ASSERT_TRUE(r.cfg) << r.message;
+    EXPECT_FALSE(r.cfg->secure_cookies);
+    EXPECT_TRUE(r.cfg->member_invites);
+    EXPECT_TRUE(parse({"--secure-cookies"}).cfg->secure_cookies);  // bare flag: on
+    env.clear();
+}
+
+TEST(ConfigFile, PrintConfigShowsEachValueWithItsSourceAndReadsBackTheSame) {
+    config_file f("cache-size = 42\nmessage-rate = 5/8\n");
+    env = {{"PARLEY_LISTEN", "[::1]:7000"}};
+    auto r = parse({"--config", f.path.c_str(), "--threads", "3", "--print-config"});
+    ASSERT_FALSE(r.cfg);
+    EXPECT_EQ(r.exit_code, 0);
+    const std::string& text = r.message;
+    EXPECT_NE(text.find("listen = [::1]:7000    # environment PARLEY_LISTEN\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("threads = 3    # flag --threads\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("cache-size = 42    # " + f.path + ":1\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("message-rate = 5/8    # " + f.path + ":2\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("batch-events = 10    # default\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("# registration = (open on a loopback address, invite otherwise)    # default\n"),
+              std::string::npos)
+        << text;
+    env.clear();
+
+    // The printout is itself a config file that gives the same settings.
+    config_file again(text);
+    auto back = parse({"--config", again.path.c_str(), "--print-config"});
+    ASSERT_EQ(back.exit_code, 0) << back.message;
+    auto values = [](const std::string& printed) {
+        std::vector<std::string> out;
+        std::istringstream in(printed);
+        for (std::string line; std::getline(in, line);)
+            if (!line.starts_with("#")) out.push_back(line.substr(0, line.find("    # ")));
+        return out;
+    };
+    EXPECT_EQ(values(back.message), values(text));
+    EXPECT_GT(values(text).size(), 30u);
 }
 
 }  // namespace

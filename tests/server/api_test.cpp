@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 
 namespace {
@@ -129,6 +132,28 @@ TEST(Api, HealthAndMetrics) {
                              "# TYPE parley_broadcast_latency_seconds histogram", "parley_broadcast_latency_seconds_count 1",
                              "parley_writer_backlog", "parley_protocol_errors_total"})
         EXPECT_NE(metrics.body.find(line), std::string::npos) << line;
+}
+
+// What an operator's Prometheus reads of every process, and which build runs.
+TEST(Api, MetricsDescribeTheProcessAndTheBuild) {
+    test_server srv;
+    const auto body = http_call(srv.port(), "GET", "/metrics").body;
+    auto value = [&](const std::string& name) {
+        const auto at = body.find("\n" + name + " ");
+        EXPECT_NE(at, std::string::npos) << name;
+        return at == std::string::npos ? -1.0 : std::strtod(body.c_str() + at + name.size() + 2, nullptr);
+    };
+    EXPECT_GT(value("process_resident_memory_bytes"), 1e6);  // a server holds more than a megabyte
+    EXPECT_GT(value("process_virtual_memory_bytes"), value("process_resident_memory_bytes"));
+    EXPECT_GE(value("process_open_fds"), 3);                   // a listener, an epoll, a database at least
+    EXPECT_GE(value("process_max_fds"), value("process_open_fds"));
+    EXPECT_GE(value("process_cpu_seconds_total"), 0);
+    const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const double started = value("process_start_time_seconds");
+    EXPECT_LE(started, now + 1);
+    EXPECT_GT(started, now - 24 * 3600);  // the test process started today
+    EXPECT_NE(body.find("# TYPE process_cpu_seconds_total counter"), std::string::npos);
+    EXPECT_NE(body.find("parley_build_info{version=\"" PARLEY_VERSION "\",commit=\""), std::string::npos) << body;
 }
 
 TEST(Api, ServesTheClientAndUnknownApiIs404) {
