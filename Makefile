@@ -48,7 +48,9 @@ wasm: deps $(WASM)/build.ninja
 	$(CMAKE) --build $(WASM)
 
 # ARGS passes flags to the server, e.g. make run ARGS="--listen 0.0.0.0:8080".
-run: build wasm
+# Builds only what running needs: the server and the wasm module.
+run: configure wasm
+	$(CMAKE) --build $(BUILD) --target parley
 	exec $(BUILD)/server/parley $(ARGS)
 
 test: build wasm

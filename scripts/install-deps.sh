@@ -16,7 +16,7 @@ packages=(
   clang libclang-rt-14-dev          # libFuzzer + sanitizers for the fuzz targets
   # libraries (Boost 1.81, not the 1.74 default)
   libboost1.81-dev liblz4-dev zlib1g-dev libcereal-dev libsqlite3-dev sqlite3
-  nlohmann-json3-dev libsodium-dev
+  nlohmann-json3-dev libsodium-dev libsystemd-dev
   # tests and benchmarks (Go and gorilla/websocket for the Go hub peer of make bench)
   libgtest-dev libbenchmark-dev golang-go golang-github-gorilla-websocket-dev
   # WebAssembly build: emscripten, and dpkg-dev for `apt-get source` of lz4/zlib

@@ -3,12 +3,14 @@
 #include "server/core/bounds.hpp"
 #include "server/core/config.hpp"
 #include "server/store/accounts.hpp"
+#include "server/store/backup.hpp"
 #include "server/store/database.hpp"
 #include "server/store/migrations.hpp"
 
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 #include <filesystem>
@@ -29,7 +31,7 @@ constexpr const char* usage =
     "       parley admin add-user NAME [--admin]      (the password is read from stdin, one line)\n"
     "       parley admin invite [--uses N] [--expires DURATION]   (DURATION: 90s, 30m, 12h, 7d; default 1 use, 7d)\n"
     "       parley admin list\n"
-    "Each also takes --data-dir DIR (or PARLEY_DATA_DIR) and the server's other options.\n"
+    "Each also takes --data-dir DIR (or PARLEY_DATA_DIR), --config FILE and the server's other options.\n"
     "example: echo 'a long passphrase' | parley admin add-user ana --admin --data-dir /var/lib/parley\n";
 
 // A bad command line: reported with the usage, exit code 2.
@@ -179,7 +181,95 @@ int run_command(const admin_args& a, const config& cfg, accounts& accts, std::is
     return 0;
 }
 
+constexpr const char* backup_usage =
+    "usage: parley backup FILE    a consistent, checked copy of the database (the server may be running)\n"
+    "       parley restore FILE   replace the database with FILE (the server must be stopped)\n"
+    "Each also takes --data-dir DIR (or PARLEY_DATA_DIR), --config FILE and the server's other options.\n"
+    "example: parley backup /var/backups/parley-$(date +%F).db --data-dir /var/lib/parley\n";
+
+// The server's settings from what follows the command's own FILE argument.
+config parse_server_options(int argc, const char* const* argv, const char* (*environ_lookup)(const char*),
+                            std::string& file) {
+    std::vector<const char*> server_argv{"parley"};
+    for (int i = 2; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (!arg.starts_with("--") && file.empty()) file = arg;
+        else if (!arg.starts_with("--")) throw usage_error("unexpected argument '" + std::string(arg) + "'");
+        else server_argv.push_back(argv[i]);
+        // An option's value follows it unless given as --name=value.
+        if (arg.starts_with("--") && arg.find('=') == std::string_view::npos && i + 1 < argc &&
+            !std::string_view(argv[i + 1]).starts_with("--"))
+            server_argv.push_back(argv[++i]);
+    }
+    if (file.empty()) throw usage_error("which file? (FILE)");
+    auto parsed = parse_config(static_cast<int>(server_argv.size()), server_argv.data(), environ_lookup,
+                               running_from_install() ? installed_config_file() : std::string());
+    if (!parsed.cfg) throw usage_error(parsed.message.substr(0, parsed.message.find('\n')));
+    return std::move(*parsed.cfg);
+}
+
+void describe_summary(std::ostream& out, const database_summary& s) {
+    out << "  " << s.bytes << " bytes, schema version " << s.schema_version << ", " << s.users << " users, "
+        << s.rooms << " rooms, " << s.messages << " messages; integrity check ok\n";
+}
+
+int newest_schema() {
+    int newest = 0;
+    for (const auto& m : embedded_migrations()) newest = std::max(newest, m.version);
+    return newest;
+}
+
 }  // namespace
+
+int run_backup(int argc, const char* const* argv, const char* (*environ_lookup)(const char*), std::ostream& out,
+               std::ostream& err) {
+    const std::string command = argv[1];
+    for (int i = 2; i < argc; ++i)
+        if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
+            out << backup_usage;
+            return 0;
+        }
+    config cfg;
+    std::string file;
+    try {
+        cfg = parse_server_options(argc, argv, environ_lookup, file);
+    } catch (const usage_error& e) {
+        err << "parley " << command << ": " << e.what() << "\n" << backup_usage;
+        return 2;
+    }
+    log::set_level(cfg.level == log_level::info ? log_level::warn : cfg.level);
+    auto report_failure = [&](const std::string& why) {
+        err << "parley " << command << ": " << why << "\n";
+        return 1;
+    };
+    if (command == "backup") {
+        auto made = backup_database(cfg.database_path(), file);
+        if (auto* f = std::get_if<backup_failure>(&made)) return report_failure(f->message);
+        out << "wrote " << file << " from " << cfg.database_path() << "\n";
+        describe_summary(out, std::get<database_summary>(made));
+        return 0;
+    }
+    // restore: nothing changes unless the server is stopped and the file is good.
+    std::error_code ec;
+    if (!fs::is_directory(cfg.data_dir, ec)) return report_failure("no data directory " + cfg.data_dir);
+    std::string holder;
+    auto lock = data_dir_lock::try_acquire(cfg.data_dir, holder);
+    if (!lock)
+        return report_failure(cfg.data_dir + " is in use by " + holder +
+                              " (a running server?): stop it first, e.g. systemctl stop parley");
+    auto checked = check_database(file, newest_schema());
+    if (auto* f = std::get_if<backup_failure>(&checked)) return report_failure(f->message + "; nothing was changed");
+    auto swapped = restore_database(file, cfg.data_dir);
+    if (auto* f = std::get_if<backup_failure>(&swapped)) return report_failure(f->message);
+    out << "restored " << cfg.database_path() << " from " << file << "\n";
+    describe_summary(out, std::get<database_summary>(checked));
+    const auto& kept = std::get<fs::path>(swapped);
+    if (!kept.empty()) out << "the database it replaced is kept as " << kept.string() << "\n";
+    if (std::get<database_summary>(checked).schema_version < newest_schema())
+        out << "the server migrates it from schema version " << std::get<database_summary>(checked).schema_version
+            << " to " << newest_schema() << " when it starts\n";
+    return 0;
+}
 
 int run_admin(int argc, const char* const* argv, const char* (*environ_lookup)(const char*), std::istream& in,
               std::ostream& out, std::ostream& err) {
@@ -192,7 +282,10 @@ int run_admin(int argc, const char* const* argv, const char* (*environ_lookup)(c
     config cfg;
     try {
         a = parse_admin_args(argc, argv);
-        auto parsed = parse_config(static_cast<int>(a.server_argv.size()), a.server_argv.data(), environ_lookup);
+        // The server's config file too, so that `parley admin` on an installed
+        // server finds its data directory without being told.
+        auto parsed = parse_config(static_cast<int>(a.server_argv.size()), a.server_argv.data(), environ_lookup,
+                                   running_from_install() ? installed_config_file() : std::string());
         if (!parsed.cfg) throw usage_error(parsed.message.substr(0, parsed.message.find('\n')));
         cfg = std::move(*parsed.cfg);
     } catch (const usage_error& e) {

@@ -6,6 +6,8 @@
 //   parley admin add-user NAME [--admin]      create an account; the password is one line on stdin
 //   parley admin invite [--uses N] [--expires DURATION]   print a new invite code and its link
 //   parley admin list                         every account, with its admin flag
+//   parley backup FILE                        a checked copy of the live database
+//   parley restore FILE                       swap a backup in (the server stopped)
 //
 // Each takes the server's --data-dir (or PARLEY_DATA_DIR), opens the
 // database, applies pending migrations, and does its work in SQLite
@@ -26,5 +28,15 @@ namespace parley::server {
  */
 int run_admin(int argc, const char* const* argv, const char* (*environ_lookup)(const char*), std::istream& in,
               std::ostream& out, std::ostream& err);
+
+/**
+ * Runs `parley backup FILE` (a checked copy of the live database, while the
+ * server runs or not) or `parley restore FILE` (only while no server holds
+ * the data directory: the file is checked, the current database kept aside
+ * and the file swapped in). Same options and exit codes as run_admin.
+ * @param argv the whole command line (argv[1] is "backup" or "restore")
+ */
+int run_backup(int argc, const char* const* argv, const char* (*environ_lookup)(const char*), std::ostream& out,
+               std::ostream& err);
 
 }  // namespace parley::server

@@ -9,13 +9,18 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <string>
 #include <string_view>
 
 int main(int argc, char** argv) {
     const auto env = [](const char* name) -> const char* { return std::getenv(name); };
     if (argc >= 2 && std::string_view(argv[1]) == "admin")
         return parley::server::run_admin(argc, argv, env, std::cin, std::cout, std::cerr);
-    auto parsed = parley::server::parse_config(argc, argv, env);
+    if (argc >= 2 && (std::string_view(argv[1]) == "backup" || std::string_view(argv[1]) == "restore"))
+        return parley::server::run_backup(argc, argv, env, std::cout, std::cerr);
+    const std::string default_config =
+        parley::server::running_from_install() ? parley::server::installed_config_file() : std::string();
+    auto parsed = parley::server::parse_config(argc, argv, env, default_config);
     if (!parsed.cfg) {
         std::fputs(parsed.message.c_str(), parsed.exit_code == 0 ? stdout : stderr);
         return parsed.exit_code;

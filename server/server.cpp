@@ -10,6 +10,7 @@
 #include "server/net/static_files.hpp"
 #include "server/net/websocket_session.hpp"
 #include "server/store/accounts.hpp"
+#include "server/store/backup.hpp"
 #include "server/store/batch_writer.hpp"
 #include "server/store/migrations.hpp"
 #include "server/store/storage.hpp"
@@ -19,10 +20,14 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <sodium.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 namespace parley::server {
@@ -90,6 +95,7 @@ struct server::impl {
     }
 
     config cfg;
+    std::optional<data_dir_lock> dir_lock;  // held for the server's whole life
     metrics stats;
     event_loops loops;  // connections and rooms live on these
     std::unique_ptr<batch_writer> writer;
@@ -108,6 +114,7 @@ struct server::impl {
 
     void shutdown_in_order();
     void sweep_sessions();
+    void watch_signals(net::signal_set& signals, server& owner);
 };
 
 // Once a minute, connections whose session expired are signed out, as a
@@ -125,6 +132,10 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
     impl& s = *impl_;
     log::set_level(s.cfg.level);
     fs::create_directories(s.cfg.data_dir);
+    // One server per data directory; `parley restore` waits for it to stop.
+    std::string holder;
+    s.dir_lock = data_dir_lock::try_acquire(s.cfg.data_dir, holder);
+    if (!s.dir_lock) throw std::runtime_error(s.cfg.data_dir + " is in use by " + holder + " (another parley server?)");
     const std::string path = s.cfg.database_path();
     {
         database db(path, database::mode::read_write);
@@ -184,6 +195,11 @@ void server::start() {
     s.loops.start();
     log::info("listening on http://", s.cfg.listen_host, ":", s.acceptor->port(), " with ", s.loops.size(),
               " event loops");
+    // Under systemd (Type=notify) `systemctl start` returns now, not before:
+    // the port accepts, the database is open, the writer runs. Without
+    // NOTIFY_SOCKET this does nothing.
+    sd_notifyf(0, "READY=1\nSTATUS=serving on %s:%u\nMAINPID=%lu", s.cfg.listen_host.c_str(),
+               static_cast<unsigned>(s.acceptor->port()), static_cast<unsigned long>(::getpid()));
 }
 
 void server::stop() {
@@ -192,6 +208,7 @@ void server::stop() {
 }
 
 void server::impl::shutdown_in_order() {
+    sd_notify(0, "STOPPING=1\nSTATUS=draining connections and the writer");
     log::info("shutting down: no new connections, closing WebSockets");
     ctx->stopping = true;
     acceptor->stop();
@@ -215,14 +232,27 @@ void server::wait() {
     if (s.stopper.joinable()) s.stopper.join();
 }
 
+// SIGINT and SIGTERM stop the server; SIGHUP (systemctl reload) reloads
+// what can change while it runs and keeps serving.
+void server::impl::watch_signals(net::signal_set& signals, server& owner) {
+    signals.async_wait([this, &signals, &owner](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+            sd_notify(0, "RELOADING=1");
+            log::info("received SIGHUP: nothing to reload in this configuration");
+            sd_notify(0, "READY=1");
+            watch_signals(signals, owner);
+            return;
+        }
+        log::info("received signal ", sig);
+        owner.stop();
+    });
+}
+
 int server::run() {
     start();
-    net::signal_set signals(impl_->loops.at(0), SIGINT, SIGTERM);
-    signals.async_wait([this](boost::system::error_code ec, int sig) {
-        if (ec) return;
-        log::info("received signal ", sig);
-        stop();
-    });
+    net::signal_set signals(impl_->loops.at(0), SIGINT, SIGTERM, SIGHUP);
+    impl_->watch_signals(signals, *this);
     wait();
     return 0;
 }

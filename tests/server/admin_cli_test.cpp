@@ -2,14 +2,19 @@
 // directory of a server that is running, with the password on stdin.
 #include "server/admin_cli.hpp"
 
+#include "protocol/packets.hpp"
 #include "tests/support/live_server.hpp"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include <sqlite3.h>
+
+#include <atomic>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace {
 
@@ -124,6 +129,172 @@ TEST_F(AdminCli, RefusesClearly) {
     auto help = admin({}, {"--help"});
     EXPECT_EQ(help.status, 0);
     EXPECT_NE(help.out.find("add-user"), std::string::npos);
+}
+
+// ---- backup and restore --------------------------------------------------------------------------
+
+/// Runs `parley backup|restore ARGS... --data-dir DIR`.
+cli_result maintenance(AdminCli& t, const std::string& command, const std::filesystem::path& data_dir,
+                       std::vector<std::string> args) {
+    std::vector<std::string> argv{parley_binary(), command};
+    argv.insert(argv.end(), args.begin(), args.end());
+    if (!data_dir.empty()) argv.insert(argv.end(), {"--data-dir", data_dir.string()});
+    const auto out = t.scratch.path() / "stdout", err = t.scratch.path() / "stderr";
+    std::filesystem::remove(err);
+    child_process p(argv, err.string(), "/dev/null", out.string());
+    cli_result r;
+    r.status = p.wait();
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+}
+
+/// One integer from a query on a database file (opened read-only).
+std::int64_t query_int(const std::filesystem::path& db_file, const std::string& sql) {
+    sqlite3* db = nullptr;
+    std::int64_t v = -1;
+    if (sqlite3_open_v2(db_file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 5000);
+        sqlite3_stmt* s = nullptr;
+        if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+            v = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+    }
+    sqlite3_close(db);
+    return v;
+}
+
+std::string query_text(const std::filesystem::path& db_file, const std::string& sql) {
+    sqlite3* db = nullptr;
+    std::string v;
+    if (sqlite3_open_v2(db_file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+        sqlite3_stmt* s = nullptr;
+        if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+            v = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+        sqlite3_finalize(s);
+    }
+    sqlite3_close(db);
+    return v;
+}
+
+// A backup taken while messages keep arriving opens, passes the integrity
+// check, and holds every message committed before it began.
+TEST_F(AdminCli, BackupOfALiveServerUnderWriteLoad) {
+    using namespace parley::protocol;
+    live_server srv({"--batch-events", "5", "--batch-delay-ms", "20", "--message-rate", "100000/100000"});
+    auto ana = srv.connect("ana");
+    ana->send(join_room{"lobby", 0});
+    const auto room = ana->wait_for<room_joined>().room_id;
+    std::atomic<bool> done{false};
+    std::atomic<std::uint64_t> sent{0};
+    std::thread writer([&] {
+        for (std::uint64_t id = 1; !done && id < 200000; ++id) {
+            ana->send(send_message{room, id, 0, "message " + std::to_string(id), false});
+            sent = id;
+            if (id % 20 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+    });
+    const auto live_db = srv.data_dir() / "parley.db";
+    while (query_int(live_db, "SELECT count(*) FROM messages") < 200)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const auto committed_before = query_int(live_db, "SELECT max(seq) FROM messages");
+    const auto copy = scratch.path() / "copy.db";
+    auto made = maintenance(*this, "backup", srv.data_dir(), {copy.string()});
+    const auto sent_during = sent.load();
+    done = true;
+    writer.join();
+    ASSERT_EQ(made.status, 0) << made.err;
+    EXPECT_NE(made.out.find("wrote " + copy.string()), std::string::npos) << made.out;
+    EXPECT_NE(made.out.find("integrity check ok"), std::string::npos) << made.out;
+    EXPECT_EQ(query_text(copy, "PRAGMA integrity_check"), "ok");
+    EXPECT_EQ(query_text(copy, "PRAGMA journal_mode"), "delete");  // one self-contained file
+    EXPECT_FALSE(std::filesystem::exists(copy.string() + "-wal"));
+    // Every message committed before the backup began is in the copy.
+    const std::string up_to = "SELECT count(*) FROM messages WHERE seq <= " + std::to_string(committed_before);
+    EXPECT_GT(query_int(copy, up_to), 100);
+    EXPECT_EQ(query_int(copy, up_to), query_int(live_db, up_to));
+    const auto in_copy = query_int(copy, "SELECT count(*) FROM messages");
+    EXPECT_GT(static_cast<std::int64_t>(sent_during), in_copy);  // writing went on meanwhile
+    EXPECT_NE(made.out.find(std::to_string(in_copy) + " messages"), std::string::npos) << made.out;
+
+    // A second backup to the same name refuses and leaves the first alone.
+    auto again = maintenance(*this, "backup", srv.data_dir(), {copy.string()});
+    EXPECT_EQ(again.status, 1);
+    EXPECT_NE(again.err.find("exists"), std::string::npos) << again.err;
+    EXPECT_EQ(query_int(copy, "SELECT count(*) FROM messages"), in_copy);
+}
+
+TEST_F(AdminCli, RestoreWaitsForTheServerToStopThenSwapsTheBackupIn) {
+    using namespace parley::protocol;
+    live_server srv;
+    auto ana = srv.connect("ana");
+    ana->send(join_room{"lobby", 0});
+    const auto room = ana->wait_for<room_joined>().room_id;
+    std::uint64_t backed_up_seq = 0;
+    for (std::uint64_t id = 1; id <= 3; ++id) {
+        ana->send(send_message{room, id, 0, "before the backup", false});
+        backed_up_seq = ana->wait_for<ack>().seq;
+    }
+    const auto backup = scratch.path() / "backup.db";
+    // The backup holds what was committed: stop nothing, wait for the writer.
+    const auto live_db = srv.data_dir() / "parley.db";
+    while (query_int(live_db, "SELECT count(*) FROM messages") < 3)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_EQ(maintenance(*this, "backup", srv.data_dir(), {backup.string()}).status, 0);
+    for (std::uint64_t id = 4; id <= 5; ++id) {
+        ana->send(send_message{room, id, 0, "after the backup", false});
+        ana->wait_for<ack>();
+    }
+
+    auto busy = maintenance(*this, "restore", srv.data_dir(), {backup.string()});
+    EXPECT_EQ(busy.status, 1);
+    EXPECT_NE(busy.err.find("in use by process " + std::to_string(srv.pid())), std::string::npos) << busy.err;
+    EXPECT_NE(busy.err.find("stop it first"), std::string::npos) << busy.err;
+
+    ana.reset();
+    ASSERT_EQ(srv.stop(SIGTERM), 0);
+    EXPECT_EQ(query_int(live_db, "SELECT count(*) FROM messages"), 5);  // the refusal changed nothing
+
+    // Not a database, or a damaged one: refused, nothing changed.
+    const auto junk = scratch.path() / "junk.db";
+    std::ofstream(junk) << std::string(8192, 'x');
+    auto bad = maintenance(*this, "restore", srv.data_dir(), {junk.string()});
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_NE(bad.err.find("nothing was changed"), std::string::npos) << bad.err;
+    EXPECT_EQ(query_int(live_db, "SELECT count(*) FROM messages"), 5);
+
+    auto restored = maintenance(*this, "restore", srv.data_dir(), {backup.string()});
+    ASSERT_EQ(restored.status, 0) << restored.err;
+    EXPECT_NE(restored.out.find("3 messages"), std::string::npos) << restored.out;
+    EXPECT_NE(restored.out.find("kept as "), std::string::npos) << restored.out;
+    EXPECT_EQ(query_int(live_db, "SELECT count(*) FROM messages"), 3);
+    // The database it replaced is kept whole, its WAL with it.
+    std::filesystem::path kept;
+    for (const auto& e : std::filesystem::directory_iterator(srv.data_dir()))
+        if (e.path().filename().string().starts_with("parley.db.before-restore-") &&
+            e.path().extension() != ".db-wal" && e.path().string().find("-wal") == std::string::npos &&
+            e.path().string().find("-shm") == std::string::npos)
+            kept = e.path();
+    ASSERT_FALSE(kept.empty());
+    EXPECT_EQ(query_int(kept, "SELECT count(*) FROM messages"), 5);
+
+    // The server starts on the restored database and serves its history.
+    srv.restart();
+    auto again = srv.connect("ana");
+    again->send(join_room{"lobby", 0});
+    const auto joined = again->wait_for<room_joined>();
+    EXPECT_EQ(joined.last_seq, backed_up_seq);
+}
+
+TEST_F(AdminCli, TwoServersNeverShareADataDirectory) {
+    live_server srv;
+    std::vector<std::string> argv{parley_binary(), "--listen", "127.0.0.1:0", "--data-dir", srv.data_dir().string(),
+                                  "--password-cost", "min"};
+    const auto err = scratch.path() / "second.err";
+    child_process second(argv, err.string(), "/dev/null", "/dev/null");
+    EXPECT_EQ(second.wait(), 1);
+    EXPECT_NE(slurp(err).find("is in use by process " + std::to_string(srv.pid())), std::string::npos) << slurp(err);
+    EXPECT_EQ(http_call(srv.port(), "GET", "/healthz").status, 200);
 }
 
 }  // namespace
