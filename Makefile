@@ -2,7 +2,7 @@
 #   make run    install what is missing, build, start the server on http://localhost:8080
 #   make test   install what is missing, build, run every test suite
 #
-# Other targets: build, wasm, test-protocol, soak, test-tsan, test-asan, fuzz, fuzz-protocol, bench,
+# Other targets: build, wasm, install, test-protocol, soak, test-tsan, test-asan, fuzz, fuzz-protocol, bench,
 # bench-protocol, bench-access, bench-rooms, bench-storm, bench-wasm, clean.
 # Builds are incremental (Ninja + ccache) in build/; sanitizer, fuzz and wasm
 # builds live in build-<preset>/.
@@ -16,7 +16,7 @@ SOAK_SECONDS  ?= 600
 CMAKE         := cmake
 SHELL         := /bin/bash
 
-.PHONY: all deps configure build wasm run test test-protocol soak test-tsan test-asan fuzz-build fuzz fuzz-protocol fuzz-smoke \
+.PHONY: all deps configure build wasm run install test test-protocol soak test-tsan test-asan fuzz-build fuzz fuzz-protocol fuzz-smoke \
         bench bench-protocol bench-access bench-rooms bench-storm bench-wasm clean help
 
 all: build
@@ -52,6 +52,15 @@ wasm: deps $(WASM)/build.ninja
 run: configure wasm
 	$(CMAKE) --build $(BUILD) --target parley
 	exec $(BUILD)/server/parley $(ARGS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage]: a Release build of the
+# server and the wasm module, installed by cmake --install (cmake/Install.cmake
+# lists what goes where).
+PREFIX ?= /usr/local
+install: deps wasm
+	$(CMAKE) --preset release -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	$(CMAKE) --build $(RELEASE) --target parley
+	DESTDIR=$(DESTDIR) $(CMAKE) --install $(RELEASE)
 
 test: build wasm
 	cd $(BUILD) && ctest --output-on-failure -j$(CTEST_JOBS)

@@ -64,14 +64,17 @@ fs::path first_existing(std::initializer_list<fs::path> candidates) {
 }
 
 std::vector<static_files::mount> client_mounts(const config& cfg) {
-    const fs::path exe = executable_dir();  // build/server/ in a source tree
-    const fs::path web = cfg.static_dir.empty()
-                             ? first_existing({fs::path("web"), exe / "../../web", exe / "../share/parley/web"})
-                             : fs::path(cfg.static_dir);
-    const fs::path wasm = cfg.wasm_dir.empty()
-                              ? first_existing({exe / "../wasm", fs::path("build/wasm"), exe / "../share/parley/wasm"})
-                              : fs::path(cfg.wasm_dir);
-    return {{"/wasm/", wasm}, {"/", web}};
+    const fs::path exe = executable_dir();  // build/server/ in a source tree, PREFIX/bin installed
+    // An installed binary serves its own share/parley/, whatever the
+    // working directory holds; a build tree's serves the source tree's.
+    const bool installed = running_from_install();
+    const fs::path web = !cfg.static_dir.empty() ? fs::path(cfg.static_dir)
+                         : installed             ? exe / "../share/parley/web"
+                                                 : first_existing({fs::path("web"), exe / "../../web"});
+    const fs::path wasm = !cfg.wasm_dir.empty() ? fs::path(cfg.wasm_dir)
+                          : installed            ? exe / "../share/parley/wasm"
+                                                 : first_existing({exe / "../wasm", fs::path("build/wasm")});
+    return {{"/wasm/", wasm.lexically_normal()}, {"/", web.lexically_normal()}};
 }
 
 // The registration mode and the sentence that explains it in the log. An
