@@ -2,8 +2,8 @@
 #   make run    install what is missing, build, start the server on http://localhost:8080
 #   make test   install what is missing, build, run every test suite
 #
-# Other targets: build, wasm, install, test-protocol, soak, test-tsan, test-asan, fuzz, fuzz-protocol, bench,
-# bench-protocol, bench-access, bench-rooms, bench-storm, bench-wasm, clean.
+# Other targets: build, wasm, install, package, test-package-install, test-protocol, soak, test-tsan, test-asan, fuzz, fuzz-protocol, bench,
+# bench-protocol, bench-access, bench-rooms, bench-storm, bench-tls, bench-wasm, clean.
 # Builds are incremental (Ninja + ccache) in build/; sanitizer, fuzz and wasm
 # builds live in build-<preset>/.
 
@@ -16,8 +16,8 @@ SOAK_SECONDS  ?= 600
 CMAKE         := cmake
 SHELL         := /bin/bash
 
-.PHONY: all deps configure build wasm run install test test-protocol soak test-tsan test-asan fuzz-build fuzz fuzz-protocol fuzz-smoke \
-        bench bench-protocol bench-access bench-rooms bench-storm bench-wasm clean help
+.PHONY: all deps configure build wasm run install package test-package-install test test-protocol soak test-tsan test-asan fuzz-build fuzz fuzz-protocol fuzz-smoke \
+        bench bench-protocol bench-access bench-rooms bench-storm bench-tls bench-wasm clean help
 
 all: build
 
@@ -61,6 +61,22 @@ install: deps wasm
 	$(CMAKE) --preset release -DCMAKE_INSTALL_PREFIX=$(PREFIX)
 	$(CMAKE) --build $(RELEASE) --target parley
 	DESTDIR=$(DESTDIR) $(CMAKE) --install $(RELEASE)
+
+# make package: the Debian package $(RELEASE)/parley_<version>_amd64.deb
+# (cmake/Package.cmake), from a Release build of the server and the wasm module.
+# make test-package-install: installs that package (apt-get install ./FILE.deb), checks what
+# its scripts did, then purges it. It changes this machine (a user, a unit,
+# /var/lib/parley, which the purge keeps), so it is not part of make test.
+VERSION := $(shell sed -n 's/^project(parley VERSION \([0-9.]*\) .*)$$/\1/p' CMakeLists.txt)
+DEB = $(RELEASE)/parley_$(VERSION)_amd64.deb
+package: deps wasm
+	$(CMAKE) --preset release
+	$(CMAKE) --build $(RELEASE) --target parley
+	cd $(RELEASE) && cpack
+	@echo "package: $(DEB)"
+
+test-package-install: package
+	tests/install/package_install_test.sh $(DEB)
 
 test: build wasm
 	cd $(BUILD) && ctest --output-on-failure -j$(CTEST_JOBS)
@@ -187,6 +203,12 @@ bench-rooms: deps $(RELEASE)/build.ninja
 bench-storm: deps $(RELEASE)/build.ninja
 	$(CMAKE) --build $(RELEASE) --target parley parley-loadgen parley-many-rooms
 	bench/join_storm.sh $(RELEASE) $(BENCH_STORM_SIZES)
+
+# What TLS adds to an idle connection's memory, against the same binary without it.
+BENCH_TLS_CONNECTIONS ?= 2000
+bench-tls: deps $(RELEASE)/build.ninja
+	$(CMAKE) --build $(RELEASE) --target parley
+	bench/tls_idle.py $(RELEASE)/server/parley $(BENCH_TLS_CONNECTIONS)
 
 # The wasm codec beside JSON.stringify/JSON.parse in node (see docs/benchmarks.md).
 bench-wasm: wasm

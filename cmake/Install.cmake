@@ -17,19 +17,19 @@ install(CODE "
   endif()")
 install(DIRECTORY ${PARLEY_WASM_OUTPUT}/ DESTINATION ${CMAKE_INSTALL_DATADIR}/parley/wasm)
 
-# The unit names this install's paths.
-file(READ ${PROJECT_SOURCE_DIR}/packaging/parley.service parley_unit)
-string(REPLACE "/usr/bin/parley" "${CMAKE_INSTALL_FULL_BINDIR}/parley" parley_unit "${parley_unit}")
-string(REPLACE "/etc/parley/parley.conf" "${CMAKE_INSTALL_FULL_SYSCONFDIR}/parley/parley.conf" parley_unit "${parley_unit}")
-file(WRITE ${PROJECT_BINARY_DIR}/packaging/parley.service "${parley_unit}")
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/packaging/parley.service)
-# Debian's systemd reads units from /lib/systemd/system (the same directory
-# as /usr/lib/systemd/system on a merged-/usr system).
-if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
-  set(PARLEY_UNIT_DIR /lib/systemd/system)
-else()
-  set(PARLEY_UNIT_DIR ${CMAKE_INSTALL_PREFIX}/lib/systemd/system)
-endif()
-install(FILES ${PROJECT_BINARY_DIR}/packaging/parley.service DESTINATION ${PARLEY_UNIT_DIR})
-install(FILES ${PROJECT_SOURCE_DIR}/packaging/parley.conf DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/parley)
-install(FILES ${PROJECT_SOURCE_DIR}/packaging/parley.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+# The config file and the unit go where the prefix chosen at install time
+# says (`cmake --install --prefix`, and cpack, which installs with /usr
+# whatever this build was configured with), so that is decided by a script
+# that runs at install time: cmake/InstallSystemFiles.cmake.
+install(CODE "
+  set(PARLEY_SOURCE_DIR \"${PROJECT_SOURCE_DIR}\")
+  set(PARLEY_BINDIR \"${CMAKE_INSTALL_BINDIR}\")
+  set(PARLEY_SYSCONFDIR \"${CMAKE_INSTALL_SYSCONFDIR}\")")
+install(SCRIPT ${PROJECT_SOURCE_DIR}/cmake/InstallSystemFiles.cmake)
+
+# The man page compressed, as Debian policy asks (man reads it either way).
+file(MAKE_DIRECTORY ${PROJECT_BINARY_DIR}/packaging)
+execute_process(COMMAND gzip -9nc ${PROJECT_SOURCE_DIR}/packaging/parley.1
+  OUTPUT_FILE ${PROJECT_BINARY_DIR}/packaging/parley.1.gz COMMAND_ERROR_IS_FATAL ANY)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/packaging/parley.1)
+install(FILES ${PROJECT_BINARY_DIR}/packaging/parley.1.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)

@@ -16,15 +16,18 @@ packages=(
   clang libclang-rt-14-dev          # libFuzzer + sanitizers for the fuzz targets
   # libraries (Boost 1.81, not the 1.74 default)
   libboost1.81-dev liblz4-dev zlib1g-dev libcereal-dev libsqlite3-dev sqlite3
-  nlohmann-json3-dev libsodium-dev libsystemd-dev
+  nlohmann-json3-dev libsodium-dev libsystemd-dev libssl-dev openssl
   # tests and benchmarks (Go and gorilla/websocket for the Go hub peer of make bench)
   libgtest-dev libbenchmark-dev golang-go golang-github-gorilla-websocket-dev
   # WebAssembly build: emscripten, and dpkg-dev for `apt-get source` of lz4/zlib
   emscripten dpkg-dev
+  # the Debian package (cmake/Package.cmake): cpack's dpkg-shlibdeps (dpkg-dev)
+  # finds the binaries with file; tests/install/deb_test.sh runs lintian
+  file lintian
   # browser end-to-end tests: Debian's Chromium, driven by playwright-core
   chromium
-  # used by scripts and tests
-  curl procps
+  # used by scripts and tests (python3-yaml: tests/install/monitoring_test.py)
+  curl procps python3 python3-yaml
 )
 
 # Node.js and npm come from Debian unless the machine already has them (any

@@ -1,11 +1,16 @@
 #include "server/admin_cli.hpp"
 
+#include "server/admin_remote.hpp"
 #include "server/core/bounds.hpp"
 #include "server/core/config.hpp"
+#include "server/net/admin_ops.hpp"
 #include "server/store/accounts.hpp"
 #include "server/store/backup.hpp"
 #include "server/store/database.hpp"
 #include "server/store/migrations.hpp"
+#include "server/store/schema_upgrade.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <termios.h>
 #include <unistd.h>
@@ -16,6 +21,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -30,7 +36,12 @@ constexpr const char* usage =
     "       parley admin revoke NAME\n"
     "       parley admin add-user NAME [--admin]      (the password is read from stdin, one line)\n"
     "       parley admin invite [--uses N] [--expires DURATION]   (DURATION: 90s, 30m, 12h, 7d; default 1 use, 7d)\n"
-    "       parley admin list\n"
+    "       parley admin reset-password NAME          (the new password is read from stdin; their sessions end)\n"
+    "       parley admin disable-user NAME            (cannot sign in; sessions and connections end)\n"
+    "       parley admin enable-user NAME\n"
+    "       parley admin list-users                   (also: list)\n"
+    "       parley admin list-rooms\n"
+    "While a server runs on the data directory, grant, revoke, reset-password and disable/enable-user act through it.\n"
     "Each also takes --data-dir DIR (or PARLEY_DATA_DIR), --config FILE and the server's other options.\n"
     "example: echo 'a long passphrase' | parley admin add-user ana --admin --data-dir /var/lib/parley\n";
 
@@ -77,8 +88,10 @@ admin_args parse_admin_args(int argc, const char* const* argv) {
     admin_args a;
     if (argc < 3) throw usage_error("which command?");
     a.command = argv[2];
-    const bool needs_name = a.command == "grant" || a.command == "revoke" || a.command == "add-user";
-    if (!needs_name && a.command != "invite" && a.command != "list")
+    const bool needs_name = a.command == "grant" || a.command == "revoke" || a.command == "add-user" ||
+                            a.command == "reset-password" || a.command == "disable-user" || a.command == "enable-user";
+    if (!needs_name && a.command != "invite" && a.command != "list" && a.command != "list-users" &&
+        a.command != "list-rooms")
         throw usage_error("unknown command '" + a.command + "'");
     auto value = [&](int& i) {
         if (i + 1 >= argc) throw usage_error(std::string(argv[i]) + ": needs a value");
@@ -126,21 +139,16 @@ std::optional<std::string> read_password(std::istream& in, std::ostream& err, co
     return line;
 }
 
-std::string format_time(std::int64_t ms) {
-    const std::time_t t = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return text;
-}
 
 // The link an invitee opens: the server's address when it names one.
 std::string invite_link(const config& cfg, const std::string& code) {
     std::string host = cfg.listen_host;
     if (host == "0.0.0.0" || host == "::") host = "<this server's address>";
     else if (host.find(':') != std::string::npos) host = "[" + host + "]";
-    return "http://" + host + ":" + std::to_string(cfg.listen_port) + "/?invite=" + code;
+    const bool tls = cfg.tls();
+    const bool default_port = cfg.listen_port == (tls ? 443 : 80);
+    return std::string(tls ? "https://" : "http://") + host + (default_port ? "" : ":" + std::to_string(cfg.listen_port)) +
+           "/?invite=" + code;
 }
 
 int fail(std::ostream& err, std::string_view what) {
@@ -170,15 +178,48 @@ int run_command(const admin_args& a, const config& cfg, accounts& accts, std::is
         out << "code:    " << inv.code << "\n"
             << "link:    " << invite_link(cfg, inv.code) << "\n"
             << "uses:    " << inv.info.uses << "\n"
-            << "expires: " << format_time(inv.info.expires_at_ms) << "\n";
+            << "expires: " << format_utc_ms(inv.info.expires_at_ms) << "\n";
         if (cfg.registration && *cfg.registration != registration_mode::invite)
             err << "note: the server is set to --registration " << to_string(*cfg.registration)
                 << " here; invites count only in invite mode\n";
         return 0;
     }
+    if (a.command == "disable-user" || a.command == "enable-user" || a.command == "reset-password") {
+        admin_outcome o;
+        if (a.command == "reset-password") {
+            const auto password = read_password(in, err, a.name);
+            if (!password) return fail(err, "no password on stdin (one line)");
+            o = reset_user_password(accts, nullptr, a.name, *password);
+        } else {
+            o = set_user_disabled(accts, nullptr, a.name, a.command == "disable-user");
+        }
+        if (o.error) return fail(err, o.message);
+        out << o.message << "\n";
+        return 0;
+    }
+    if (a.command == "list-rooms") {
+        print_rooms(cfg.database_path(), out);
+        return 0;
+    }
+    // list-users (and its old name, list): name, admin, disabled, created
     for (const auto& u : accts.list_users())
-        out << u.username << (u.admin ? "\tadmin\t" : "\t-\t") << format_time(u.created_at_ms) << "\n";
+        out << u.username << (u.admin ? "\tadmin" : "\t-") << (u.disabled_at_ms != 0 ? "\tdisabled\t" : "\t-\t")
+            << format_utc_ms(u.created_at_ms) << "\n";
     return 0;
+}
+
+// The commands whose effect must reach a running server's connections, as
+// the line its control socket takes (admin_ops.hpp); nullopt for the others.
+std::optional<std::string> server_request(const admin_args& a, std::string password_line) {
+    const bool live = a.command == "grant" || a.command == "revoke" || a.command == "disable-user" ||
+                      a.command == "enable-user" || a.command == "reset-password";
+    if (!live) return std::nullopt;
+    nlohmann::json req{{"command", a.command}, {"user", a.name}};
+    if (a.command == "reset-password") {
+        if (!password_line.empty() && password_line.back() == '\n') password_line.pop_back();
+        req["password"] = password_line;
+    }
+    return req.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 constexpr const char* backup_usage =
@@ -238,6 +279,7 @@ int run_backup(int argc, const char* const* argv, const char* (*environ_lookup)(
         return 2;
     }
     log::set_level(cfg.level == log_level::info ? log_level::warn : cfg.level);
+    log::set_format(cfg.format);
     auto report_failure = [&](const std::string& why) {
         err << "parley " << command << ": " << why << "\n";
         return 1;
@@ -293,17 +335,35 @@ int run_admin(int argc, const char* const* argv, const char* (*environ_lookup)(c
         return 2;
     }
     log::set_level(cfg.level == log_level::info ? log_level::warn : cfg.level);
+    log::set_format(cfg.format);
     try {
         const bool creates = a.command == "add-user" || a.command == "invite";
         if (!creates && !fs::exists(cfg.database_path()))
             return fail(err, "no database at " + cfg.database_path() + " (is --data-dir right?)");
         fs::create_directories(cfg.data_dir);
-        {
-            database db(cfg.database_path(), database::mode::read_write);
-            migrate(db);
+        // reset-password reads its line once, whichever road it then takes.
+        std::istringstream password_in;
+        std::istream* input = &in;
+        if (a.command == "reset-password") {
+            const auto password = read_password(in, err, a.name);
+            if (!password) return fail(err, "no password on stdin (one line)");
+            password_in.str(*password + "\n");
+            input = &password_in;
         }
+        // A running server does what must reach its connections; otherwise the
+        // data directory stays ours while we act, so that none starts meanwhile.
+        std::optional<data_dir_lock> held;
+        if (auto request = server_request(a, password_in.str())) {
+            auto route = route_admin_command(cfg, *request, out, err);
+            if (route.status) return *route.status;
+            held = std::move(route.lock);
+        }
+        // Its log is quiet: say here that an older schema was backed up.
+        if (const auto upgraded = upgrade_database(cfg.database_path()); !upgraded.backup.empty())
+            err << "parley admin: backed up the database (schema version " << upgraded.from << ") to "
+                << upgraded.backup.string() << " before upgrading it to version " << upgraded.to << "\n";
         accounts accts(cfg.database_path(), cfg);
-        return run_command(a, cfg, accts, in, out, err);
+        return run_command(a, cfg, accts, *input, out, err);
     } catch (const std::exception& e) {
         return fail(err, e.what());
     }

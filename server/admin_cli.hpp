@@ -5,9 +5,17 @@
 //   parley admin revoke NAME                  take it back (never from the last admin)
 //   parley admin add-user NAME [--admin]      create an account; the password is one line on stdin
 //   parley admin invite [--uses N] [--expires DURATION]   print a new invite code and its link
-//   parley admin list                         every account, with its admin flag
+//   parley admin reset-password NAME          a new password from stdin; their sessions end
+//   parley admin disable-user NAME            no sign-in; sessions and open connections end
+//   parley admin enable-user NAME             sign-in allowed again
+//   parley admin list-users (or list)         every account: admin flag, disabled flag, creation time
+//   parley admin list-rooms                   every room not deleted, with members and last activity
 //   parley backup FILE                        a checked copy of the live database
 //   parley restore FILE                       swap a backup in (the server stopped)
+//
+// While a server holds the data directory, grant, revoke, reset-password
+// and disable/enable-user are sent to it over its control socket, so their
+// effect reaches live connections at once (admin_remote.hpp).
 //
 // Each takes the server's --data-dir (or PARLEY_DATA_DIR), opens the
 // database, applies pending migrations, and does its work in SQLite

@@ -28,8 +28,11 @@ int main(int argc, char** argv) {
     try {
         parley::server::server s(std::move(*parsed.cfg));
         return s.run();
+    } catch (const parley::server::setup_error& e) {
+        parley::server::log::error(parley::server::log::server, "cannot start", {{"error", e.what()}});
+        return 2;
     } catch (const std::exception& e) {
-        parley::server::log::error("cannot start: ", e.what());
+        parley::server::log::error(parley::server::log::server, "cannot start", {{"error", e.what()}});
         return 1;
     }
 }

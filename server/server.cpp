@@ -4,15 +4,19 @@
 #include "server/core/bounds.hpp"
 #include "server/core/clock.hpp"
 #include "server/core/log.hpp"
+#include "server/net/admin_ops.hpp"
+#include "server/net/control_socket.hpp"
 #include "server/net/event_loops.hpp"
 #include "server/net/listener.hpp"
 #include "server/net/server_context.hpp"
 #include "server/net/static_files.hpp"
+#include "server/net/tls.hpp"
 #include "server/net/websocket_session.hpp"
 #include "server/store/accounts.hpp"
 #include "server/store/backup.hpp"
 #include "server/store/batch_writer.hpp"
 #include "server/store/migrations.hpp"
+#include "server/store/schema_upgrade.hpp"
 #include "server/store/storage.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -24,6 +28,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <ctime>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -88,6 +93,16 @@ std::string resolve_registration(config& cfg, const net::ip::address& address) {
                                  : "the default on a non-loopback address; --registration open to change it";
 }
 
+// 2026-12-04 13:00 UTC
+std::string format_utc(std::chrono::system_clock::time_point t) {
+    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+    return buf;
+}
+
 }  // namespace
 
 struct server::impl {
@@ -109,7 +124,10 @@ struct server::impl {
     std::unique_ptr<static_files> files;
     net::thread_pool blocking{2};
     std::unique_ptr<server_context> ctx;
+    std::unique_ptr<tls_credentials> tls;  // with --tls-cert and --tls-key
     std::shared_ptr<listener> acceptor;
+    std::shared_ptr<listener> redirector;  // --redirect-http
+    std::unique_ptr<control_socket> control;  // `parley admin` acts through it (admin_ops.hpp)
     std::optional<net::steady_timer> session_sweep;
     std::thread stopper;
     std::once_flag stop_once;
@@ -117,16 +135,31 @@ struct server::impl {
 
     void shutdown_in_order();
     void sweep_sessions();
+    void start_control_socket();
     void watch_signals(net::signal_set& signals, server& owner);
+    void reload();
 };
 
+// Without it the server still serves; `parley admin` then says it cannot
+// reach the server instead of acting behind its back.
+void server::impl::start_control_socket() {
+    try {
+        control = std::make_unique<control_socket>(loops.at(0), blocking, control_socket_path(cfg.data_dir),
+                                                   [this](std::string_view line) { return handle_control_request(line, *ctx); });
+    } catch (const std::exception& e) {
+        log::warn(log::server, "no control socket, so `parley admin` cannot act through this server", {{"error", e.what()}});
+    }
+}
+
 // Once a minute, connections whose session expired are signed out, as a
-// logout would: a token's lifetime bounds its open sockets too.
+// logout would: a token's lifetime bounds its open sockets too. The same
+// sweep writes the log's repeat summaries.
 void server::impl::sweep_sessions() {
     session_sweep->expires_after(std::chrono::seconds(60));
     session_sweep->async_wait([this](boost::system::error_code ec) {
         if (ec) return;
         ctx->connections.end_expired(now_ms());
+        log::flush_repeats();  // summaries of the minute's suppressed repeats
         sweep_sessions();
     });
 }
@@ -134,16 +167,14 @@ void server::impl::sweep_sessions() {
 server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
     impl& s = *impl_;
     log::set_level(s.cfg.level);
+    log::set_format(s.cfg.format);
     fs::create_directories(s.cfg.data_dir);
     // One server per data directory; `parley restore` waits for it to stop.
     std::string holder;
     s.dir_lock = data_dir_lock::try_acquire(s.cfg.data_dir, holder);
     if (!s.dir_lock) throw std::runtime_error(s.cfg.data_dir + " is in use by " + holder + " (another parley server?)");
     const std::string path = s.cfg.database_path();
-    {
-        database db(path, database::mode::read_write);
-        migrate(db);
-    }
+    upgrade_database(path);  // an older schema is backed up beside it first
     batch_writer::options wopts;
     wopts.max_events = s.cfg.batch_max_events;
     wopts.max_delay = s.cfg.batch_max_delay;
@@ -155,7 +186,8 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
     const auto address = net::ip::make_address(s.cfg.listen_host);
     const std::string why = resolve_registration(s.cfg, address);
     s.accts = std::make_unique<accounts>(path, s.cfg);
-    if (const int purged = s.accts->purge_expired_sessions(); purged > 0) log::info("purged ", purged, " expired sessions");
+    if (const int purged = s.accts->purge_expired_sessions(); purged > 0)
+        log::info(log::store, "purged expired sessions", {{"count", purged}});
     room_services services{s.cfg, s.stats, s.writer.get(), s.store.get()};
     services.new_epoch = random_epoch;
     // Rooms stay on disk until first used: nothing about them is read here
@@ -168,13 +200,33 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
     s.rooms->on_list_change([&s](std::uint64_t user, std::uint32_t room, std::optional<protocol::room_entry> entry) {
         s.ctx->connections.for_user(user, [&](websocket_session& ws) { ws.room_list_changed(room, entry); });
     });
+    if (s.cfg.tls()) {
+        try {
+            s.tls = std::make_unique<tls_credentials>(s.cfg.tls_cert, s.cfg.tls_key);
+        } catch (const tls_error& e) {
+            throw setup_error(e.what());
+        }
+        s.ctx->tls = s.tls.get();
+        const auto cert = s.tls->certificate();
+        log::info(log::server, "TLS: serving a certificate",
+                  {{"subject", cert.subject}, {"file", s.cfg.tls_cert}, {"valid_until", format_utc(cert.not_after)}});
+        if (cert.not_after < std::chrono::system_clock::now())
+            log::warn(log::server, "TLS: the certificate has expired: browsers will refuse it", {{"file", s.cfg.tls_cert}});
+    }
     s.acceptor = std::make_shared<listener>(s.loops.all(), net::ip::tcp::endpoint(address, s.cfg.listen_port), *s.ctx);
-    log::info("parley ", PARLEY_VERSION, ": ", path, " (rooms load on first use)");
-    log::info("registration: ", to_string(*s.cfg.registration), " (", why, ")",
-              s.cfg.member_invites ? "; members may invite" : "; admins invite");
+    s.ctx->tls_port = s.acceptor->port();
+    if (!s.cfg.redirect_http.empty()) {
+        const auto [host, port] = parse_host_port(s.cfg.redirect_http);
+        s.redirector = std::make_shared<listener>(s.loops.all(), net::ip::tcp::endpoint(net::ip::make_address(host), port),
+                                                  *s.ctx, listener_role::redirect);
+    }
+    s.start_control_socket();
+    log::info(log::server, "starting (rooms load on first use)", {{"version", PARLEY_VERSION}, {"database", path}});
+    log::info(log::server, "registration", {{"mode", to_string(*s.cfg.registration)}, {"why", why},
+                                            {"invites", s.cfg.member_invites ? "members" : "admins"}});
     if (*s.cfg.registration != registration_mode::open && s.accts->count_users() == 0)
-        log::info("no accounts yet: create the first (an admin) with `parley admin add-user NAME --admin`, "
-                  "or make an invite with `parley admin invite`");
+        log::info(log::server, "no accounts yet: create the first (an admin) with `parley admin add-user NAME --admin`, "
+                               "or make an invite with `parley admin invite`");
 }
 
 server::~server() {
@@ -193,11 +245,16 @@ void server::start() {
     s.started = true;
     s.writer->start();
     s.acceptor->run();
+    if (s.control) s.control->run();
+    if (s.redirector) s.redirector->run();
     s.session_sweep.emplace(s.loops.at(0));
     s.sweep_sessions();
     s.loops.start();
-    log::info("listening on http://", s.cfg.listen_host, ":", s.acceptor->port(), " with ", s.loops.size(),
-              " event loops");
+    log::info(log::server, "listening", {{"scheme", s.tls ? "https" : "http"}, {"host", s.cfg.listen_host},
+                                         {"port", s.acceptor->port()}, {"event_loops", s.loops.size()}});
+    if (s.redirector)
+        log::info(log::server, "redirecting plain HTTP to https://",
+                  {{"host", parse_host_port(s.cfg.redirect_http).first}, {"port", s.redirector->port()}});
     // Under systemd (Type=notify) `systemctl start` returns now, not before:
     // the port accepts, the database is open, the writer runs. Without
     // NOTIFY_SOCKET this does nothing.
@@ -212,21 +269,24 @@ void server::stop() {
 
 void server::impl::shutdown_in_order() {
     sd_notify(0, "STOPPING=1\nSTATUS=draining connections and the writer");
-    log::info("shutting down: no new connections, closing WebSockets");
+    log::info(log::server, "shutting down: no new connections, closing WebSockets");
     ctx->stopping = true;
     acceptor->stop();
+    if (control) control->stop();
+    if (redirector) redirector->stop();
     net::post(loops.at(0), [this] { session_sweep->cancel(); });
     ctx->connections.shutdown_all();
     const auto deadline = std::chrono::steady_clock::now() + bounds::drain_timeout;
     while (ctx->connections.size() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     rooms->stop();  // lookups in flight may still create rooms: before the writer
-    log::info("draining the writer (", writer->backlog(), " events)");
+    log::info(log::server, "draining the writer", {{"backlog", writer->backlog()}});
     writer->stop();
     store->stop();
     blocking.join();
     loops.stop();
-    log::info("stopped");
+    log::info(log::server, "stopped");
+    log::flush_repeats();
 }
 
 void server::wait() {
@@ -242,14 +302,26 @@ void server::impl::watch_signals(net::signal_set& signals, server& owner) {
         if (ec) return;
         if (sig == SIGHUP) {
             sd_notify(0, "RELOADING=1");
-            log::info("received SIGHUP: nothing to reload in this configuration");
+            reload();
             sd_notify(0, "READY=1");
             watch_signals(signals, owner);
             return;
         }
-        log::info("received signal ", sig);
+        log::info(log::server, "received signal", {{"signal", sig}});
         owner.stop();
     });
+}
+
+// What SIGHUP reloads: the TLS certificate and key. A pair that does not
+// load leaves the current one serving.
+void server::impl::reload() {
+    if (!tls) return log::info(log::server, "SIGHUP: nothing to reload in this configuration");
+    if (auto failed = tls->reload())
+        return log::error(log::server, "SIGHUP: the new certificate does not load, keeping the current one",
+                          {{"error", *failed}});
+    const auto cert = tls->certificate();
+    log::info(log::server, "SIGHUP: reloaded the certificate, new connections use it",
+              {{"subject", cert.subject}, {"file", cfg.tls_cert}, {"valid_until", format_utc(cert.not_after)}});
 }
 
 int server::run() {
@@ -261,5 +333,6 @@ int server::run() {
 }
 
 std::uint16_t server::port() const { return impl_->acceptor->port(); }
+std::uint16_t server::redirect_port() const { return impl_->redirector ? impl_->redirector->port() : 0; }
 
 }  // namespace parley::server

@@ -3,6 +3,8 @@
 //
 // START-UP: open SQLite, apply migrations, load rooms (sequences continue
 // from the highest stored), start the writer, bind the port, start threads.
+// SIGHUP (systemctl reload) reloads the TLS certificate and key; open
+// connections keep theirs.
 // SHUTDOWN (SIGINT/SIGTERM or stop()): stop accepting; close every WebSocket
 // with "going away" after flushing its queue; wait for them (at most 5 s);
 // drain the writer (every queued event is committed); stop the threads.
@@ -12,8 +14,15 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 
 namespace parley::server {
+
+/// The configuration names something that cannot be used (a TLS certificate
+/// or key that does not load): a start-up error like a bad flag, exit code 2.
+struct setup_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
 
 class server {
 public:
@@ -32,6 +41,8 @@ public:
     int run();
 
     std::uint16_t port() const;
+    /// The port of the --redirect-http listener; 0 without one.
+    std::uint16_t redirect_port() const;
 
 private:
     struct impl;

@@ -26,11 +26,14 @@ self.addEventListener('activate', (event) => {
   })());
 });
 
-/** Files of the app: same origin, GET, not the API or the socket. */
+/** Files of the app: same origin, GET, not the API, the socket or the admin
+ *  console (the server decides on every request who gets that page, and it
+ *  must never stand in for the app's shell). */
 function cacheable(request) {
   if (request.method !== 'GET') return false;
   const url = new URL(request.url);
-  return url.origin === self.location.origin && !url.pathname.startsWith('/api/') && url.pathname !== '/ws';
+  return url.origin === self.location.origin && !url.pathname.startsWith('/api/') && url.pathname !== '/ws' &&
+    url.pathname !== '/admin' && url.pathname !== '/admin.html';
 }
 
 async function networkFirst(request) {

@@ -675,7 +675,8 @@ void room::pay_watermark() {
 void room::voided(std::uint64_t seq) {
     on_strand([this, seq] {
         when_warm([this, seq] {
-            log::error("room ", settings_.address, ": event ", seq, " could not be stored and is void; clients are reset");
+            log::error(log::chat, "an event could not be stored and is void; clients are reset",
+                       {{"room", id_}, {"address", settings_.address}, {"seq", seq}});
             take_back(seq);
             timeline_.void_event(seq);
             start_epoch(seq - 1);
@@ -851,8 +852,8 @@ void room::sweep() {
 shared_packet room::encode_shared(const packet& p) const {
     auto encoded = encode(p);
     if (!encoded) {
-        log::error("room ", settings_.address, ": cannot encode ", kind_name(kind_of(p)), ": ",
-                   error_name(encoded.error()));
+        log::error(log::chat, "cannot encode a packet", {{"room", id_}, {"address", settings_.address},
+                                                         {"kind", kind_name(kind_of(p))}, {"error", error_name(encoded.error())}});
         return nullptr;
     }
     return make_shared_packet(std::move(*encoded));
@@ -884,6 +885,7 @@ void room::fan_out(const packet& p, fanout_op op) {
 }
 
 void room::send_to(const room_member& m, const packet& p, bool ephemeral) {
+    if ((m.connection_id & admin_connection_bit) != 0) return answer_admin_packet(m.connection_id, p);
     shared_packet encoded = encode_shared(p);
     if (!encoded) return;
     queue_op(outbox_of(m), {.what = fanout_op::type::unicast, .ephemeral = ephemeral,
@@ -933,8 +935,62 @@ void room::send_error(const room_member& m, error_code code, packet_kind ref_kin
 }
 
 const room_member* room::member(std::uint64_t connection_id) const {
-    auto it = members_.find(connection_id);
-    return it == members_.end() ? nullptr : &it->second;
+    if (auto it = members_.find(connection_id); it != members_.end()) return &it->second;
+    auto it = admin_actors_.find(connection_id);
+    return it == admin_actors_.end() ? nullptr : &it->second.member;
+}
+
+// ---- the administrator's console ------------------------------------------------------------------
+
+// An action of the console takes the road a member's request takes (warm-up,
+// de-duplication, the message's state, the access rules, recording), as a
+// member with no connection: member() finds it among admin_actors_, and
+// send_to() turns what the room would send it into its answer. The entry
+// leaves once nothing refers to the action any more (the guard), so an
+// action whose answer never came still answers, with internal_error.
+void room::act_as_admin(protocol::user_ref admin,
+                        std::function<void(const room_member&, std::uint64_t client_id, guard)> op, admin_done done) {
+    on_strand([this, admin = std::move(admin), op = std::move(op), done = std::move(done)]() mutable {
+        const std::uint64_t conn = admin_connection_bit | next_admin_actor_++;
+        // Unique per (room, user) like a client's ids, and far above what clients count up from.
+        const std::uint64_t client_id = (now_unix_ms() << 10 | (next_admin_actor_ & 0x3FF)) & limits::max_safe_integer;
+        room_member m{.connection_id = conn, .user_id = admin.id, .username = admin.name, .admin = true};
+        admin_actors_.emplace(conn, admin_actor{std::move(m), std::move(done)});
+        guard g = make_guard([this, self = shared_from_this(), conn] {
+            on_strand([this, conn] {
+                answer_admin(conn, std::optional(error_code::internal_error));
+                admin_actors_.erase(conn);
+            });
+        });
+        when_warm([this, conn, client_id, op, g] { op(*member(conn), client_id, g); },
+                  [this, conn] { answer_admin(conn, std::optional(error_code::room_unavailable)); });
+    });
+}
+
+void room::answer_admin(std::uint64_t connection_id, std::optional<error_code> result) {
+    auto it = admin_actors_.find(connection_id);
+    if (it == admin_actors_.end() || !it->second.done) return;
+    std::exchange(it->second.done, {})(result);
+}
+
+void room::answer_admin_packet(std::uint64_t connection_id, const packet& p) {
+    if (std::holds_alternative<protocol::ack>(p)) return answer_admin(connection_id, std::nullopt);
+    if (const auto* e = std::get_if<error_report>(&p)) answer_admin(connection_id, static_cast<error_code>(e->code));
+}
+
+void room::delete_message_as_admin(protocol::user_ref admin, std::uint64_t seq, admin_done done) {
+    act_as_admin(std::move(admin), [this, seq](const room_member& m, std::uint64_t client_id, guard g) {
+        do_change(m, {packet_kind::delete_message, client_id, seq, false, protocol::delete_message{id_, client_id, seq, false}},
+                  std::move(g));
+    }, std::move(done));
+}
+
+void room::close_as_admin(protocol::user_ref admin, admin_done done) {
+    act_as_admin(std::move(admin), [this](const room_member& m, std::uint64_t client_id, guard) {
+        if (deleted_) return answer_admin(m.connection_id, std::optional(error_code::no_such_room));
+        manage_room req{.room_id = id_, .client_id = client_id, .action = room_action::deleted};
+        do_manage(m, req, std::string());
+    }, std::move(done));
 }
 
 void room::publish_stats() { members_published_.store(members_.size(), std::memory_order_relaxed); }

@@ -169,6 +169,17 @@ public:
     void set_typing(std::uint64_t connection_id, bool active);
     void request_history(std::uint64_t connection_id, protocol::request_history req);
 
+    // ---- a server administrator's console (any thread) ------------------------
+    /// How an administrator's action ended: nullopt done (or already so), else why not.
+    using admin_done = std::function<void(std::optional<protocol::error_code>)>;
+    /** Deletes message `seq` as `admin`, a server administrator who need not
+     *  be in the room, by the same road as a member's delete_message: the
+     *  tombstone names them. `done` runs once, on the room's strand. */
+    void delete_message_as_admin(protocol::user_ref admin, std::uint64_t seq, admin_done done);
+    /** Deletes the room as `admin`, as its owner's manage_room `deleted` would:
+     *  every member is removed and told why. Direct conversations refuse (bad_request). */
+    void close_as_admin(protocol::user_ref admin, admin_done done);
+
     // ---- from storage --------------------------------------------------------
     /// Every event up to `seq` is on disk: tell members, let the cache shrink.
     void persisted(std::uint64_t seq);
@@ -342,6 +353,18 @@ private:
     const room_member* member(std::uint64_t connection_id) const;
     void publish_stats();
 
+    // the administrator's console (room.cpp): an action runs as a member that
+    // has no connection; what the room would send it is its answer instead
+    struct admin_actor {
+        room_member member;
+        admin_done done;  ///< empty once called
+    };
+    static constexpr std::uint64_t admin_connection_bit = std::uint64_t{1} << 63;  ///< real connection ids never have it
+    void act_as_admin(protocol::user_ref admin, std::function<void(const room_member&, std::uint64_t client_id, guard)> op,
+                      admin_done done);
+    void answer_admin(std::uint64_t connection_id, std::optional<protocol::error_code> result);
+    void answer_admin_packet(std::uint64_t connection_id, const protocol::packet& p);
+
     executor strand_;
     room_services svc_;
     const std::uint32_t id_;
@@ -377,6 +400,8 @@ private:
     std::vector<std::pair<std::function<void()>, std::function<void()>>> waiting_for_warm_;  // op, unavailable
 
     std::unordered_map<std::uint64_t, room_member> members_;  // by connection id
+    std::unordered_map<std::uint64_t, admin_actor> admin_actors_;  // console actions in progress, by pseudo connection id
+    std::uint64_t next_admin_actor_ = 1;
     std::vector<loop_outbox> outboxes_;                         // one per loop the room reached
     bool flush_posted_ = false;
     std::unordered_map<std::uint64_t, std::vector<std::function<void()>>> joining_;  // deferred requests

@@ -39,7 +39,10 @@ void room::add_members(std::vector<member_state> people, std::uint64_t actor) {
                 people_.at(p.user_id).role = p.role;
                 admit(p.user_id, p.username, actor);
             }
-        }, [this] { log::error("room ", settings_.address, ": cannot add its first members (storage unavailable)"); });
+        }, [this] {
+            log::error(log::chat, "cannot add a room's first members (storage unavailable)",
+                       {{"room", id_}, {"address", settings_.address}});
+        });
     });
 }
 
@@ -278,7 +281,8 @@ void room::take_back(std::uint64_t seq) {
     if (before.settings && settings_seq_ == seq) {
         if (before.settings->address != settings_.address && svc_.observer.claim_address &&
             !svc_.observer.claim_address(id_, before.settings->address))
-            log::error("room ", settings_.address, ": cannot take back its address ", before.settings->address);
+            log::error(log::chat, "cannot take back a room's address",
+                       {{"room", id_}, {"address", settings_.address}, {"previous", before.settings->address}});
         else
             settings_ = *before.settings;
         if (svc_.observer.settings_changed) svc_.observer.settings_changed(id_, settings_);

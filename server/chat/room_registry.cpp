@@ -1,5 +1,6 @@
 #include "server/chat/room_registry.hpp"
 
+#include "server/core/bounds.hpp"
 #include "server/core/clock.hpp"
 #include "server/core/log.hpp"
 
@@ -72,6 +73,27 @@ std::size_t room_registry::size() const {
     return by_id_.size();
 }
 
+std::vector<loaded_room> room_registry::loaded(std::size_t limit) const {
+    std::vector<loaded_room> out;
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, l] : by_id_) {
+        loaded_room r{id, l.settings, l.room->last_seq_approx(), l.room->members_approx(), 0, {}, l.deleted};
+        for (const auto user : l.users) {
+            const auto& rows = rows_by_user_.at(user);
+            const auto row = rows.find(id);
+            if (row == rows.end() || row->second.status != member_status::member) continue;
+            ++r.member_count;
+            r.members.push_back({user, row->second.username});
+        }
+        std::sort(r.members.begin(), r.members.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+        if (r.members.size() > bounds::admin_room_members) r.members.resize(bounds::admin_room_members);
+        out.push_back(std::move(r));
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    if (out.size() > limit) out.resize(limit);
+    return out;
+}
+
 bool room_registry::in_memory(std::uint32_t id) const {
     std::lock_guard lock(mutex_);
     return by_id_.contains(id);
@@ -106,7 +128,7 @@ void room_registry::lookup(room_key key, std::uint64_t user_id, bool admin, deci
             try {
                 hit = catalog_.find(key, user_id, may_load);
             } catch (const std::exception& e) {
-                log::error("room lookup failed: ", e.what());
+                log::error(log::chat, "room lookup failed", {{"error", e.what()}});
                 break;
             }
             std::lock_guard lock(mutex_);
@@ -249,7 +271,7 @@ void room_registry::rooms_of(std::uint64_t user_id,
             try {
                 stored = catalog_.rooms_of(user_id);
             } catch (const std::exception& e) {
-                log::error("room list read failed: ", e.what());
+                log::error(log::chat, "room list read failed", {{"user_id", user_id}, {"error", e.what()}});
                 return done(std::nullopt);
             }
             std::lock_guard lock(mutex_);
@@ -366,7 +388,7 @@ bool room_registry::claim_address(std::uint32_t room_id, const std::string& addr
             try {
                 hit = catalog_.find({room_key::by::address, address}, 0, [](const auto&, const auto*) { return false; });
             } catch (const std::exception& e) {
-                log::error("room name lookup failed: ", e.what());
+                log::error(log::chat, "room name lookup failed", {{"error", e.what()}});
                 return false;
             }
         }

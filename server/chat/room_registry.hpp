@@ -57,6 +57,17 @@
 
 namespace parley::server {
 
+/// A room in memory as the administrator's console shows it.
+struct loaded_room {
+    std::uint32_t id = 0;
+    room_settings settings;
+    std::uint64_t last_seq = 0;           ///< approximate (read off the strand)
+    std::size_t connections = 0;          ///< joined connections, approximate
+    std::size_t member_count = 0;         ///< people with the member status
+    std::vector<protocol::user_ref> members;  ///< the first bounds::admin_room_members of them, by name
+    bool deleted = false;                 ///< closed, in memory until its events are stored
+};
+
 class room_registry {
 public:
     using room_ptr = std::shared_ptr<room>;
@@ -107,6 +118,8 @@ public:
 
     /// Rooms in memory.
     std::size_t size() const;
+    /// The first `limit` rooms in memory, by id, with their members (the console).
+    std::vector<loaded_room> loaded(std::size_t limit) const;
     /// Rooms loaded from storage and evicted since start-up.
     std::uint64_t loads() const noexcept { return loads_.load(std::memory_order_relaxed); }
     std::uint64_t evictions() const noexcept { return evictions_.load(std::memory_order_relaxed); }

@@ -122,6 +122,26 @@ inline constexpr std::size_t max_loaded_epochs = 64;
 /// Attempts to store a void in place of an event that cannot be stored,
 /// before the room is held as unstorable (the watermark stops below it).
 inline constexpr int max_void_attempts = 3;
+/// Automatic backups taken before a schema upgrade that stay beside the
+/// database (the newest ones): enough to step back over the last few
+/// upgrades, few enough that copies of a large database do not fill the disk.
+inline constexpr std::size_t max_upgrade_backups = 3;
+
+// ---- the administrator's console and control socket ---------------------------------------------
+
+/// Rooms the console lists (of those in memory, by id): a page a person reads.
+inline constexpr std::size_t admin_rooms_listed = 500;
+/// Members named per room in the console; the count is always whole.
+inline constexpr std::size_t admin_room_members = 100;
+/// Recent addresses of protocol offenders kept for the console (a ring).
+inline constexpr std::size_t recent_offenders = 16;
+/// One request or answer line on the control socket: a command, a name, a password.
+inline constexpr std::size_t max_control_line = 4096;
+/// A control client that has not sent its line by then is dropped; the CLI
+/// waits as long for the answer.
+inline constexpr auto control_timeout = 10s;
+/// How long an admin action waits for its room's answer before giving up (504).
+inline constexpr auto admin_action_timeout = 10s;
 
 // ---- shutdown ------------------------------------------------------------------------------------
 

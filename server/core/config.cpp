@@ -10,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 
 namespace parley::server {
@@ -70,14 +71,7 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-void parse_listen(config& c, std::string_view s) {
-    const auto colon = s.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) throw std::invalid_argument("expected HOST:PORT, e.g. 0.0.0.0:8080");
-    std::string_view host = s.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    c.listen_host = std::string(host);
-    c.listen_port = parse_number<std::uint16_t>(s.substr(colon + 1), 0, 65535);
-}
+void parse_listen(config& c, std::string_view s) { std::tie(c.listen_host, c.listen_port) = parse_host_port(s); }
 
 std::string show_listen(const config& c) {
     const bool v6 = c.listen_host.find(':') != std::string::npos;
@@ -110,6 +104,12 @@ log_level parse_level(std::string_view s) {
     if (s == "warn") return log_level::warn;
     if (s == "error") return log_level::error;
     throw std::invalid_argument("expected debug, info, warn or error");
+}
+
+log_format parse_log_format(std::string_view s) {
+    if (s == "text") return log_format::text;
+    if (s == "json") return log_format::json;
+    throw std::invalid_argument("expected text or json");
 }
 
 std::string_view level_name(log_level l) {
@@ -179,6 +179,22 @@ const std::vector<option>& options() {
         {"max-connections-per-address", "N", "open connections one client address may hold; 0: no cap (default 64)",
          [](config& c, std::string_view s) { c.max_connections_per_address = parse_number<std::size_t>(s, 0, 10000000); },
          shown(&config::max_connections_per_address)},
+        {"tls-cert", "FILE", "serve HTTPS and WSS with this PEM certificate (chain allowed); needs --tls-key",
+         [](config& c, std::string_view s) { c.tls_cert = std::string(s); }, shown_unless_empty(&config::tls_cert)},
+        {"tls-key", "FILE", "the PEM private key of --tls-cert (both are reloaded on SIGHUP)",
+         [](config& c, std::string_view s) { c.tls_key = std::string(s); }, shown_unless_empty(&config::tls_key)},
+        {"tls-handshake-timeout", "S", "time allowed for a TLS handshake (default 10)",
+         [](config& c, std::string_view s) { c.tls_handshake_timeout = std::chrono::seconds(parse_number<int>(s, 1, 600)); },
+         shown(&config::tls_handshake_timeout)},
+        {"max-tls-handshakes-per-address", "N", "TLS handshakes one client address may have in progress (default 16)",
+         [](config& c, std::string_view s) { c.max_tls_handshakes_per_address = parse_number<std::size_t>(s, 1, 100000); },
+         shown(&config::max_tls_handshakes_per_address)},
+        {"redirect-http", "HOST:PORT", "with TLS: also listen for plain HTTP here and redirect it to https://",
+         [](config& c, std::string_view s) {
+             parse_host_port(s);  // the same HOST:PORT rules as --listen
+             c.redirect_http = std::string(s);
+         },
+         shown_unless_empty(&config::redirect_http)},
         {"password-cost", "LEVEL", "Argon2id cost: interactive (default), moderate, or min (tests, benchmarks)",
          [](config& c, std::string_view s) {
              if (s == "moderate") c.password_ops = 3, c.password_mem_kib = 256 * 1024;
@@ -274,6 +290,9 @@ const std::vector<option>& options() {
         {"log-level", "LEVEL", "debug, info (default), warn or error",
          [](config& c, std::string_view s) { c.level = parse_level(s); },
          [](const config& c) -> std::optional<std::string> { return std::string(level_name(c.level)); }},
+        {"log-format", "FORMAT", "text (default): readable lines; json: one object per line",
+         [](config& c, std::string_view s) { c.format = parse_log_format(s); },
+         [](const config& c) -> std::optional<std::string> { return c.format == log_format::json ? "json" : "text"; }},
     };
     return table;
 }
@@ -338,6 +357,21 @@ void apply_file(config& c, origins& from, const std::string& path) {
     }
 }
 
+// What one setting implies for another, and the pairs that only work
+// together: after every source has applied.
+void settle(config& c, origins& from) {
+    if (c.tls_cert.empty() != c.tls_key.empty())
+        throw setting_error(c.tls_cert.empty() ? "--tls-key: " : "--tls-cert: ",
+                            "TLS needs both --tls-cert and --tls-key");
+    if (!c.redirect_http.empty() && !c.tls())
+        throw setting_error("--redirect-http: ", "redirects to https://, so it needs --tls-cert and --tls-key");
+    // Over HTTPS the cookies are Secure unless the operator said otherwise.
+    if (c.tls() && !from.contains("secure-cookies")) {
+        c.secure_cookies = true;
+        from["secure-cookies"] = "automatic: TLS is on";
+    }
+}
+
 std::string print_config(const config& c, const origins& from, const std::string& file) {
     std::ostringstream out;
     out << "# parley " PARLEY_VERSION ": the effective configuration\n"
@@ -353,6 +387,14 @@ std::string print_config(const config& c, const origins& from, const std::string
 }
 
 }  // namespace
+
+std::pair<std::string, std::uint16_t> parse_host_port(std::string_view s) {
+    const auto colon = s.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) throw std::invalid_argument("expected HOST:PORT, e.g. 0.0.0.0:8080");
+    std::string_view host = s.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    return {std::string(host), parse_number<std::uint16_t>(s.substr(colon + 1), 0, 65535)};
+}
 
 std::string_view to_string(registration_mode m) noexcept {
     switch (m) {
@@ -456,6 +498,7 @@ parse_outcome parse_config(int argc, const char* const* argv, const char* (*envi
             }
             apply(c, from, *o, value, "flag " + flag, flag + ": ");
         }
+        settle(c, from);
         if (print) return {std::nullopt, print_config(c, from, file), 0};
     } catch (const setting_error& e) {
         return {std::nullopt,

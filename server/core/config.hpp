@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace parley::server {
@@ -38,6 +40,20 @@ struct config {
     /// connection comes from the proxy's address).
     std::size_t max_connections_per_address = 64;
 
+    // ---- TLS (both files set: HTTPS and WSS on the listen port)
+    std::string tls_cert;  ///< PEM: the certificate, then its chain; reloaded on SIGHUP
+    std::string tls_key;   ///< PEM: the private key of the certificate
+    std::chrono::seconds tls_handshake_timeout{10};  ///< from accept to the end of the TLS handshake
+    /// TLS handshakes one address may have in progress at once: each costs the
+    /// server an asymmetric-key operation, so a flood of half-done handshakes
+    /// is refused instead of queued.
+    std::size_t max_tls_handshakes_per_address = 16;
+    /// Also listen for plain HTTP here and answer every request with a
+    /// redirect to https:// (empty: no such listener).
+    std::string redirect_http;
+
+    bool tls() const { return !tls_cert.empty(); }
+
     // ---- files
     std::string data_dir = "./data";        ///< holds parley.db
     std::string static_dir;                 ///< the browser client; empty = <exe dir>/../web or ./web
@@ -49,7 +65,7 @@ struct config {
     unsigned password_ops = 2;
     std::size_t password_mem_kib = 64 * 1024;  ///< minimum 8 KiB (--password-cost min, for tests)
     std::chrono::hours session_ttl{24 * 30};   ///< session tokens expire after 30 days
-    bool secure_cookies = false;            ///< add `Secure` to the cookie (behind HTTPS)
+    bool secure_cookies = false;            ///< add `Secure` to the cookie (behind HTTPS; on by itself with TLS)
     /// Unset: `open` on a loopback address (only this machine can reach it),
     /// `invite` otherwise, so an exposed server never lets strangers in by default.
     std::optional<registration_mode> registration;
@@ -98,6 +114,7 @@ struct config {
     std::size_t max_writer_backlog = 100000;         ///< events; beyond it sends get server_busy
 
     log_level level = log_level::info;
+    log_format format = log_format::text;  ///< text lines, or one JSON object per line
 
     std::string database_path() const { return data_dir + "/parley.db"; }
 };
@@ -125,6 +142,9 @@ std::string installed_config_file();
 
 /// True when this binary runs from an installed tree (PREFIX/bin beside
 /// PREFIX/share/parley), not from a build directory.
+/// HOST:PORT ([V6]:PORT) split; @throws std::invalid_argument naming what is wrong
+std::pair<std::string, std::uint16_t> parse_host_port(std::string_view s);
+
 bool running_from_install();
 
 std::string usage_text();

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <sstream>
 #include <iterator>
@@ -110,6 +111,18 @@ void histogram::observe(std::chrono::nanoseconds d) noexcept {
     sum_ns_.fetch_add(static_cast<std::uint64_t>(d.count()), std::memory_order_relaxed);
 }
 
+double histogram::quantile(double q) const noexcept {
+    const std::uint64_t total = count();
+    if (total == 0) return 0;
+    const auto rank = static_cast<std::uint64_t>(q * static_cast<double>(total) + 0.5);
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < bounds.size(); ++i) {
+        cumulative += buckets_[i].load(std::memory_order_relaxed);
+        if (cumulative >= rank && cumulative != 0) return bounds[i];
+    }
+    return std::numeric_limits<double>::infinity();
+}
+
 void histogram::render(std::string& out, const char* name, const char* help) const {
     header(out, name, "histogram", help);
     std::uint64_t cumulative = 0;
@@ -134,6 +147,16 @@ std::string metrics::render(const gauges& now) const {
     scalar(out, "parley_connections", "gauge", "Open WebSocket connections.", now.connections);
     scalar(out, "parley_connections_total", "counter", "WebSocket connections accepted.", connections_total.load());
     scalar(out, "parley_http_requests_total", "counter", "HTTP requests served.", http_requests_total.load());
+    if (now.tls_not_after != 0) {
+        scalar(out, "parley_tls_handshakes_total", "counter", "TLS handshakes completed.", tls_handshakes.load());
+        scalar(out, "parley_tls_handshake_failures_total", "counter", "TLS handshakes that failed or timed out.",
+               tls_handshake_failures.load());
+        scalar(out, "parley_tls_handshakes_refused_total", "counter",
+               "Connections closed because their address had too many TLS handshakes in progress.",
+               tls_handshakes_refused.load());
+        scalar(out, "parley_tls_certificate_expiry_timestamp_seconds", "gauge",
+               "When the served certificate expires (Unix time).", now.tls_not_after);
+    }
     scalar(out, "parley_rooms", "gauge", "Rooms in memory.", now.rooms);
     scalar(out, "parley_room_loads_total", "counter", "Rooms loaded from the database on first use.", now.room_loads);
     scalar(out, "parley_room_evictions_total", "counter", "Idle rooms that left memory.", now.room_evictions);

@@ -4,6 +4,8 @@
 // snapshot (each value is exact; values are not read at one instant).
 #pragma once
 
+#include "server/core/offender_log.hpp"
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -20,6 +22,11 @@ public:
 
     void observe(std::chrono::nanoseconds d) noexcept;
     void render(std::string& out, const char* name, const char* help) const;
+    std::uint64_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
+    double sum_seconds() const noexcept { return static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9; }
+    /// The upper bound of the bucket holding quantile `q` (0..1) in seconds; 0 when empty,
+    /// +inf above the last bound (what a Prometheus histogram_quantile would say, unsmoothed).
+    double quantile(double q) const noexcept;
 
 private:
     std::array<std::atomic<std::uint64_t>, bounds.size() + 1> buckets_{};
@@ -33,6 +40,9 @@ struct metrics {
     // connections
     counter connections_total{0};
     counter http_requests_total{0};
+    counter tls_handshakes{0};          ///< completed
+    counter tls_handshake_failures{0};  ///< failed or timed out
+    counter tls_handshakes_refused{0};  ///< over the per-address cap of handshakes in progress
 
     // traffic: per packet kind byte, and bytes on the wire (WebSocket payloads)
     std::array<counter, 128> packets_in{};
@@ -45,6 +55,7 @@ struct metrics {
     // protocol errors by wire code (decode errors 1-63, server errors 100-163)
     std::array<counter, 64> decode_errors{};
     std::array<counter, 64> request_errors{};
+    offender_log offenders;  ///< the addresses behind them, most recent first (the admin console)
 
     // send queues
     counter ephemeral_drops{0};          ///< typing/presence dropped for a half-full queue
@@ -69,6 +80,7 @@ struct metrics {
         std::uint64_t room_loads = 0;      ///< rooms loaded from the database since start-up
         std::uint64_t room_evictions = 0;  ///< idle rooms let go since start-up
         std::uint64_t writer_backlog = 0;  ///< events waiting to be committed
+        std::int64_t tls_not_after = 0;    ///< the served certificate's expiry, Unix seconds; 0 without TLS
     };
 
     void count_error(std::uint16_t code) noexcept;

@@ -1,6 +1,7 @@
 #include "server/net/api.hpp"
 
 #include "server/core/log.hpp"
+#include "server/net/admin_api.hpp"
 #include "server/net/static_files.hpp"
 #include "server/store/accounts.hpp"
 
@@ -13,14 +14,12 @@ namespace parley::server {
 namespace http = boost::beast::http;
 using json = nlohmann::json;
 
-namespace {
-
 http_response make_json(const http_request& req, http::status status, const json& body) {
     http_response res{status, req.version()};
     res.set(http::field::content_type, "application/json");
     res.set(http::field::cache_control, "no-store");
     res.keep_alive(req.keep_alive());
-    res.body() = body.dump();
+    res.body() = body.dump(-1, ' ', false, json::error_handler_t::replace);
     res.prepare_payload();
     return res;
 }
@@ -28,6 +27,8 @@ http_response make_json(const http_request& req, http::status status, const json
 http_response make_error(const http_request& req, http::status status, std::string_view code, std::string_view message) {
     return make_json(req, status, {{"error", code}, {"message", message}});
 }
+
+namespace {
 
 std::string session_cookie(const config& cfg, const std::string& token, std::int64_t max_age_s) {
     std::string c = std::string(session_cookie_name) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
@@ -55,7 +56,8 @@ http::status status_of(account_error e) {
         case account_error::wrong_credentials: return http::status::unauthorized;
         case account_error::invite_required:
         case account_error::invite_invalid:
-        case account_error::registration_closed: return http::status::forbidden;
+        case account_error::registration_closed:
+        case account_error::account_disabled: return http::status::forbidden;
         case account_error::no_such_user: return http::status::not_found;
         case account_error::last_admin:
         case account_error::too_many_invites: return http::status::conflict;
@@ -79,6 +81,7 @@ std::string_view code_of(account_error e) {
         case account_error::bad_invite_uses: return "bad_invite_uses";
         case account_error::bad_invite_ttl: return "bad_invite_ttl";
         case account_error::too_many_invites: return "too_many_invites";
+        case account_error::account_disabled: return "account_disabled";
     }
     return "error";
 }
@@ -282,7 +285,7 @@ http_response directory_route(const http_request& req, server_context& ctx) {
     try {
         page = ctx.rooms.list(after, bounds::directory_page + 1);
     } catch (const std::exception& e) {
-        log::error("room directory read failed: ", e.what());
+        log::error(log::api, "room directory read failed", {{"error", e.what()}});
         return make_error(req, http::status::service_unavailable, "unavailable", "the directory cannot be read now");
     }
     const bool more = page.size() > bounds::directory_page;
@@ -299,6 +302,8 @@ http_response route(const http_request& req, const std::string& client, server_c
     const bool post = req.method() == http::verb::post;
     const bool get = req.method() == http::verb::get || req.method() == http::verb::head;
 
+    if (is_admin_page(path)) return handle_admin_page(req, ctx);
+    if (path.starts_with("/api/admin/")) return handle_admin_api(req, path, ctx);
     if (path == "/api/register") {
         if (!post) return method_not_allowed(req, "POST");
         return register_endpoint(req, client, ctx);
@@ -367,7 +372,9 @@ http_response handle_api(const http_request& req, const std::string& client_addr
     try {
         return route(req, client_address, ctx);
     } catch (const std::exception& e) {
-        log::error("api ", req.target(), ": ", e.what());
+        const std::string_view target = req.target();  // its path only: tokens may ride in the query
+        log::error(log::api, "request failed",
+                   {{"path", target.substr(0, target.find('?'))}, {"remote", client_address}, {"error", e.what()}});
         return make_error(req, http::status::internal_server_error, "internal_error", "the server failed; try again");
     }
 }

@@ -26,7 +26,10 @@
 #include "server/net/server_context.hpp"
 
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include <string>
 
@@ -37,6 +40,12 @@ using http_response = boost::beast::http::response<boost::beast::http::string_bo
 
 inline constexpr std::string_view session_cookie_name = "parley_session";
 inline constexpr std::string_view device_cookie_name = "parley_device";
+
+/// A JSON answer (no-store; invalid UTF-8 replaced, never thrown on).
+http_response make_json(const http_request& req, boost::beast::http::status status, const nlohmann::json& body);
+/// A JSON error answer: {"error": code, "message": message}.
+http_response make_error(const http_request& req, boost::beast::http::status status, std::string_view code,
+                         std::string_view message);
 
 /** Handles one /api/ request; never throws. */
 http_response handle_api(const http_request& req, const std::string& client_address, server_context& ctx);

@@ -22,7 +22,7 @@ void connection_registry::bind(std::uint64_t id, std::uint64_t user_id, std::str
 }
 
 template <class Pred>
-void connection_registry::sign_out_if(Pred pred) {
+std::size_t connection_registry::sign_out_if(Pred pred) {
     std::vector<std::shared_ptr<websocket_session>> ending;
     {
         std::lock_guard lock(mutex_);
@@ -31,6 +31,7 @@ void connection_registry::sign_out_if(Pred pred) {
                 if (auto s = e.session.lock()) ending.push_back(std::move(s));
     }
     for (auto& s : ending) s->sign_out();
+    return ending.size();
 }
 
 void connection_registry::for_user(std::uint64_t user_id, const std::function<void(websocket_session&)>& f) {
@@ -46,6 +47,27 @@ void connection_registry::for_user(std::uint64_t user_id, const std::function<vo
 
 void connection_registry::end_session(const std::string& token_hash) {
     sign_out_if([&](const entry& e) { return e.token_hash == token_hash; });
+}
+
+std::size_t connection_registry::end_user(std::uint64_t user_id) {
+    return sign_out_if([&](const entry& e) { return e.user_id == user_id; });
+}
+
+std::size_t connection_registry::reconnect_user(std::uint64_t user_id) {
+    std::size_t n = 0;
+    for_user(user_id, [&n](websocket_session& s) {
+        s.shutdown();
+        ++n;
+    });
+    return n;
+}
+
+std::unordered_map<std::uint64_t, std::size_t> connection_registry::counts_by_user() const {
+    std::unordered_map<std::uint64_t, std::size_t> out;
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, e] : sessions_)
+        if (!e.token_hash.empty()) ++out[e.user_id];
+    return out;
 }
 
 void connection_registry::end_expired(std::int64_t now) {

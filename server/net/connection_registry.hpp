@@ -31,6 +31,14 @@ public:
     void end_session(const std::string& token_hash);
     /// Signs out every connection whose session expired by `now_ms`.
     void end_expired(std::int64_t now_ms);
+    /// Signs out every signed-in connection of the user (disabled, new password, the console). Any thread.
+    /// @return how many were asked to close
+    std::size_t end_user(std::uint64_t user_id);
+    /// Asks every connection of the user to reconnect ("going away"; the session stays). Any thread.
+    /// @return how many were asked
+    std::size_t reconnect_user(std::uint64_t user_id);
+    /// Signed-in connections per user id (the console).
+    std::unordered_map<std::uint64_t, std::size_t> counts_by_user() const;
 
 private:
     struct entry {
@@ -40,7 +48,7 @@ private:
         std::int64_t expires_at_ms = 0;
     };
     template <class Pred>
-    void sign_out_if(Pred pred);
+    std::size_t sign_out_if(Pred pred);
 
     mutable std::mutex mutex_;
     std::unordered_map<std::uint64_t, entry> sessions_;

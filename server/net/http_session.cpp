@@ -2,7 +2,9 @@
 
 #include "server/core/bounds.hpp"
 #include "server/core/log.hpp"
+#include "server/net/admin_api.hpp"
 #include "server/net/static_files.hpp"
+#include "server/net/tls.hpp"
 #include "server/net/websocket_session.hpp"
 #include "server/store/accounts.hpp"
 
@@ -64,22 +66,61 @@ bool origin_allowed(std::string_view origin, std::string_view host, std::string_
     return given == canonical_origin(scheme, host);
 }
 
-http_session::http_session(net::ip::tcp::socket&& socket, server_context& ctx, connection_cap::slot slot)
-    : stream_(std::move(socket)), ctx_(ctx), slot_(std::move(slot)) {
+http_session::http_session(transport&& stream, server_context& ctx, connection_cap::slot slot, listener_role role)
+    : stream_(std::move(stream)), deadline_(stream_.get_executor()), ctx_(ctx), role_(role), slot_(std::move(slot)) {
     boost::system::error_code ec;
-    const auto ep = stream_.socket().remote_endpoint(ec);
+    const auto ep = stream_.next_layer().remote_endpoint(ec);
     remote_ = ec ? "unknown" : ep.address().to_string();
 }
 
 void http_session::run() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(slot_ ? &http_session::do_read : &http_session::refuse_crowded,
-                                                                    shared_from_this()));
+    auto first = !slot_ ? &http_session::refuse_crowded : stream_.is_tls() ? &http_session::handshake : &http_session::do_read;
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(first, shared_from_this()));
+}
+
+// Every step of the session runs under a deadline; when it passes, the
+// socket is closed and the step in progress fails. The timer holds no
+// reference: a session whose last operation ended goes away with it.
+void http_session::arm(std::chrono::steady_clock::duration d) {
+    deadline_.expires_after(d);
+    deadline_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+        if (ec) return;  // re-armed or cancelled
+        if (auto self = weak.lock()) self->stream_.close();
+    });
+}
+
+void http_session::handshake() {
+    boost::system::error_code gone;
+    const auto peer = stream_.next_layer().remote_endpoint(gone);
+    if (!gone) handshake_slot_ = ctx_.tls_handshakes.try_acquire(peer.address());
+    if (!handshake_slot_) {
+        ctx_.stats.tls_handshakes_refused.fetch_add(1, std::memory_order_relaxed);
+        log::debug(log::net, "closed a connection: too many TLS handshakes in progress from this address",
+                   {{"remote", remote_}});
+        return stream_.close();
+    }
+    arm(ctx_.cfg.tls_handshake_timeout);
+    stream_.tls()->async_handshake(boost::asio::ssl::stream_base::server,
+                                   beast::bind_front_handler(&http_session::on_handshake, shared_from_this()));
+}
+
+void http_session::on_handshake(boost::system::error_code ec) {
+    handshake_slot_ = {};
+    if (ec) {
+        ctx_.stats.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+        log::debug(log::net, "TLS handshake failed", {{"remote", remote_}, {"error", ec}});
+        return stream_.close();
+    }
+    ctx_.stats.tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+    do_read();
 }
 
 // The peer's address holds max_connections_per_address already: answered
 // before its request is read, so a flood costs one small write per connection.
 void http_session::refuse_crowded() {
-    log::debug("refused a connection from ", remote_, ": too many connections from this address");
+    log::debug(log::net, "refused a connection: too many from this address", {{"remote", remote_}});
+    note_request();
+    if (stream_.is_tls()) return stream_.close();  // an answer would cost a handshake first
     refuse(http::status::service_unavailable, "too many connections from your address\n");
 }
 
@@ -89,11 +130,12 @@ void http_session::do_read() {
     parser_->body_limit(bounds::max_body_bytes);
     // One deadline for the whole request, headers and body: a peer trickling
     // bytes (slowloris) cannot hold the connection past it.
-    stream_.expires_after(ctx_.cfg.request_timeout);
+    arm(ctx_.cfg.request_timeout);
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
 
 void http_session::on_read(boost::system::error_code ec, std::size_t) {
+    note_request();
     if (ec == http::error::end_of_stream) return do_close();
     if (ec == http::error::body_limit || ec == http::error::header_limit)
         return refuse(http::status::payload_too_large, "request too large\n");
@@ -112,10 +154,14 @@ metrics::gauges http_session::gauges() const {
             .rooms = ctx_.rooms.size(),
             .room_loads = ctx_.rooms.loads(),
             .room_evictions = ctx_.rooms.evictions(),
-            .writer_backlog = ctx_.writer.backlog()};
+            .writer_backlog = ctx_.writer.backlog(),
+            .tls_not_after = ctx_.tls ? std::chrono::duration_cast<std::chrono::seconds>(
+                                            ctx_.tls->certificate().not_after.time_since_epoch()).count()
+                                      : 0};
 }
 
 void http_session::route(http_request req) {
+    if (role_ == listener_role::redirect) return redirect(req);
     const std::string_view target = req.target();
     const std::string_view path = target.substr(0, target.find('?'));
     if (path == "/healthz") {
@@ -128,7 +174,7 @@ void http_session::route(http_request req) {
                           "application/json", body.dump()));
     }
     if (path == "/metrics") return send(plain(req, http::status::ok, "text/plain; version=0.0.4", ctx_.stats.render(gauges())));
-    if (path.starts_with("/api/")) {
+    if (path.starts_with("/api/") || is_admin_page(path)) {  // the console's page is checked like its API
         net::post(ctx_.blocking, [self = shared_from_this(), req = std::move(req)] {
             auto res = handle_api(req, self->remote_, self->ctx_);
             net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable { self->send(std::move(res)); });
@@ -141,17 +187,58 @@ void http_session::route(http_request req) {
 void http_session::upgrade(http_request req) {
     const std::string_view path = req.target().substr(0, req.target().find('?'));
     if (path != "/ws") return send(plain(req, http::status::not_found, "text/plain", "WebSocket endpoint is /ws\n"));
-    if (!origin_allowed(req[http::field::origin], req[http::field::host], "http", ctx_.cfg.allowed_origins)) {
-        log::info("refused WebSocket from ", remote_, " with origin ", req[http::field::origin]);
+    if (role_ == listener_role::redirect) return redirect(req);
+    const std::string_view scheme = stream_.is_tls() ? "https" : "http";
+    if (!origin_allowed(req[http::field::origin], req[http::field::host], scheme, ctx_.cfg.allowed_origins)) {
+        log::info(log::http, "refused WebSocket: origin not allowed",
+                  {{"remote", remote_}, {"origin", req[http::field::origin]}});
         auto res = plain(req, http::status::forbidden, "text/plain", "origin not allowed\n");
         res.keep_alive(false);
         return send(std::move(res));
     }
     if (ctx_.stopping) return send(plain(req, http::status::service_unavailable, "text/plain", "shutting down\n"));
     std::string token = token_of(req);
-    stream_.expires_never();
-    std::make_shared<websocket_session>(stream_.release_socket(), ctx_, remote_, std::move(slot_))
+    deadline_.cancel();  // the WebSocket keeps its own time
+    std::make_shared<websocket_session>(std::move(stream_), ctx_, remote_, std::move(slot_))
         ->run(std::move(req), std::move(token));
+}
+
+std::optional<std::string> https_location(std::string_view host, std::string_view target, std::uint16_t https_port) {
+    // host or host:port, where host is a name, an IPv4 address or [IPv6].
+    std::string_view name = host;
+    if (name.starts_with('[')) {
+        const auto close = name.find(']');
+        if (close == std::string_view::npos) return std::nullopt;
+        const std::string_view rest = name.substr(close + 1);
+        if (!rest.empty() && rest.front() != ':') return std::nullopt;
+        name = name.substr(0, close + 1);
+        for (char c : name.substr(1, name.size() - 2))
+            if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return std::nullopt;
+    } else {
+        name = name.substr(0, name.find(':'));
+        for (char c : name)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') return std::nullopt;
+    }
+    if (name.empty() || name.size() > 253) return std::nullopt;
+    if (target.empty() || target.front() != '/') target = "/";
+    for (char c : target)
+        if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return std::nullopt;  // nothing that splits a header
+    std::string out = "https://" + std::string(name);
+    if (https_port != 443) out += ":" + std::to_string(https_port);
+    out += target;
+    return out;
+}
+
+// The redirect listener: the same path over HTTPS. 301 for GET and HEAD;
+// 308 for the rest, which keeps the method and body.
+void http_session::redirect(const http_request& req) {
+    const auto location = https_location(req[http::field::host], req.target(), ctx_.tls_port);
+    if (!location) return send(plain(req, http::status::bad_request, "text/plain", "missing or malformed Host header\n"));
+    const bool safe = req.method() == http::verb::get || req.method() == http::verb::head;
+    auto res = plain(req, safe ? http::status::moved_permanently : http::status::permanent_redirect, "text/plain",
+                     "this server speaks HTTPS: " + *location + "\n");
+    res.set(http::field::location, *location);
+    send(std::move(res));
 }
 
 // For a request that could not be read (or was not read at all): an
@@ -165,18 +252,38 @@ void http_session::refuse(http::status status, std::string_view why) {
 void http_session::send(http_response res) {
     if (ctx_.stopping) res.keep_alive(false);
     res.set(http::field::server, "parley/" PARLEY_VERSION);
+    // Over HTTPS, browsers are told to use nothing else for this host for a year.
+    if (stream_.is_tls()) res.set(http::field::strict_transport_security, "max-age=31536000");
     const bool keep_alive = res.keep_alive();
-    stream_.expires_after(ctx_.cfg.request_timeout);  // its own deadline: a peer that does not read it is dropped
+    arm(ctx_.cfg.request_timeout);  // its own deadline: a peer that does not read it is dropped
     response_ = std::make_shared<http_response>(std::move(res));
     http::async_write(stream_, *response_,
                       beast::bind_front_handler(&http_session::on_write, shared_from_this(), keep_alive));
 }
 
-void http_session::on_write(bool keep_alive, boost::system::error_code ec, std::size_t) {
+void http_session::on_write(bool keep_alive, boost::system::error_code ec, std::size_t bytes) {
+    log_access(bytes);
     response_.reset();
     if (ec) return;
     if (!keep_alive) return do_close();
     do_read();
+}
+
+void http_session::note_request() {
+    request_.start = std::chrono::steady_clock::now();
+    const bool known = parser_ && parser_->is_header_done();
+    request_.method = known ? std::string(parser_->get().method_string()) : "-";
+    const std::string_view target = known ? parser_->get().target() : "-";
+    request_.path = target.substr(0, target.find('?'));
+}
+
+void http_session::log_access(std::size_t bytes) const {
+    if (!log::enabled(log_level::info) || !response_) return;
+    const auto took = std::chrono::steady_clock::now() - request_.start;
+    const double ms = static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(took).count()) / 1000;
+    log::info(log::http, "request", {{"method", request_.method}, {"path", request_.path},
+                                      {"status", response_->result_int()}, {"bytes", bytes},
+                                      {"ms", ms}, {"remote", remote_}});
 }
 
 // Our FIN follows the last response; then whatever the peer still sends is
@@ -184,16 +291,23 @@ void http_session::on_write(bool keep_alive, boost::system::error_code ec, std::
 // with unread bytes would make the kernel send a reset, which can destroy the
 // response before the peer reads it (a refusal sent before the request was
 // read, above all; RFC 9112, section 9.6).
+//
+// Over TLS the close_notify alert comes first and the peer's is awaited, in
+// the same bounded time; then the socket closes.
 void http_session::do_close() {
+    arm(bounds::linger_timeout);
+    if (auto* tls = stream_.tls()) {
+        return tls->async_shutdown([self = shared_from_this()](boost::system::error_code) { self->stream_.close(); });
+    }
     boost::system::error_code ec;
-    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    stream_.next_layer().shutdown(net::ip::tcp::socket::shutdown_send, ec);
     if (ec) return;
-    stream_.expires_after(bounds::linger_timeout);
     do_drain();
 }
 
 void http_session::do_drain() {
-    stream_.async_read_some(buffer_.prepare(1024), beast::bind_front_handler(&http_session::on_drain, shared_from_this()));
+    stream_.next_layer().async_read_some(buffer_.prepare(1024),
+                                         beast::bind_front_handler(&http_session::on_drain, shared_from_this()));
 }
 
 void http_session::on_drain(boost::system::error_code ec, std::size_t) {

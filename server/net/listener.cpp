@@ -2,6 +2,7 @@
 
 #include "server/core/log.hpp"
 #include "server/net/http_session.hpp"
+#include "server/net/tls.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -12,8 +13,8 @@ namespace parley::server {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-listener::listener(std::vector<net::io_context*> loops, tcp::endpoint endpoint, server_context& ctx)
-    : loops_(std::move(loops)), strand_(net::make_strand(*loops_.front())), acceptor_(strand_), ctx_(ctx) {
+listener::listener(std::vector<net::io_context*> loops, tcp::endpoint endpoint, server_context& ctx, listener_role role)
+    : loops_(std::move(loops)), strand_(net::make_strand(*loops_.front())), acceptor_(strand_), ctx_(ctx), role_(role) {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -42,14 +43,16 @@ void listener::do_accept() {
 void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
-        log::warn("accept: ", ec.message());  // e.g. out of file descriptors: keep serving the others
+        log::warn(log::net, "accept failed", {{"error", ec}});  // e.g. out of file descriptors: keep serving the others
     } else {
         boost::system::error_code ignored, gone;
         socket.set_option(tcp::no_delay(true), ignored);  // chat packets are small; Nagle would delay them
         const auto peer = socket.remote_endpoint(gone);
         // An empty slot (the address holds its cap, or the peer left already) makes the session answer 503.
         auto slot = gone ? connection_cap::slot{} : ctx_.address_slots.try_acquire(peer.address());
-        std::make_shared<http_session>(std::move(socket), ctx_, std::move(slot))->run();
+        const bool tls = role_ == listener_role::serve && ctx_.tls;
+        transport stream = tls ? transport(std::move(socket), ctx_.tls->current()) : transport(std::move(socket));
+        std::make_shared<http_session>(std::move(stream), ctx_, std::move(slot), role_)->run();
     }
     do_accept();
 }

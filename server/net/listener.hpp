@@ -11,11 +11,18 @@
 
 namespace parley::server {
 
+/// What a listener's connections are for.
+enum class listener_role {
+    serve,     ///< the server itself: TLS when the context has a certificate
+    redirect,  ///< plain HTTP, every request answered with a redirect to https://
+};
+
 class listener : public std::enable_shared_from_this<listener> {
 public:
     /// Binds and listens at once; throws boost::system::system_error on failure.
     /// @param loops where connections go (the first also accepts them)
-    listener(std::vector<boost::asio::io_context*> loops, boost::asio::ip::tcp::endpoint endpoint, server_context& ctx);
+    listener(std::vector<boost::asio::io_context*> loops, boost::asio::ip::tcp::endpoint endpoint, server_context& ctx,
+             listener_role role = listener_role::serve);
 
     void run();
     /// Stops accepting (any thread).
@@ -31,6 +38,7 @@ private:
     boost::asio::strand<boost::asio::io_context::executor_type> strand_;
     boost::asio::ip::tcp::acceptor acceptor_;
     server_context& ctx_;
+    const listener_role role_;
     std::uint16_t port_ = 0;
 };
 

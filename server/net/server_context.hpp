@@ -23,6 +23,7 @@ namespace parley::server {
 class accounts;
 class event_sink;
 class static_files;
+class tls_credentials;
 
 struct server_context {
     server_context(const config& c, metrics& m, accounts& a, room_registry& r, const event_sink& w,
@@ -36,7 +37,8 @@ struct server_context {
                                       .address_failures = c.login_failures_per_address}),
           room_create_limits(static_cast<double>(c.rooms_per_hour) / 3600, static_cast<double>(c.rooms_per_hour)),
           direct_limits(static_cast<double>(c.directs_per_hour) / 3600, static_cast<double>(c.directs_per_hour)),
-          address_slots(c.max_connections_per_address) {}
+          address_slots(c.max_connections_per_address),
+          tls_handshakes(c.max_tls_handshakes_per_address) {}
 
     const config& cfg;
     metrics& stats;
@@ -56,6 +58,9 @@ struct server_context {
     rate_limiter history_limits{bounds::history_rate, bounds::history_burst};  ///< per user: history reads touch the disk
 
     connection_cap address_slots;  ///< open TCP connections per client address
+    connection_cap tls_handshakes;  ///< TLS handshakes in progress per client address
+    tls_credentials* tls = nullptr;  ///< the certificate new connections use; null: plain TCP
+    std::uint16_t tls_port = 0;       ///< where the redirect listener sends browsers
     connection_registry connections;
     std::atomic<bool> stopping{false};
     std::atomic<std::uint64_t> next_connection_id{1};

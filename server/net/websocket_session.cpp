@@ -41,9 +41,8 @@ bool is_expected_close(boost::system::error_code ec) {
 
 }  // namespace
 
-websocket_session::websocket_session(net::ip::tcp::socket&& socket, server_context& ctx, std::string remote,
-                                     connection_cap::slot slot)
-    : ws_(std::move(socket)),
+websocket_session::websocket_session(transport&& stream, server_context& ctx, std::string remote, connection_cap::slot slot)
+    : ws_(std::move(stream)),
       loop_(&static_cast<net::io_context&>(net::query(ws_.get_executor(), net::execution::context))),
       ctx_(ctx),
       remote_(std::move(remote)),
@@ -87,9 +86,10 @@ void websocket_session::run(beast::http::request<beast::http::string_body> req, 
 
 void websocket_session::on_accept(boost::system::error_code ec) {
     if (ec) {
-        log::debug("ws ", remote_, ": handshake failed: ", ec.message());
+        log::debug(log::ws, "handshake failed", {{"conn", id_}, {"remote", remote_}, {"error", ec}});
         return end();
     }
+    log::debug(log::ws, "opened", {{"conn", id_}, {"remote", remote_}});
     phase_ = phase::open;
     ctx_.connections.add(id_, weak_from_this());
     ctx_.stats.connections_total.fetch_add(1, std::memory_order_relaxed);
@@ -105,17 +105,38 @@ void websocket_session::authenticate(std::string token) {
         try {
             session = self->ctx_.accts.find_session_info(token);
         } catch (const std::exception& e) {
-            log::error("session lookup failed: ", e.what());
+            log::error(log::ws, "session lookup failed", {{"conn", self->id_}, {"error", e.what()}});
         }
-        net::post(self->ws_.get_executor(), [self, session = std::move(session)] { self->on_authenticated(session); });
+        net::post(self->ws_.get_executor(), [self, session = std::move(session), token = std::move(token)]() mutable {
+            self->on_authenticated(std::move(session), std::move(token));
+        });
     });
 }
 
-void websocket_session::on_authenticated(std::optional<session_info> session) {
+// A logout, a disable or a password reset that ran between the lookup and
+// bind() found no connection of this session to end, and the lookup had
+// found it valid. Looked up once more after bind(): a revocation either
+// came before this second lookup, which then fails, or after bind(), which
+// the revocation's sign-out reaches.
+void websocket_session::recheck_session(std::string token) {
+    net::post(ctx_.blocking, [self = shared_from_this(), token = std::move(token)] {
+        bool valid = true;
+        try {
+            valid = self->ctx_.accts.find_session_info(token).has_value();
+        } catch (const std::exception& e) {
+            log::error(log::ws, "session lookup failed", {{"conn", self->id_}, {"error", e.what()}});
+        }
+        if (!valid) self->sign_out();
+    });
+}
+
+void websocket_session::on_authenticated(std::optional<session_info> session, std::string token) {
     if (session) {
         user_ = std::move(session->user);
         // From now on a logout or the expiry of this session ends the connection.
         ctx_.connections.bind(id_, user_->id, std::move(session->token_hash), session->expires_at_ms);
+        recheck_session(std::move(token));
+        log::info(log::ws, "signed in", {{"conn", id_}, {"user", user_->username}, {"remote", remote_}});
         send_welcome();
         return send_room_list();  // reading resumes once it is sent
     } else {
@@ -180,7 +201,8 @@ void websocket_session::on_read(boost::system::error_code ec, std::size_t) {
     reading_ = false;
     if (ec) {
         if (ec == websocket::error::message_too_big) ctx_.stats.count_error(static_cast<std::uint16_t>(decode_error::too_large));
-        if (!is_expected_close(ec)) log::debug("ws ", remote_, ": read: ", ec.message());
+        if (!is_expected_close(ec))
+            log::debug(log::ws, "read failed", {{"conn", id_}, {"user", user_name()}, {"remote", remote_}, {"error", ec}});
         return end();
     }
     auto data = buffer_.cdata();
@@ -386,7 +408,7 @@ void websocket_session::handle_open_direct(const open_direct& o) {
         try {
             found = self->ctx_.accts.find_users(others);
         } catch (const std::exception& e) {
-            log::error("user lookup failed: ", e.what());
+            log::error(log::ws, "user lookup failed", {{"conn", self->id_}, {"error", e.what()}});
         }
         net::post(self->ws_.get_executor(), [self, found = std::move(found), wanted = others.size(), ref] {
             self->read_paused_ = false;
@@ -431,7 +453,7 @@ void websocket_session::handle_manage(manage_room& m) {
         try {
             found = self->ctx_.accts.find_users({m.user_id});
         } catch (const std::exception& e) {
-            log::error("user lookup failed: ", e.what());
+            log::error(log::ws, "user lookup failed", {{"conn", self->id_}, {"error", e.what()}});
         }
         net::post(self->ws_.get_executor(), [self, r = std::move(r), m = std::move(m), found = std::move(found)]() mutable {
             self->read_paused_ = false;
@@ -563,6 +585,7 @@ bool websocket_session::allow(rate_limiter& limiter, retry_discipline::limit whi
 }
 
 void websocket_session::count_protocol_error() {
+    ctx_.stats.offenders.note(remote_, now_ms());  // for the admin console
     if (++protocol_errors_ > ctx_.cfg.max_protocol_errors)
         do_close({websocket::close_code::policy_error, "too many malformed packets"});
 }
@@ -572,7 +595,8 @@ void websocket_session::count_protocol_error() {
 void websocket_session::send(const packet& p) {
     auto encoded = encode(p);
     if (!encoded) {
-        log::error("ws ", remote_, ": cannot encode ", kind_name(kind_of(p)), ": ", error_name(encoded.error()));
+        log::error(log::ws, "cannot encode a packet", {{"conn", id_}, {"user", user_name()}, {"kind", kind_name(kind_of(p))},
+                                                       {"error", error_name(encoded.error())}});
         return;
     }
     ctx_.stats.packets_out[static_cast<std::size_t>(kind_of(p))].fetch_add(1, std::memory_order_relaxed);
@@ -627,7 +651,8 @@ void websocket_session::on_write(boost::system::error_code ec, std::size_t bytes
     write_in_flight_ = false;
     writing_.clear();
     if (ec) {
-        if (!is_expected_close(ec)) log::debug("ws ", remote_, ": write: ", ec.message());
+        if (!is_expected_close(ec))
+            log::debug(log::ws, "write failed", {{"conn", id_}, {"user", user_name()}, {"remote", remote_}, {"error", ec}});
         return end();
     }
     ctx_.stats.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
@@ -636,11 +661,11 @@ void websocket_session::on_write(boost::system::error_code ec, std::size_t bytes
 }
 
 void websocket_session::on_overflow() {
-    log::info("ws ", remote_, ": send queue full, disconnecting a slow consumer");
+    log::info(log::ws, "send queue full, disconnecting a slow consumer",
+              {{"conn", id_}, {"user", user_name()}, {"remote", remote_}});
     if (write_in_flight_) {
         // The peer is not reading: no close frame would get through either.
-        boost::system::error_code ignored;
-        ws_.next_layer().close(ignored);
+        ws_.next_layer().close();
         return;
     }
     // What is queued is what the peer could not keep up with: close at once.
@@ -659,8 +684,7 @@ void websocket_session::sign_out() {
 void websocket_session::shutdown() {
     net::post(ws_.get_executor(), [self = shared_from_this()] {
         if (self->phase_ == phase::handshake) {
-            boost::system::error_code ignored;
-            self->ws_.next_layer().close(ignored);
+            self->ws_.next_layer().close();
             return;
         }
         if (self->phase_ >= phase::closing) return;
@@ -698,7 +722,9 @@ void websocket_session::end() {
     if (queue_) queue_->close();
     for (auto& [id, r] : rooms_) r.room->leave(id_, false);
     rooms_.clear();
-    if (accepted) ctx_.connections.remove(id_);
+    if (!accepted) return;
+    ctx_.connections.remove(id_);
+    log::info(log::ws, "closed", {{"conn", id_}, {"user", user_name()}, {"remote", remote_}});
 }
 
 }  // namespace parley::server

@@ -30,6 +30,7 @@
 
 #include "server/chat/send_queue.hpp"
 #include "server/net/server_context.hpp"
+#include "server/net/transport.hpp"
 #include "server/store/accounts.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -51,8 +52,7 @@ namespace parley::server {
 class websocket_session : public std::enable_shared_from_this<websocket_session> {
 public:
     /// `slot` is the connection's place in its address's count, held until the session is destroyed.
-    websocket_session(boost::asio::ip::tcp::socket&& socket, server_context& ctx, std::string remote,
-                      connection_cap::slot slot);
+    websocket_session(transport&& stream, server_context& ctx, std::string remote, connection_cap::slot slot);
     ~websocket_session();
 
     /// Accepts the upgrade request; `cookie_token` authenticates at once if valid.
@@ -68,7 +68,9 @@ public:
 private:
     void on_accept(boost::system::error_code ec);
     void authenticate(std::string token);
-    void on_authenticated(std::optional<session_info> session);
+    void on_authenticated(std::optional<session_info> session, std::string token);
+    /// The session looked up again once bound (a revocation may have run in between).
+    void recheck_session(std::string token);
     void do_read();
     void on_probe(boost::system::error_code ec, std::size_t bytes);
     void on_read(boost::system::error_code ec, std::size_t bytes);
@@ -118,9 +120,10 @@ private:
     void send_close(boost::beast::websocket::close_reason reason);
     void end();
 
-    // A plain socket underneath: the websocket stream has its own timeouts, and
-    // every byte per connection counts when idle connections number thousands.
-    boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
+    // A plain socket (or TLS over one) underneath: the websocket stream has
+    // its own timeouts, and every byte per connection counts when idle
+    // connections number thousands.
+    boost::beast::websocket::stream<transport> ws_;
     boost::asio::io_context* loop_;  // the event loop the socket lives on
     // Reading: an idle connection waits on a small read into probe_ (Beast's
     // whole-message read would hold a 1.5 KiB buffer per idle connection);
@@ -136,6 +139,7 @@ private:
 
     std::deque<protocol::packet> pending_;  // decoded, not yet handled (one message's packets)
     std::optional<user_identity> user_;
+    std::string_view user_name() const { return user_ ? std::string_view(user_->username) : std::string_view(); }
     struct joined {
         std::shared_ptr<parley::server::room> room;
         std::uint64_t generation = 0;  ///< which join: a removal of an earlier one leaves a later one be

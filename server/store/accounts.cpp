@@ -74,6 +74,7 @@ std::string_view describe(account_error e) noexcept {
         case account_error::bad_invite_uses: return "an invite has 1-1000 uses";
         case account_error::bad_invite_ttl: return "an invite expires after 1 minute to 90 days";
         case account_error::too_many_invites: return "too many usable invites; revoke some first";
+        case account_error::account_disabled: return "this account is disabled; ask an administrator";
     }
     return "account error";
 }
@@ -122,7 +123,8 @@ accounts::accounts(const std::string& db_path, const config& cfg)
         "ORDER BY username_key LIMIT ?3");
     sql_->find_user_by_id = sql_->db.prepare("SELECT id, username, is_admin FROM users WHERE id = ?");
     sql_->set_admin = sql_->db.prepare("UPDATE users SET is_admin = ? WHERE username_key = ?");
-    sql_->list_users = sql_->db.prepare("SELECT id, username, is_admin, created_at FROM users ORDER BY created_at, id");
+    sql_->list_users =
+        sql_->db.prepare("SELECT id, username, is_admin, created_at, disabled_at FROM users ORDER BY created_at, id");
     sql_->insert_invite = sql_->db.prepare(
         "INSERT INTO invites(code_hash, created_by, created_at, expires_at, uses, uses_left) VALUES(?, ?, ?, ?, ?, ?)");
     sql_->count_open_invites = sql_->db.prepare(
@@ -133,11 +135,12 @@ accounts::accounts(const std::string& db_path, const config& cfg)
         "FROM invites i LEFT JOIN users u ON u.id = i.created_by WHERE ? OR i.created_by = ? ORDER BY i.id DESC");
     sql_->revoke_invite = sql_->db.prepare(
         "UPDATE invites SET revoked_at = ? WHERE id = ? AND revoked_at = 0 AND (? OR created_by = ?)");
-    sql_->find_user = sql_->db.prepare("SELECT id, username, password_hash FROM users WHERE username_key = ?");
+    sql_->find_user =
+        sql_->db.prepare("SELECT id, username, password_hash, is_admin, created_at, disabled_at FROM users WHERE username_key = ?");
     sql_->insert_session = sql_->db.prepare("INSERT INTO sessions(token_hash, user_id, created_at, expires_at) VALUES(?, ?, ?, ?)");
     sql_->find_session = sql_->db.prepare(
         "SELECT u.id, u.username, s.expires_at, u.is_admin FROM sessions s JOIN users u ON u.id = s.user_id "
-        "WHERE s.token_hash = ? AND s.expires_at > ?");
+        "WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled_at = 0");
     sql_->delete_session = sql_->db.prepare("DELETE FROM sessions WHERE token_hash = ?");
     sql_->purge_sessions = sql_->db.prepare("DELETE FROM sessions WHERE expires_at <= ?");
 
@@ -277,8 +280,83 @@ std::vector<user_summary> accounts::list_users() {
     std::vector<user_summary> out;
     statement_use list(sql_->list_users);
     while (list->step())
-        out.push_back({list->column_u64(0), list->column_text(1), list->column_int(2) != 0, list->column_int(3)});
+        out.push_back({list->column_u64(0), list->column_text(1), list->column_int(2) != 0, list->column_int(3),
+                       list->column_int(4)});
     return out;
+}
+
+std::optional<user_summary> accounts::find_user(std::string_view username) {
+    if (!is_valid_username(username)) return std::nullopt;
+    std::lock_guard lock(mutex_);
+    statement_use find(sql_->find_user);
+    find->bind_all(lower(username));
+    if (!find->step()) return std::nullopt;
+    return user_summary{find->column_u64(0), find->column_text(1), find->column_int(3) != 0, find->column_int(4),
+                        find->column_int(5)};
+}
+
+// One transaction: the flag and the deletion of the account's sessions. The
+// session cache is dropped whole (it is keyed by token, not by user), so no
+// cached session of the account is found after this returns.
+std::variant<user_identity, account_error> accounts::set_disabled(std::string_view username, bool disabled) {
+    std::lock_guard lock(mutex_);
+    user_identity user;
+    try {
+        with_transaction(sql_->db, [&] {
+            statement_use find(sql_->find_user);
+            find->bind_all(lower(username));
+            if (!find->step()) throw refusal{account_error::no_such_user};
+            user = {find->column_u64(0), find->column_text(1), find->column_int(3) != 0};
+            const bool was_disabled = find->column_int(5) != 0;
+            if (disabled && !was_disabled && user.admin) {
+                statement others = sql_->db.prepare(
+                    "SELECT COUNT(*) FROM users WHERE is_admin != 0 AND disabled_at = 0 AND id != ?");
+                others.bind_all(user.id);
+                others.step();
+                if (others.column_int(0) == 0) throw refusal{account_error::last_admin};
+            }
+            if (disabled == was_disabled) return;  // already so: nothing to change, nothing to end
+            statement update = sql_->db.prepare("UPDATE users SET disabled_at = ? WHERE id = ?");
+            update.bind_all(disabled ? now_ms() : std::int64_t{0}, user.id);
+            update.run();
+            if (disabled) delete_sessions_locked(user.id);
+        });
+    } catch (const refusal& r) {
+        return r.error;
+    }
+    cache_.clear();
+    return user;
+}
+
+std::variant<user_identity, account_error> accounts::reset_password(std::string_view username,
+                                                                   std::string_view password) {
+    if (password.size() < min_password_bytes || password.size() > max_password_bytes) return account_error::bad_password;
+    if (!is_valid_username(username)) return account_error::no_such_user;
+    const std::string hash = hash_password(password);  // before the lock: it is the slow part
+    std::lock_guard lock(mutex_);
+    user_identity user;
+    try {
+        with_transaction(sql_->db, [&] {
+            statement_use find(sql_->find_user);
+            find->bind_all(lower(username));
+            if (!find->step()) throw refusal{account_error::no_such_user};
+            user = {find->column_u64(0), find->column_text(1), find->column_int(3) != 0};
+            statement update = sql_->db.prepare("UPDATE users SET password_hash = ? WHERE id = ?");
+            update.bind_all(hash, user.id);
+            update.run();
+            delete_sessions_locked(user.id);
+        });
+    } catch (const refusal& r) {
+        return r.error;
+    }
+    cache_.clear();
+    return user;
+}
+
+void accounts::delete_sessions_locked(std::uint64_t user_id) {
+    statement del = sql_->db.prepare("DELETE FROM sessions WHERE user_id = ?");
+    del.bind_all(user_id);
+    del.run();
 }
 
 std::int64_t accounts::count_users() {
@@ -344,6 +422,7 @@ bool accounts::revoke_invite(std::uint64_t id, std::uint64_t user_id, bool any) 
 std::variant<issued_session, account_error> accounts::login(std::string_view username, std::string_view password) {
     std::optional<user_identity> user;
     std::string stored_hash = dummy_hash_;
+    bool disabled = false;
     if (is_valid_username(username) && password.size() <= max_password_bytes) {
         std::lock_guard lock(mutex_);
         statement_use find(sql_->find_user);
@@ -351,11 +430,13 @@ std::variant<issued_session, account_error> accounts::login(std::string_view use
         if (find->step()) {
             user = user_identity{find->column_u64(0), find->column_text(1)};
             stored_hash = find->column_text(2);
+            disabled = find->column_int(5) != 0;
         }
     }
     // Verify even for unknown users so the response time does not tell them apart.
     const bool ok = crypto_pwhash_str_verify(stored_hash.c_str(), password.data(), password.size()) == 0;
     if (!user || !ok) return account_error::wrong_credentials;
+    if (disabled) return account_error::account_disabled;
     std::lock_guard lock(mutex_);
     return create_session(*user);
 }

@@ -20,6 +20,13 @@
 // 128 random bits, stored, like tokens, only as their BLAKE2b-256 hash.
 // Admin flags are read from SQLite on every call, never cached, so a change
 // made by `parley admin` in another process counts at the next request.
+//
+// DISABLED ACCOUNTS
+// users.disabled_at marks an account an administrator disabled: login
+// refuses it (after the password check, so only someone who knows the
+// password learns it is disabled), and a session lookup never finds its
+// sessions, which set_disabled() also deletes. Ending its live connections
+// is the caller's job (server/net/admin_ops.hpp does all of it at once).
 #pragma once
 
 #include "server/core/config.hpp"
@@ -68,6 +75,7 @@ struct user_summary {
     std::string username;
     bool admin = false;
     std::int64_t created_at_ms = 0;
+    std::int64_t disabled_at_ms = 0;  ///< 0: enabled
 };
 
 /// An invite as its creator sees it (the code itself is only known at creation).
@@ -99,6 +107,7 @@ enum class account_error {
     bad_invite_uses,    ///< outside 1..bounds::max_invite_uses
     bad_invite_ttl,     ///< outside bounds::min_invite_ttl..max_invite_ttl
     too_many_invites,   ///< the user holds bounds::max_open_invites_per_user usable ones
+    account_disabled,   ///< an administrator disabled the account (told only after a correct password)
 };
 
 std::string_view describe(account_error e) noexcept;
@@ -123,6 +132,14 @@ public:
     /** Grants or revokes admin. @return no_such_user, or last_admin when revoking the only one */
     std::optional<account_error> set_admin(std::string_view username, bool admin);
     bool is_admin(std::uint64_t user_id);
+    /** Disables (every session of it deleted) or enables an account.
+     *  @return the account; no_such_user, or last_admin when disabling the only enabled admin */
+    std::variant<user_identity, account_error> set_disabled(std::string_view username, bool disabled);
+    /** Sets a new password (8-256 bytes) and deletes every session of the account.
+     *  @return the account; bad_password or no_such_user */
+    std::variant<user_identity, account_error> reset_password(std::string_view username, std::string_view password);
+    /// The account called `username` (any case), if there is one.
+    std::optional<user_summary> find_user(std::string_view username);
     /// Up to `limit` accounts whose names start with `prefix` (ignoring case), by name.
     std::vector<user_identity> search_users(std::string_view prefix, std::size_t limit);
     /// The accounts with these ids, in the order asked; unknown ids are left out.
@@ -165,6 +182,7 @@ private:
     issued_session create_session(const user_identity& user);
     std::string hash_password(std::string_view password) const;
     bool is_admin_locked(std::uint64_t user_id);
+    void delete_sessions_locked(std::uint64_t user_id);
     std::variant<user_identity, account_error> insert_user(std::string_view username, const std::string& hash,
                                                            bool admin, std::string_view invite);
     static std::string hash_token(std::string_view token);

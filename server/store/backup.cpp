@@ -76,6 +76,7 @@ std::variant<database_summary, backup_failure> backup_database(const fs::path& s
     if (fs::exists(destination, ec)) return failure(destination.string() + " exists; remove it or name another file");
     const fs::path partial = destination.string() + ".partial";
     fs::remove(partial, ec);
+    database_summary summary;
     try {
         {
             database from(source.string(), database::mode::read_only);
@@ -108,12 +109,15 @@ std::variant<database_summary, backup_failure> backup_database(const fs::path& s
             sqlite3_exec(to, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr);
             sqlite3_close(to);
         }
+        // The one integrity check: the bytes checked here are the bytes
+        // that get the destination's name (a hard link, below).
         database copy(partial.string(), database::mode::read_only);
-        auto summary = summarize(copy, partial);
-        if (std::holds_alternative<backup_failure>(summary)) {
+        auto checked = summarize(copy, partial);
+        if (auto* failed = std::get_if<backup_failure>(&checked)) {
             fs::remove(partial, ec);
-            return summary;
+            return *failed;
         }
+        summary = std::get<database_summary>(checked);
     } catch (const std::exception& e) {
         fs::remove(partial, ec);
         return failure(std::string("backup failed: ") + e.what());
@@ -130,8 +134,7 @@ std::variant<database_summary, backup_failure> backup_database(const fs::path& s
     }
     fs::remove(partial, ec);
     sync_path(destination.parent_path().empty() ? fs::path(".") : destination.parent_path(), true);
-    database copy(destination.string(), database::mode::read_only);
-    return summarize(copy, destination);
+    return summary;
 }
 
 std::variant<database_summary, backup_failure> check_database(const fs::path& file, int newest_schema) {

@@ -106,7 +106,7 @@ void batch_writer::run() {
             const bool stopping = stopping_;
             lock.unlock();
             if (stopping && clock::now() >= give_up_at) {
-                log::error("writer: giving up at shutdown; ", batch.size(), " events were not stored");
+                log::error(log::writer, "giving up at shutdown; events were not stored", {{"events", batch.size()}});
                 break;
             }
             std::this_thread::sleep_for(backoff);
@@ -143,10 +143,10 @@ bool batch_writer::commit(const std::vector<storage_event>& batch) {
     } catch (const sqlite_error& e) {
         stats_.commit_failures.fetch_add(1, std::memory_order_relaxed);
         if (e.transient()) {
-            log::warn("writer: commit of ", batch.size(), " events failed, will retry: ", e.what());
+            log::warn(log::writer, "commit failed, will retry", {{"events", batch.size()}, {"error", e.what()}});
             return false;
         }
-        log::warn("writer: commit of ", batch.size(), " events failed (", e.what(), "); retrying one by one");
+        log::warn(log::writer, "commit failed; retrying one by one", {{"events", batch.size()}, {"error", e.what()}});
         commit_one_by_one(batch);
         report(batch);
         return true;
@@ -168,7 +168,7 @@ bool batch_writer::commit_alone(F&& body) {
         } catch (const sqlite_error& err) {
             stats_.commit_failures.fetch_add(1, std::memory_order_relaxed);
             if (!err.transient()) {
-                log::error("writer: ", err.what());
+                log::error(log::writer, "commit of one event failed", {{"error", err.what()}});
                 return false;
             }
             std::this_thread::sleep_for(backoff);
@@ -195,13 +195,13 @@ void batch_writer::commit_one_by_one(const std::vector<storage_event>& batch) {
         }
         const auto seq = sequence_of(e);
         if (!seq) {
-            log::error("writer: an event without a seq could not be stored and is dropped");
+            log::error(log::writer, "an event without a seq could not be stored and is dropped");
             continue;
         }
-        log::error("writer: room ", seq->first, " event ", seq->second, " could not be stored; storing a void");
+        log::error(log::writer, "an event could not be stored; storing a void", {{"room", seq->first}, {"seq", seq->second}});
         if (!store_void(seq->first, seq->second)) {
-            log::error("writer: room ", seq->first, " cannot store a void at ", seq->second,
-                       "; its watermark stays below it");
+            log::error(log::writer, "cannot store a void; the room's watermark stays below it",
+                       {{"room", seq->first}, {"seq", seq->second}});
             unstorable_.try_emplace(seq->first, seq->second);
         }
         voided_.push_back(*seq);
@@ -241,8 +241,8 @@ void batch_writer::write_message(const events::message_posted& m) {
     } catch (const sqlite_error& e) {
         const bool reused_id = e.code() == SQLITE_CONSTRAINT_UNIQUE && m.client_msg_id != 0;
         if (!reused_id) throw;
-        log::warn("writer: room ", m.room_id, " message ", m.seq, " reuses client id ", m.client_msg_id,
-                  " of its author; stored without it");
+        log::warn(log::writer, "a message reuses a client id of its author; stored without it",
+                  {{"room", m.room_id}, {"seq", m.seq}, {"client_msg_id", m.client_msg_id}});
         insert_message_.bind_all(m.room_id, m.seq, m.author_id, std::uint64_t{0}, m.text, m.sent_at, m.reply_to);
         step(insert_message_, "insert_message");
     }

@@ -21,7 +21,7 @@ int migrate(database& db, std::span<const migration> all) {
             db.exec(m.sql);
             db.exec("PRAGMA user_version = " + std::to_string(m.version));
         });
-        log::info("applied migration ", m.name);
+        log::info(log::store, "applied a migration", {{"migration", m.name}, {"version", m.version}});
     }
     return latest;
 }

@@ -360,7 +360,7 @@ void sqlite_store::run(std::string_view name, Read read, handler<T> done) {
             result.value = read(r->reads);
             result.ok = true;
         } catch (const std::exception& e) {
-            log::error("storage read (", name, ") failed: ", e.what());
+            log::error(log::store, "storage read failed", {{"read", name}, {"error", e.what()}});
             r.reset();  // a connection that failed is not reused
         }
         if (r) {

@@ -295,12 +295,14 @@ std::vector<std::pair<decode_error, bytes>> malformed_inputs() {
     return v;
 }
 
-std::optional<target> parse_url(std::string_view url) {
-    if (!url.starts_with("ws://")) return std::nullopt;
-    url.remove_prefix(5);
+// ws://HOST:PORT or wss://HOST:PORT (then `tls` is set).
+std::optional<target> parse_url(std::string_view url, bool& tls) {
+    tls = url.starts_with("wss://");
+    if (!tls && !url.starts_with("ws://")) return std::nullopt;
+    url.remove_prefix(tls ? 6 : 5);
     url = url.substr(0, url.find('/'));
     const auto colon = url.rfind(':');
-    if (colon == std::string_view::npos) return target{std::string(url), 80};
+    if (colon == std::string_view::npos) return target{std::string(url), static_cast<std::uint16_t>(tls ? 443 : 80)};
     try {
         const int port = std::stoi(std::string(url.substr(colon + 1)));
         if (port <= 0 || port > 65535) return std::nullopt;
@@ -313,10 +315,22 @@ std::optional<target> parse_url(std::string_view url) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const auto where = argc == 2 ? parse_url(argv[1]) : std::nullopt;
-    if (!where) {
-        std::cerr << "usage: parley-conformance ws://HOST:PORT\nexample: parley-conformance ws://127.0.0.1:8080\n";
+    bool tls = false;
+    const bool with_ca = argc == 4 && std::string_view(argv[2]) == "--ca";
+    const auto where = argc == 2 || with_ca ? parse_url(argv[1], tls) : std::nullopt;
+    if (!where || (with_ca && !tls)) {
+        std::cerr << "usage: parley-conformance ws://HOST:PORT\n"
+                     "       parley-conformance wss://HOST:PORT [--ca FILE]   (FILE: the certificates to trust, PEM)\n"
+                     "example: parley-conformance ws://127.0.0.1:8080\n";
         return 2;
+    }
+    if (tls) {
+        try {
+            use_tls(with_ca ? argv[3] : "/etc/ssl/certs/ca-certificates.crt");
+        } catch (const std::exception& e) {
+            std::cerr << "cannot read the certificates to trust: " << e.what() << "\n";
+            return 2;
+        }
     }
     context ctx;
     ctx.where = *where;

@@ -2,11 +2,24 @@
 # Starts a fresh parley on a free port with a temporary data directory, runs
 # parley-conformance against it, then stops it with SIGTERM and checks that
 # it exits cleanly. Used by CTest (label `server`).
-#   run_conformance.sh PARLEY_BINARY CONFORMANCE_BINARY
+#   run_conformance.sh PARLEY_BINARY CONFORMANCE_BINARY [--tls]
+# With --tls the server serves a self-signed certificate made here, and the
+# runner speaks wss:// (and HTTPS) trusting only that certificate.
 set -euo pipefail
 source "$(dirname "$0")/../support/start_parley.sh"
-start_parley "$1" --message-rate 1000/1000 --auth-rate 100/100
+tls=()
+if [[ ${3:-} == --tls ]]; then
+  certs=$(mktemp -d)
+  make_test_cert "$certs"
+  tls=(--tls-cert "$certs/server.crt" --tls-key "$certs/server.key")
+fi
+start_parley "$1" --message-rate 1000/1000 --auth-rate 100/100 "${tls[@]}"
 status=0
-"$2" "ws://127.0.0.1:$port" || status=$?
+if [[ ${#tls[@]} -gt 0 ]]; then
+  "$2" "wss://127.0.0.1:$port" --ca "$certs/server.crt" || status=$?
+  rm -rf "$certs"
+else
+  "$2" "ws://127.0.0.1:$port" || status=$?
+fi
 stop_parley
 exit $status

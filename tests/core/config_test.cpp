@@ -264,3 +264,28 @@ TEST(ConfigFile, PrintConfigShowsEachValueWithItsSourceAndReadsBackTheSame) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ConfigFile, LogFormatFromFlagEnvironmentOrFile) {
+    env.clear();
+    EXPECT_EQ(parse({}).cfg->format, log_format::text);
+    EXPECT_EQ(parse({"--log-format", "json"}).cfg->format, log_format::json);
+    env["PARLEY_LOG_FORMAT"] = "json";
+    EXPECT_EQ(parse({}).cfg->format, log_format::json);
+    EXPECT_EQ(parse({"--log-format=text"}).cfg->format, log_format::text);
+    env.clear();
+    config_file f("log-format = json\n");
+    EXPECT_EQ(parse({"--config", f.path.c_str()}).cfg->format, log_format::json);
+    auto bad = parse({"--log-format", "xml"});
+    EXPECT_FALSE(bad.cfg);
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_NE(bad.message.find("--log-format: expected text or json"), std::string::npos) << bad.message;
+    env["PARLEY_LOG_FORMAT"] = "yaml";
+    auto bad_env = parse({});
+    EXPECT_FALSE(bad_env.cfg);
+    EXPECT_NE(bad_env.message.find("PARLEY_LOG_FORMAT: expected text or json"), std::string::npos) << bad_env.message;
+    env.clear();
+}
+
+}  // namespace

@@ -24,13 +24,25 @@ unit_dir=$p/lib/systemd/system
 
 for f in "$p/bin/parley" "$p/share/parley/web/index.html" "$p/share/parley/web/js/chat.js" \
          "$p/share/parley/wasm/parley_protocol.wasm" "$p/share/parley/wasm/parley.js" \
-         "$p/share/man/man1/parley.1" "$unit_dir/parley.service" "$root/dest$sysconf/parley/parley.conf"; do
+         "$p/share/man/man1/parley.1.gz" "$unit_dir/parley.service" "$unit_dir/parley-backup.service" "$unit_dir/parley-backup.timer" "$root/dest$sysconf/parley/parley.conf"; do
   [[ -f $f ]] || fail "missing $f"
 done
 [[ -x $p/bin/parley ]] || fail "bin/parley is not executable"
 grep -qx "ExecStart=$prefix/bin/parley --config $sysconf/parley/parley.conf" "$unit_dir/parley.service" ||
   fail "the unit does not start this install's binary: $(grep ExecStart "$unit_dir/parley.service")"
-grep -q "^\.TH PARLEY 1" "$p/share/man/man1/parley.1" || fail "the man page has no .TH header"
+grep -q "exec $prefix/bin/parley backup --config $sysconf/parley/parley.conf " "$unit_dir/parley-backup.service" ||
+  fail "the backup unit does not run this install's binary: $(grep ExecStart= "$unit_dir/parley-backup.service")"
+zcat "$p/share/man/man1/parley.1.gz" | grep -q "^\.TH PARLEY 1" || fail "the man page has no .TH header"
+
+# A prefix given at install time moves the config and the unit with it.
+DESTDIR=$root/opt cmake --install "$build" --prefix /opt/parley-elsewhere > "$root/install-opt.log" ||
+  fail "cmake --install --prefix failed: $(cat "$root/install-opt.log")"
+opt_unit=$root/opt/opt/parley-elsewhere/lib/systemd/system/parley.service
+opt_conf=/opt/parley-elsewhere/etc/parley/parley.conf
+[[ $(cache CMAKE_INSTALL_SYSCONFDIR) == /* ]] && opt_conf=$(cache CMAKE_INSTALL_SYSCONFDIR)/parley/parley.conf
+[[ -f $root/opt$opt_conf ]] || fail "--prefix /opt/parley-elsewhere: no $opt_conf"
+grep -qx "ExecStart=/opt/parley-elsewhere/bin/parley --config $opt_conf" "$opt_unit" ||
+  fail "--prefix /opt/parley-elsewhere: the unit says $(grep ExecStart "$opt_unit" 2>&1)"
 
 # From an unrelated directory that has a web/ of its own: the installed tree wins.
 mkdir -p "$root/elsewhere/web" && echo "not parley" > "$root/elsewhere/web/index.html"
@@ -45,7 +57,8 @@ grep -q "^# config file: $conf$" <<< "$printed" || fail "print-config does not n
 pid=$!
 port=""
 for _ in $(seq 1 100); do
-  port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\) .*|\1|p' "$root/server.log" | head -1)
+  # the text log's "listening scheme=http host=127.0.0.1 port=PORT ..."
+  port=$(sed -n 's|.* listening .*host=127.0.0.1 port=\([0-9]*\).*|\1|p' "$root/server.log" | head -1)
   [[ -n $port ]] && break
   kill -0 "$pid" 2>/dev/null || fail "the installed server exited"
   sleep 0.1

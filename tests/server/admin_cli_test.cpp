@@ -3,6 +3,8 @@
 #include "server/admin_cli.hpp"
 
 #include "protocol/packets.hpp"
+#include "server/net/control_socket.hpp"
+#include "server/store/migrations.hpp"
 #include "tests/support/live_server.hpp"
 
 #include <gtest/gtest.h>
@@ -105,6 +107,19 @@ TEST_F(AdminCli, InviteCodesWorkOnARunningServer) {
                              json{{"username", user}, {"password", "correct horse"}, {"invite", code}}.dump());
         EXPECT_EQ(res.status, std::string_view(user) == "cy" ? 403 : 201) << user << ": " << res.body;
     }
+}
+
+// The printed link is the one people will open: https:// for a TLS server,
+// without the port when it is the scheme's default.
+TEST_F(AdminCli, TheInviteLinkFollowsTheServersSchemeAndPort) {
+    const auto data = scratch.path() / "links";
+    auto https = admin(data, {"invite", "--listen", "0.0.0.0:443", "--tls-cert", "/etc/parley/c.pem", "--tls-key",
+                              "/etc/parley/k.pem", "--registration", "invite"});
+    ASSERT_EQ(https.status, 0) << https.err;
+    EXPECT_NE(https.out.find("link:    https://<this server's address>/?invite="), std::string::npos) << https.out;
+    auto plain = admin(data, {"invite", "--listen", "127.0.0.1:8080"});
+    ASSERT_EQ(plain.status, 0) << plain.err;
+    EXPECT_NE(plain.out.find("link:    http://127.0.0.1:8080/?invite="), std::string::npos) << plain.out;
 }
 
 TEST_F(AdminCli, RefusesClearly) {
@@ -295,6 +310,172 @@ TEST_F(AdminCli, TwoServersNeverShareADataDirectory) {
     EXPECT_EQ(second.wait(), 1);
     EXPECT_NE(slurp(err).find("is in use by process " + std::to_string(srv.pid())), std::string::npos) << slurp(err);
     EXPECT_EQ(http_call(srv.port(), "GET", "/healthz").status, 200);
+}
+
+
+// ---- accounts: reset-password, disable-user, enable-user, list-users, list-rooms -----------------
+
+std::string me_of(std::uint16_t port, const std::string& token) {
+    return std::to_string(http_call(port, "GET", "/api/me", "", {{"Authorization", "Bearer " + token}}).status);
+}
+
+// With no server: each command acts on the database and says what it did.
+TEST_F(AdminCli, ManagesAccountsWithNoServerRunning) {
+    const auto dir = scratch.path() / "data";
+    ASSERT_EQ(admin(dir, {"add-user", "ana"}, "a long passphrase\n").status, 0);
+    ASSERT_EQ(admin(dir, {"add-user", "bob"}, "another passphrase\n").status, 0);
+    EXPECT_FALSE(std::filesystem::exists(dir / "parley.sock"));
+
+    auto off = admin(dir, {"disable-user", "bob"});
+    ASSERT_EQ(off.status, 0) << off.err;
+    EXPECT_NE(off.out.find("disabled bob"), std::string::npos) << off.out;
+    auto users = admin(dir, {"list-users"});
+    EXPECT_EQ(users.status, 0);
+    EXPECT_NE(users.out.find("ana\tadmin\t-\t"), std::string::npos) << users.out;
+    EXPECT_NE(users.out.find("bob\t-\tdisabled\t"), std::string::npos) << users.out;
+    EXPECT_EQ(admin(dir, {"list"}).out, users.out);  // the old name
+    // The last enabled admin is never disabled.
+    auto last = admin(dir, {"disable-user", "ana"});
+    EXPECT_EQ(last.status, 1);
+    EXPECT_NE(last.err.find("last admin"), std::string::npos) << last.err;
+
+    auto on = admin(dir, {"enable-user", "bob"});
+    ASSERT_EQ(on.status, 0) << on.err;
+    EXPECT_NE(on.out.find("enabled bob"), std::string::npos);
+    auto reset = admin(dir, {"reset-password", "bob"}, "a brand new passphrase\n");
+    ASSERT_EQ(reset.status, 0) << reset.err;
+    EXPECT_NE(reset.out.find("new password set for bob"), std::string::npos) << reset.out;
+    EXPECT_EQ(admin(dir, {"reset-password", "bob"}, "short\n").status, 1);
+    EXPECT_EQ(admin(dir, {"reset-password", "bob"}, "").status, 1);
+    auto nobody = admin(dir, {"disable-user", "nobody"});
+    EXPECT_EQ(nobody.status, 1);
+    EXPECT_NE(nobody.err.find("nobody: no such user"), std::string::npos) << nobody.err;
+    EXPECT_EQ(admin(dir, {"disable-user"}).status, 2);
+
+    // The server that starts afterwards honours all of it.
+    live_server srv(dir, {});
+    EXPECT_EQ(login(srv.port(), "bob", "another passphrase"), 401);
+    EXPECT_EQ(login(srv.port(), "bob", "a brand new passphrase"), 200);
+    auto rooms = admin(dir, {"list-rooms"});
+    EXPECT_EQ(rooms.status, 0) << rooms.err;
+    EXPECT_EQ(rooms.out.find("id\tkind\tname\tmembers"), 0u) << rooms.out;
+}
+
+// A disabled user's open WebSocket closes at once; their sessions and
+// password stop working; enabling lets them sign in again.
+TEST_F(AdminCli, DisableUserThroughARunningServerDisconnectsAtOnce) {
+    using namespace parley::protocol;
+    live_server srv;
+    srv.token("ana");  // the first account: the admin
+    auto bob = srv.connect("bob");
+    bob->send(join_room{"lobby", 0});
+    bob->wait_for<room_joined>();
+    const std::string bob_token = srv.token("bob");
+    ASSERT_TRUE(std::filesystem::exists(srv.data_dir() / "parley.sock"));
+    EXPECT_EQ(std::filesystem::status(srv.data_dir() / "parley.sock").permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+
+    auto off = admin(srv.data_dir(), {"disable-user", "bob"});
+    ASSERT_EQ(off.status, 0) << off.err;
+    EXPECT_NE(off.out.find("disabled bob"), std::string::npos) << off.out;
+    EXPECT_NE(off.out.find("1 open connection closed"), std::string::npos) << off.out;
+    EXPECT_TRUE(bob->wait_closed().has_value());  // closed by the server, without waiting for anything else
+    EXPECT_EQ(me_of(srv.port(), bob_token), "401");
+    auto refused = http_call(srv.port(), "POST", "/api/login", json{{"username", "bob"}, {"password", "correct horse"}}.dump());
+    EXPECT_EQ(refused.status, 403);
+    EXPECT_NE(refused.body.find("account_disabled"), std::string::npos) << refused.body;
+    EXPECT_EQ(login(srv.port(), "bob", "wrong password!"), 401);  // a wrong password learns nothing more
+
+    ASSERT_EQ(admin(srv.data_dir(), {"enable-user", "bob"}).status, 0);
+    EXPECT_EQ(login(srv.port(), "bob", "correct horse"), 200);
+    EXPECT_EQ(me_of(srv.port(), bob_token), "401");  // the old session stays gone
+}
+
+TEST_F(AdminCli, ResetPasswordThroughARunningServerEndsEverySession) {
+    using namespace parley::protocol;
+    live_server srv;
+    srv.token("ana");
+    auto bob = srv.connect("bob");
+    const std::string bob_token = srv.token("bob");
+    auto reset = admin(srv.data_dir(), {"reset-password", "bob"}, "a brand new passphrase\n");
+    ASSERT_EQ(reset.status, 0) << reset.err;
+    EXPECT_NE(reset.out.find("1 open connection closed"), std::string::npos) << reset.out;
+    EXPECT_TRUE(bob->wait_closed().has_value());
+    EXPECT_EQ(me_of(srv.port(), bob_token), "401");
+    EXPECT_EQ(login(srv.port(), "bob", "correct horse"), 401);
+    EXPECT_EQ(login(srv.port(), "bob", "a brand new passphrase"), 200);
+    auto bad = admin(srv.data_dir(), {"reset-password", "nobody"}, "a brand new passphrase\n");
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_NE(bad.err.find("no such user"), std::string::npos) << bad.err;
+}
+
+// A live connection holds the admin flag it signed in with: a grant asks it
+// to reconnect (going away, the session kept), and it comes back an admin.
+TEST_F(AdminCli, GrantThroughARunningServerRefreshesLiveConnections) {
+    live_server srv;
+    srv.token("ana");
+    auto bob = srv.connect("bob");
+    auto grant = admin(srv.data_dir(), {"grant", "bob"});
+    ASSERT_EQ(grant.status, 0) << grant.err;
+    EXPECT_NE(grant.out.find("bob is now an admin; 1 connection reconnects"), std::string::npos) << grant.out;
+    EXPECT_EQ(bob->wait_closed(), 1001);
+    EXPECT_EQ(me_of(srv.port(), srv.token("bob")), "200");  // signed in still
+}
+
+// The lock is held but nothing answers on the socket: refused, nothing changed.
+TEST_F(AdminCli, SaysWhenItCannotReachTheRunningServer) {
+    live_server srv;
+    srv.token("ana");
+    srv.token("bob");
+    std::filesystem::remove(srv.data_dir() / "parley.sock");
+    auto off = admin(srv.data_dir(), {"disable-user", "bob"});
+    EXPECT_EQ(off.status, 1);
+    EXPECT_NE(off.err.find("cannot be reached"), std::string::npos) << off.err;
+    EXPECT_NE(off.err.find("nothing was changed"), std::string::npos) << off.err;
+    EXPECT_EQ(login(srv.port(), "bob", "correct horse"), 200);
+    auto users = admin(srv.data_dir(), {"list-users"});  // reading needs no server
+    EXPECT_NE(users.out.find("bob\t-\t-\t"), std::string::npos) << users.out;
+}
+
+// The control socket answers every malformed request with an error line and does nothing.
+TEST_F(AdminCli, ControlSocketRefusesWhatItDoesNotKnow) {
+    live_server srv;
+    srv.token("ana");
+    const auto sock = srv.data_dir() / "parley.sock";
+    std::string why;
+    for (const std::string& line : {std::string("hello"), std::string(R"({"command":"format-disk","user":"ana"})"),
+                                   std::string(R"({"command":"disable-user"})"), std::string(8000, 'x')}) {
+        const auto answer = parley::server::call_control_socket(sock, line, why);
+        ASSERT_TRUE(answer) << why;
+        const auto reply = json::parse(*answer, nullptr, false);
+        EXPECT_EQ(reply.value("ok", true), false) << *answer;
+    }
+    EXPECT_EQ(login(srv.port(), "ana", "correct horse"), 200);
+    // And it is gone once the server stops.
+    ASSERT_EQ(srv.stop(SIGTERM), 0);
+    EXPECT_FALSE(std::filesystem::exists(sock));
+}
+
+// `parley admin` upgrades an older database as the server does: a copy of
+// it as it was first, and a line on stderr naming it.
+TEST_F(AdminCli, BacksUpAnOlderDatabaseBeforeUpgradingIt) {
+    const auto data = scratch.path() / "data";
+    std::filesystem::create_directories(data);
+    {
+        parley::server::database db((data / "parley.db").string(), parley::server::database::mode::read_write);
+        parley::server::migrate(db, parley::server::embedded_migrations().first(5));
+    }
+    auto r = admin(data, {"list-users"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::vector<std::string> copies;
+    for (const auto& e : std::filesystem::directory_iterator(data))
+        if (e.path().filename().string().starts_with("parley.db.before-upgrade-v5-to-v")) copies.push_back(e.path().string());
+    ASSERT_EQ(copies.size(), 1u) << r.err;
+    EXPECT_NE(r.err.find("backed up the database (schema version 5) to " + copies[0]), std::string::npos) << r.err;
+    // Current now: the next command takes no copy.
+    r = admin(data, {"list-users"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.err.find("backed up"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -10,7 +10,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <vector>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -115,6 +119,76 @@ TEST(Service, TheUnitFileIsValidAndHardened) {
     ASSERT_NE(level, std::string::npos) << report;
     const double exposure = std::strtod(report.c_str() + level + 44, nullptr);
     EXPECT_LT(exposure, 2.0) << report.substr(level);
+}
+
+// The daily backup: both units parse, the timer names the service, and the
+// service's own command, run as systemd would run it (against this build's
+// binary and a temporary data directory), takes a checked copy of a live
+// server's database and prunes only old copies.
+TEST(Service, TheBackupTimerAndItsCommandWork) {
+    const char* source = std::getenv("PARLEY_SOURCE_DIR");
+    ASSERT_NE(source, nullptr);
+    temp_dir dir;
+    live_server srv;
+    srv.token("ana");  // something to back up
+    const auto replace_all = [](std::string s, const std::string& from, const std::string& to) {
+        for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+        return s;
+    };
+    const auto conf = dir.path() / "parley.conf";
+    std::ofstream(conf) << "data-dir = " << srv.data_dir().string() << "\n";
+    std::string unit = slurp(std::filesystem::path(source) / "packaging/parley-backup.service");
+    unit = replace_all(unit, "/var/lib/parley", srv.data_dir().string());
+    unit = replace_all(unit, "/usr/bin/parley", parley_binary());
+    unit = replace_all(unit, "/etc/parley/parley.conf", conf.string());
+    const auto doc = unit.find("Documentation=");
+    unit.erase(doc, unit.find('\n', doc) + 1 - doc);
+    const auto service = dir.path() / "parley-backup.service";
+    std::ofstream(service) << unit;
+    std::string timer = slurp(std::filesystem::path(source) / "packaging/parley-backup.timer");
+    ASSERT_NE(timer.find("\nOnCalendar=daily\n"), std::string::npos);
+    ASSERT_NE(timer.find("\nWantedBy=timers.target\n"), std::string::npos);
+    const auto timer_doc = timer.find("Documentation=");
+    timer.erase(timer_doc, timer.find('\n', timer_doc) + 1 - timer_doc);
+    std::ofstream(dir.path() / "parley-backup.timer") << timer;
+    if (std::system("command -v systemd-analyze >/dev/null 2>&1") == 0) {
+        const auto out = dir.path() / "out";
+        const std::string verify = "cd " + dir.path().string() + " && systemd-analyze verify parley-backup.service " +
+                                   "parley-backup.timer >" + out.string() + " 2>&1";
+        EXPECT_EQ(std::system(verify.c_str()), 0) << slurp(out);
+    }
+
+    // ExecStart= and ExecStartPost= as systemd runs them: %% is a literal %.
+    const auto command = [&](const std::string& key) {
+        const auto at = unit.find("\n" + key + "=");
+        std::string line = unit.substr(at + key.size() + 2, unit.find('\n', at + 1) - at - key.size() - 2);
+        return replace_all(line, "%%", "%");
+    };
+    const auto backups = srv.data_dir() / "backups";
+    std::filesystem::create_directories(backups);
+    const auto stale = backups / "parley-20200101T000000Z.db";
+    std::ofstream(stale) << "old";
+    std::filesystem::last_write_time(stale, std::filesystem::file_time_type::clock::now() - std::chrono::hours(24 * 30));
+    const auto other = backups / "notes.txt";
+    std::ofstream(other) << "not a backup";
+    std::filesystem::last_write_time(other, std::filesystem::file_time_type::clock::now() - std::chrono::hours(24 * 30));
+
+    ASSERT_EQ(std::system(command("ExecStart").c_str()), 0) << command("ExecStart");
+    std::string post = command("ExecStartPost");
+    post = replace_all(post, "-name parley-*.db", "-name 'parley-*.db'");  // systemd passes the pattern unexpanded
+    ASSERT_EQ(std::system(post.c_str()), 0) << post;
+    std::vector<std::filesystem::path> copies;
+    for (const auto& e : std::filesystem::directory_iterator(backups))
+        if (e.path().filename().string().starts_with("parley-")) copies.push_back(e.path());
+    ASSERT_EQ(copies.size(), 1u) << "the old copy is pruned and today's is there";
+    EXPECT_TRUE(std::filesystem::exists(other)) << "only parley-*.db files are pruned";
+    const std::string check = "sqlite3 -readonly " + copies[0].string() + " 'PRAGMA integrity_check; SELECT count(*) FROM users;'";
+    FILE* p = ::popen(check.c_str(), "r");
+    char buf[256] = {};
+    std::string got;
+    while (std::fgets(buf, sizeof buf, p)) got += buf;
+    ::pclose(p);
+    EXPECT_EQ(got, "ok\n1\n");
 }
 
 }  // namespace

@@ -211,6 +211,42 @@ TEST_F(store, TheLastAdminCannotBeRevoked) {
     EXPECT_TRUE(users[1].admin);
 }
 
+// A disabled account cannot sign in, and no session of it is found, cached or
+// not; the right password is needed to learn that it is disabled.
+TEST_F(store, ADisabledAccountHasNoSessionsAndCannotSignIn) {
+    accounts a(path, cfg);
+    std::get<issued_session>(a.register_user("ana", "correct horse"));
+    auto bob = std::get<issued_session>(a.register_user("bob", "correct horse"));
+    ASSERT_TRUE(a.find_session(bob.token));  // cached now
+    auto off = a.set_disabled("BOB", true);
+    ASSERT_TRUE(std::holds_alternative<user_identity>(off));
+    EXPECT_EQ(std::get<user_identity>(off).id, bob.user.id);
+    EXPECT_FALSE(a.find_session(bob.token));
+    EXPECT_FALSE(accounts(path, cfg).find_session(bob.token));  // nor from the database
+    EXPECT_EQ(count("SELECT COUNT(*) FROM sessions WHERE user_id = " + std::to_string(bob.user.id)), 0);
+    EXPECT_EQ(std::get<account_error>(a.login("bob", "correct horse")), account_error::account_disabled);
+    EXPECT_EQ(std::get<account_error>(a.login("bob", "not the password")), account_error::wrong_credentials);
+    EXPECT_NE(a.list_users()[1].disabled_at_ms, 0);
+    EXPECT_TRUE(std::holds_alternative<user_identity>(a.set_disabled("bob", true)));  // already so
+    EXPECT_EQ(std::get<account_error>(a.set_disabled("nobody", true)), account_error::no_such_user);
+    EXPECT_EQ(std::get<account_error>(a.set_disabled("ana", true)), account_error::last_admin);
+    ASSERT_TRUE(std::holds_alternative<user_identity>(a.set_disabled("bob", false)));
+    EXPECT_TRUE(std::holds_alternative<issued_session>(a.login("bob", "correct horse")));
+    EXPECT_EQ(a.list_users()[1].disabled_at_ms, 0);
+}
+
+TEST_F(store, ResettingAPasswordEndsEverySession) {
+    accounts a(path, cfg);
+    auto bob = std::get<issued_session>(a.register_user("bob", "correct horse"));
+    EXPECT_EQ(std::get<account_error>(a.reset_password("bob", "short")), account_error::bad_password);
+    EXPECT_TRUE(a.find_session(bob.token));  // a refusal changes nothing
+    EXPECT_EQ(std::get<account_error>(a.reset_password("nobody", "a new passphrase")), account_error::no_such_user);
+    ASSERT_TRUE(std::holds_alternative<user_identity>(a.reset_password("Bob", "a new passphrase")));
+    EXPECT_FALSE(a.find_session(bob.token));
+    EXPECT_EQ(std::get<account_error>(a.login("bob", "correct horse")), account_error::wrong_credentials);
+    EXPECT_TRUE(std::holds_alternative<issued_session>(a.login("bob", "a new passphrase")));
+}
+
 // A database from before roles: its oldest account becomes the admin.
 TEST(AccessMigration, TheOldestAccountOfAnExistingDatabaseBecomesAdmin) {
     temp_dir dir;

@@ -10,7 +10,8 @@ start_parley() {
   pid=$!
   port=""
   for _ in $(seq 1 200); do
-    port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$data/server.log" | head -1)
+    # "listening on http(s)://127.0.0.1:PORT" or its structured form "listening ... port=PORT"
+    port=$(grep -m1 -oE 'listening on https?://127\.0\.0\.1:[0-9]+|listening.* port=[0-9]+' "$data/server.log" | grep -oE '[0-9]+$' || true)
     [[ -n "$port" ]] && return 0
     sleep 0.05
   done
@@ -27,4 +28,13 @@ stop_parley() {
     cat "$data/server.log" >&2
     return 1
   fi
+}
+
+# make_test_cert DIR [NAME]: a self-signed certificate for localhost and
+# 127.0.0.1 (ECDSA P-256, valid two days) as DIR/NAME.crt and DIR/NAME.key.
+make_test_cert() {
+  local dir=$1 name=${2:-server}
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$dir/$name.key" -out "$dir/$name.crt" 2>/dev/null
 }

@@ -1,9 +1,13 @@
 #include "tests/support/ws_client.hpp"
 
+#include "server/net/transport.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
@@ -18,10 +22,44 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+namespace ssl = net::ssl;
+using server::transport;
+
+namespace {
+
+std::mutex tls_mutex;
+std::shared_ptr<ssl::context> tls_context;  // null: plain TCP
+
+// A socket to `host` (TLS when use_tls() was called), not yet connected.
+transport client_transport(net::io_context& io, const std::string& host) {
+    std::shared_ptr<ssl::context> ctx;
+    {
+        std::lock_guard lock(tls_mutex);
+        ctx = tls_context;
+    }
+    if (!ctx) return transport(tcp::socket(io));
+    transport t(tcp::socket(io), ctx);
+    SSL_set_tlsext_host_name(t.tls()->native_handle(), host.c_str());  // SNI
+    t.tls()->set_verify_callback(ssl::host_name_verification(host));
+    return t;
+}
+
+}  // namespace
+
+void use_tls(const std::string& ca_file) {
+    std::shared_ptr<ssl::context> ctx;
+    if (!ca_file.empty()) {
+        ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+        ctx->set_verify_mode(ssl::verify_peer);
+        ctx->load_verify_file(ca_file);
+    }
+    std::lock_guard lock(tls_mutex);
+    tls_context = std::move(ctx);
+}
 
 struct ws_client::impl {
     net::io_context io;
-    websocket::stream<beast::tcp_stream> ws{io};
+    std::optional<websocket::stream<transport>> ws;
     beast::flat_buffer buffer;
     std::thread thread;
     std::mutex mutex;
@@ -37,13 +75,13 @@ struct ws_client::impl {
 
     void read_loop() {
         reading = true;
-        ws.async_read(buffer, [this](boost::system::error_code ec, std::size_t) {
+        ws->async_read(buffer, [this](boost::system::error_code ec, std::size_t) {
             std::lock_guard lock(mutex);
             if (ec) {
                 open = false;
-                if (ws.reason().code != websocket::close_code::none) {
-                    close_code = static_cast<int>(ws.reason().code);
-                    close_reason = std::string(ws.reason().reason.data(), ws.reason().reason.size());
+                if (ws->reason().code != websocket::close_code::none) {
+                    close_code = static_cast<int>(ws->reason().code);
+                    close_reason = std::string(ws->reason().reason.data(), ws->reason().reason.size());
                 }
                 error = ec.message();
                 arrived.notify_all();
@@ -75,27 +113,46 @@ struct ws_client::impl {
 
 ws_client::ws_client(ws_options opts) : impl_(std::make_unique<impl>()) {
     tcp::resolver resolver(impl_->io);
-    auto& stream = beast::get_lowest_layer(impl_->ws);
-    stream.expires_after(5s);
-    if (opts.from.empty()) {
-        stream.connect(resolver.resolve(opts.host, std::to_string(opts.port)));
-    } else {
-        const tcp::endpoint to = *resolver.resolve(opts.host, std::to_string(opts.port)).begin();
-        stream.socket().open(to.protocol());
-        stream.socket().bind({net::ip::make_address(opts.from), 0});
-        stream.connect(to);
-    }
-    stream.socket().set_option(tcp::no_delay(true));
-    impl_->ws.set_option(websocket::stream_base::decorator([headers = opts.headers](websocket::request_type& req) {
+    auto& ws = impl_->ws.emplace(client_transport(impl_->io, opts.host));
+    auto& socket = beast::get_lowest_layer(ws);
+    const tcp::endpoint to = *resolver.resolve(opts.host, std::to_string(opts.port)).begin();
+    socket.open(to.protocol());
+    if (!opts.from.empty()) socket.bind({net::ip::make_address(opts.from), 0});
+    ws.set_option(websocket::stream_base::decorator([headers = opts.headers](websocket::request_type& req) {
         for (const auto& [name, value] : headers) req.set(name, value);
     }));
-    impl_->ws.read_message_max(opts.read_limit);
-    impl_->ws.binary(true);
+    ws.read_message_max(opts.read_limit);
+    ws.binary(true);
+
+    // Connect, the TLS handshake if any, the WebSocket handshake: 5 s in all.
     websocket::response_type res;
     boost::system::error_code ec;
-    impl_->ws.handshake(res, opts.host + ":" + std::to_string(opts.port), opts.target, ec);
-    if (ec) throw ws_error("WebSocket handshake failed: " + ec.message(), static_cast<int>(res.result_int()));
-    stream.expires_never();
+    std::string step = "connect";
+    net::steady_timer watchdog(impl_->io, 5s);
+    watchdog.async_wait([&](boost::system::error_code e) {
+        if (!e) ws.next_layer().close();
+    });
+    const auto finish = [&](boost::system::error_code e) {
+        ec = e;
+        watchdog.cancel();
+    };
+    const auto upgrade = [&] {
+        step = "WebSocket handshake";
+        ws.async_handshake(res, opts.host + ":" + std::to_string(opts.port), opts.target, finish);
+    };
+    socket.async_connect(to, [&](boost::system::error_code e) {
+        if (e) return finish(e);
+        socket.set_option(tcp::no_delay(true));
+        if (!ws.next_layer().is_tls()) return upgrade();
+        step = "TLS handshake";
+        ws.next_layer().tls()->async_handshake(ssl::stream_base::client, [&](boost::system::error_code e2) {
+            if (e2) return finish(e2);
+            upgrade();
+        });
+    });
+    impl_->io.run();
+    impl_->io.restart();
+    if (ec) throw ws_error(step + " failed: " + ec.message(), static_cast<int>(res.result_int()));
     if (opts.read) impl_->read_loop();
     impl_->thread = std::thread([this] {
         auto guard = net::make_work_guard(impl_->io);
@@ -127,8 +184,8 @@ void ws_client::send(const protocol::packet& p) {
 void ws_client::send_raw(std::vector<std::uint8_t> bytes) {
     auto owned = std::make_shared<std::vector<std::uint8_t>>(std::move(bytes));
     impl_->on_thread([this, owned](auto done) {
-        impl_->ws.binary(true);
-        impl_->ws.async_write(net::buffer(*owned), [owned, done](boost::system::error_code ec, std::size_t) { done(ec); });
+        impl_->ws->binary(true);
+        impl_->ws->async_write(net::buffer(*owned), [owned, done](boost::system::error_code ec, std::size_t) { done(ec); });
     });
 }
 
@@ -138,22 +195,22 @@ void ws_client::send_fragmented(std::vector<std::uint8_t> message, std::size_t f
         const std::size_t n = std::min(fragment_size, owned->size() - at);
         const bool fin = at + n >= owned->size();
         impl_->on_thread([this, owned, at, n, fin](auto done) {
-            impl_->ws.binary(true);
-            impl_->ws.async_write_some(fin, net::buffer(owned->data() + at, n),
+            impl_->ws->binary(true);
+            impl_->ws->async_write_some(fin, net::buffer(owned->data() + at, n),
                                        [owned, done](boost::system::error_code ec, std::size_t) { done(ec); });
         });
         if (fin) return;
         if (ping_between)
-            impl_->on_thread([this](auto done) { impl_->ws.async_ping({}, [done](boost::system::error_code ec) { done(ec); }); });
+            impl_->on_thread([this](auto done) { impl_->ws->async_ping({}, [done](boost::system::error_code ec) { done(ec); }); });
     }
 }
 
 void ws_client::send_text(std::string text) {
     auto owned = std::make_shared<std::string>(std::move(text));
     impl_->on_thread([this, owned](auto done) {
-        impl_->ws.text(true);
-        impl_->ws.async_write(net::buffer(*owned), [this, owned, done](boost::system::error_code ec, std::size_t) {
-            impl_->ws.binary(true);
+        impl_->ws->text(true);
+        impl_->ws->async_write(net::buffer(*owned), [this, owned, done](boost::system::error_code ec, std::size_t) {
+            impl_->ws->binary(true);
             done(ec);
         });
     });
@@ -174,8 +231,8 @@ void ws_client::close() {
         if (!impl_->open) return;
     }
     impl_->on_thread([this](auto done) {
-        if (!impl_->ws.is_open()) return done({});
-        impl_->ws.async_close(websocket::close_code::normal, [done](boost::system::error_code ec) { done(ec); });
+        if (!impl_->ws->is_open()) return done({});
+        impl_->ws->async_close(websocket::close_code::normal, [done](boost::system::error_code ec) { done(ec); });
     });
     wait_closed(2s);
 }
@@ -214,13 +271,12 @@ std::string ws_client::close_note() {
 http_result http_call(std::uint16_t port, const std::string& method, const std::string& target, const std::string& body,
                       std::map<std::string, std::string> headers, const std::string& from) {
     net::io_context io;
-    beast::tcp_stream stream(io);
-    stream.expires_after(10s);
-    if (!from.empty()) {
-        stream.socket().open(tcp::v4());
-        stream.socket().bind({net::ip::make_address(from), 0});
-    }
-    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    transport stream = client_transport(io, "127.0.0.1");
+    auto& socket = stream.next_layer();
+    socket.open(tcp::v4());
+    if (!from.empty()) socket.bind({net::ip::make_address(from), 0});
+    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    if (auto* tls = stream.tls()) tls->handshake(ssl::stream_base::client);
     http::request<http::string_body> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
     if (!body.empty()) req.set(http::field::content_type, "application/json");
@@ -245,7 +301,7 @@ http_result http_call(std::uint16_t port, const std::string& method, const std::
         slot += std::string(field.value());
     }
     boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
     return out;
 }
 

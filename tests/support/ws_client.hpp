@@ -129,6 +129,11 @@ http_result http_call(std::uint16_t port, const std::string& method, const std::
                       const std::string& body = {}, std::map<std::string, std::string> headers = {},
                       const std::string& from = {});
 
+/** From now on ws_client and http_call speak TLS (to a server started with
+ *  --tls-cert), trusting only the certificates in `ca_file` and checking the
+ *  host name; an empty `ca_file` goes back to plain TCP. Any thread. */
+void use_tls(const std::string& ca_file);
+
 /** Registers (or, if taken, logs in) a user with a fixed password; returns its session token. */
 std::string sign_up(std::uint16_t port, const std::string& username, const std::string& password = "correct horse");
 

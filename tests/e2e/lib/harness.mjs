@@ -67,8 +67,9 @@ export class Server {
     this.log = [];
   }
 
+  /** https:// when the server was given a certificate (--tls-cert). */
   get url() {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.extraArgs.includes('--tls-cert') ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   get dbPath() {
@@ -94,11 +95,12 @@ export class Server {
         this.log.push(chunk);
         if (this.log.length > 400) this.log.splice(0, 200);
         buffer += chunk;
-        const m = buffer.match(/listening on http:\/\/[^:\s]+:(\d+)/);
+        // "listening on http(s)://HOST:PORT", or its structured form "listening ... port=PORT".
+        const m = buffer.match(/listening on https?:\/\/[^:\s]+:(\d+)|\blistening\b[^\n]*\bport=(\d+)/);
         if (m) {
           clearTimeout(timer);
           buffer = '';
-          resolve(Number(m[1]));
+          resolve(Number(m[1] ?? m[2]));
         }
       });
       proc.on('exit', (code, signal) => {
@@ -139,10 +141,15 @@ const CHROMIUM_ARGS = [
  * (its own cookies, IndexedDB and localStorage).
  */
 export class Person {
-  constructor(name, { viewport = { width: 1280, height: 800 }, colorScheme = 'light' } = {}) {
+  /**
+   * trustSpki: base64 SHA-256 hashes of public keys whose certificates this
+   * browser (and no other) trusts, e.g. a test's self-signed one.
+   */
+  constructor(name, { viewport = { width: 1280, height: 800 }, colorScheme = 'light', trustSpki = [] } = {}) {
     this.name = name;
     this.viewport = viewport;
     this.colorScheme = colorScheme;
+    this.trustSpki = trustSpki;
     this.context = null;
     this.page = null;
     this.errors = [];
@@ -152,7 +159,9 @@ export class Person {
     this.context = await chromium.launchPersistentContext(tempDir(`profile-${this.name}`), {
       executablePath: config.chromium,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: this.trustSpki.length
+        ? [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${this.trustSpki.join(',')}`]
+        : CHROMIUM_ARGS,
       viewport: this.viewport,
       colorScheme: this.colorScheme,
       reducedMotion: 'reduce',
