@@ -38,6 +38,7 @@
 #include "server/net/server_context.hpp"
 #include "server/net/static_files.hpp"
 #include "server/store/accounts.hpp"
+#include "server/store/database.hpp"
 #include "server/store/migrations.hpp"
 #include "server/store/storage.hpp"
 
@@ -93,7 +94,7 @@ struct world {
     metrics stats;
     net::io_context io;
     std::unique_ptr<accounts> accts;
-    std::unique_ptr<sqlite_catalog> catalog;  // outlives rooms
+    std::unique_ptr<sql_catalog> catalog;  // outlives rooms
     std::unique_ptr<room_registry> rooms;
     idle_writer writer;
     std::unique_ptr<static_files> files;
@@ -121,7 +122,7 @@ struct world {
                     " (3, 'caf\xc3\xa9', 'caf\xc3\xa9', 0, 0, 7)");
         }
         accts = std::make_unique<accounts>(cfg.database_path(), cfg);
-        catalog = std::make_unique<sqlite_catalog>(cfg.database_path());
+        catalog = std::make_unique<sql_catalog>(cfg.database_path());
         rooms = std::make_unique<room_registry>(io, room_services{cfg, stats}, *catalog);
         files = std::make_unique<static_files>(mounts);
         ctx = std::make_unique<server_context>(cfg, stats, *accts, *rooms, writer, *files, blocking);

@@ -28,6 +28,11 @@ packages=(
   chromium
   # used by scripts and tests (python3-yaml: tests/install/monitoring_test.py)
   curl procps python3 python3-yaml
+  # cluster mode: tests start their own redis-server; haproxy fronts the nodes
+  redis-server haproxy
+  # PostgreSQL storage: the server links libpq; tests start their own
+  # scratch server (scripts/pg-scratch.sh)
+  postgresql-15 postgresql-client-15 libpq-dev
 )
 
 # Node.js and npm come from Debian unless the machine already has them (any

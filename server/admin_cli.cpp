@@ -198,7 +198,7 @@ int run_command(const admin_args& a, const config& cfg, accounts& accts, std::is
         return 0;
     }
     if (a.command == "list-rooms") {
-        print_rooms(cfg.database_path(), out);
+        print_rooms(store_url::parse(cfg.store_location()), out);
         return 0;
     }
     // list-users (and its old name, list): name, admin, disabled, created
@@ -284,14 +284,20 @@ int run_backup(int argc, const char* const* argv, const char* (*environ_lookup)(
         err << "parley " << command << ": " << why << "\n";
         return 1;
     };
+    const store_url store = store_url::parse(cfg.store_location());
+    if (store.kind == store_url::engine::postgres)
+        return report_failure("the store is PostgreSQL: back it up and restore it with pg_dump and pg_restore");
     if (command == "backup") {
-        auto made = backup_database(cfg.database_path(), file);
+        auto made = backup_database(store.target, file);
         if (auto* f = std::get_if<backup_failure>(&made)) return report_failure(f->message);
-        out << "wrote " << file << " from " << cfg.database_path() << "\n";
+        out << "wrote " << file << " from " << store.target << "\n";
         describe_summary(out, std::get<database_summary>(made));
         return 0;
     }
     // restore: nothing changes unless the server is stopped and the file is good.
+    if (store.target != cfg.database_path())
+        return report_failure("restore replaces DATA_DIR/parley.db; with --store " + cfg.store +
+                              ", stop the server and copy the file into place instead");
     std::error_code ec;
     if (!fs::is_directory(cfg.data_dir, ec)) return report_failure("no data directory " + cfg.data_dir);
     std::string holder;
@@ -337,9 +343,10 @@ int run_admin(int argc, const char* const* argv, const char* (*environ_lookup)(c
     log::set_level(cfg.level == log_level::info ? log_level::warn : cfg.level);
     log::set_format(cfg.format);
     try {
+        const store_url store = store_url::parse(cfg.store_location());
         const bool creates = a.command == "add-user" || a.command == "invite";
-        if (!creates && !fs::exists(cfg.database_path()))
-            return fail(err, "no database at " + cfg.database_path() + " (is --data-dir right?)");
+        if (!creates && store.kind == store_url::engine::sqlite && !fs::exists(store.target))
+            return fail(err, "no database at " + store.target + " (is --data-dir right?)");
         fs::create_directories(cfg.data_dir);
         // reset-password reads its line once, whichever road it then takes.
         std::istringstream password_in;
@@ -359,10 +366,10 @@ int run_admin(int argc, const char* const* argv, const char* (*environ_lookup)(c
             held = std::move(route.lock);
         }
         // Its log is quiet: say here that an older schema was backed up.
-        if (const auto upgraded = upgrade_database(cfg.database_path()); !upgraded.backup.empty())
+        if (const auto upgraded = upgrade_store(store); !upgraded.backup.empty())
             err << "parley admin: backed up the database (schema version " << upgraded.from << ") to "
                 << upgraded.backup.string() << " before upgrading it to version " << upgraded.to << "\n";
-        accounts accts(cfg.database_path(), cfg);
+        accounts accts(store, cfg);
         return run_command(a, cfg, accts, *input, out, err);
     } catch (const std::exception& e) {
         return fail(err, e.what());

@@ -45,9 +45,9 @@ admin_route route_admin_command(const config& cfg, const std::string& request, s
 // Read from what the catalog keeps up to date (rooms.last_seq and
 // last_message_at are the writer's), so it costs one pass over rooms and
 // the membership index, whatever the number of messages.
-void print_rooms(const std::string& db_path, std::ostream& out) {
-    database db(db_path, database::mode::read_only);
-    statement list = db.prepare(
+void print_rooms(const store_url& store, std::ostream& out) {
+    const auto db = store.open(store_url::access::read_only);
+    statement list = db->prepare(
         "SELECT r.id, r.kind, CASE WHEN r.kind = 0 THEN r.name ELSE r.title END, "
         "(SELECT COUNT(*) FROM memberships m WHERE m.room_id = r.id AND m.state = 0), r.last_seq, r.last_message_at "
         "FROM rooms r WHERE r.deleted_at = 0 ORDER BY r.id");

@@ -13,6 +13,8 @@
 // the server's connections and caches behind.
 #pragma once
 
+#include "server/store/sql.hpp"
+
 #include "server/core/config.hpp"
 #include "server/store/backup.hpp"
 
@@ -40,6 +42,6 @@ struct admin_route {
 admin_route route_admin_command(const config& cfg, const std::string& request, std::ostream& out, std::ostream& err);
 
 /// `parley admin list-rooms`: every room not deleted, by id: id, kind, address, members, messages, last message.
-void print_rooms(const std::string& db_path, std::ostream& out);
+void print_rooms(const store_url& store, std::ostream& out);
 
 }  // namespace parley::server

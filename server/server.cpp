@@ -117,9 +117,9 @@ struct server::impl {
     metrics stats;
     event_loops loops;  // connections and rooms live on these
     std::unique_ptr<batch_writer> writer;
-    std::unique_ptr<sqlite_store> store;
+    std::unique_ptr<sql_store> store;
     std::unique_ptr<accounts> accts;
-    std::unique_ptr<sqlite_catalog> catalog;  // outlives rooms
+    std::unique_ptr<sql_catalog> catalog;  // outlives rooms
     std::unique_ptr<room_registry> rooms;
     std::unique_ptr<static_files> files;
     net::thread_pool blocking{2};
@@ -173,8 +173,13 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
     std::string holder;
     s.dir_lock = data_dir_lock::try_acquire(s.cfg.data_dir, holder);
     if (!s.dir_lock) throw std::runtime_error(s.cfg.data_dir + " is in use by " + holder + " (another parley server?)");
-    const std::string path = s.cfg.database_path();
-    upgrade_database(path);  // an older schema is backed up beside it first
+    store_url path;
+    try {
+        path = store_url::parse(s.cfg.store_location());
+    } catch (const std::invalid_argument& e) {
+        throw setup_error(e.what());
+    }
+    upgrade_store(path);  // an older SQLite schema is backed up beside it first
     batch_writer::options wopts;
     wopts.max_events = s.cfg.batch_max_events;
     wopts.max_delay = s.cfg.batch_max_delay;
@@ -182,7 +187,7 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
         path, wopts, s.stats,
         batch_writer::reports{[&s](std::uint32_t room, std::uint64_t seq) { s.rooms->persisted(room, seq); },
                               [&s](std::uint32_t room, std::uint64_t seq) { s.rooms->voided(room, seq); }});
-    s.store = std::make_unique<sqlite_store>(path, 2);
+    s.store = std::make_unique<sql_store>(path, 2);
     const auto address = net::ip::make_address(s.cfg.listen_host);
     const std::string why = resolve_registration(s.cfg, address);
     s.accts = std::make_unique<accounts>(path, s.cfg);
@@ -192,7 +197,7 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
     services.new_epoch = random_epoch;
     // Rooms stay on disk until first used: nothing about them is read here
     // but the highest id.
-    s.catalog = std::make_unique<sqlite_catalog>(path);
+    s.catalog = std::make_unique<sql_catalog>(path);
     s.rooms = std::make_unique<room_registry>(s.loops.all(), services, *s.catalog);
     s.files = std::make_unique<static_files>(client_mounts(s.cfg));
     s.ctx = std::make_unique<server_context>(s.cfg, s.stats, *s.accts, *s.rooms, *s.writer, *s.files, s.blocking);
@@ -221,7 +226,7 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
                                                   *s.ctx, listener_role::redirect);
     }
     s.start_control_socket();
-    log::info(log::server, "starting (rooms load on first use)", {{"version", PARLEY_VERSION}, {"database", path}});
+    log::info(log::server, "starting (rooms load on first use)", {{"version", PARLEY_VERSION}, {"store", path.describe()}});
     log::info(log::server, "registration", {{"mode", to_string(*s.cfg.registration)}, {"why", why},
                                             {"invites", s.cfg.member_invites ? "members" : "admins"}});
     if (*s.cfg.registration != registration_mode::open && s.accts->count_users() == 0)

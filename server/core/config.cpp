@@ -161,6 +161,15 @@ const std::vector<option>& options() {
          "one per core"},
         {"data-dir", "DIR", "directory holding parley.db (default ./data)",
          [](config& c, std::string_view s) { c.data_dir = std::string(s); }, shown(&config::data_dir)},
+        {"store", "sqlite:PATH|postgres:URL",
+         "where rooms, messages and accounts are stored (default sqlite:DATA_DIR/parley.db); "
+         "postgres:postgresql://USER@HOST/DB for several nodes",
+         [](config& c, std::string_view s) {
+             if (!s.starts_with("sqlite:") && !s.starts_with("postgres:") && !s.starts_with("postgresql://"))
+                 throw std::invalid_argument("takes sqlite:PATH or postgres:URL");
+             c.store = std::string(s);
+         },
+         shown_unless_empty(&config::store), "sqlite:DATA_DIR/parley.db"},
         {"static-dir", "DIR", "browser client files (default: web/ of the source tree or share/parley/web)",
          [](config& c, std::string_view s) { c.static_dir = std::string(s); }, shown_unless_empty(&config::static_dir),
          "found next to the binary"},

@@ -56,6 +56,7 @@ struct config {
 
     // ---- files
     std::string data_dir = "./data";        ///< holds parley.db
+    std::string store;                      ///< --store: sqlite:PATH or postgres:URL; empty: parley.db in data_dir
     std::string static_dir;                 ///< the browser client; empty = <exe dir>/../web or ./web
     std::string wasm_dir;                   ///< the wasm build output served at /wasm/; empty = auto
 
@@ -117,6 +118,8 @@ struct config {
     log_format format = log_format::text;  ///< text lines, or one JSON object per line
 
     std::string database_path() const { return data_dir + "/parley.db"; }
+    /// --store, or the SQLite file in the data directory.
+    std::string store_location() const { return store.empty() ? "sqlite:" + database_path() : store; }
 };
 
 /// Result of parsing the command line: a config, or a message and an exit code

@@ -43,17 +43,18 @@ std::string to_base64url(const unsigned char* data, std::size_t n) {
 }
 
 // A 32-byte secret kept in the database: created once, the same after restarts.
-std::string load_or_create_secret(database& db, std::string_view name) {
-    statement find = db.prepare("SELECT value FROM server_secrets WHERE name = ?");
-    find.bind_all(name);
-    if (find.step()) return find.column_blob(0);
+// Nodes starting at once on one PostgreSQL each offer one; the first stands.
+std::string load_or_create_secret(connection& db, std::string_view name) {
     unsigned char raw[32];
     randombytes_buf(raw, sizeof raw);
-    statement insert = db.prepare("INSERT INTO server_secrets(name, value) VALUES(?, ?)");
+    statement insert = db.prepare("INSERT INTO server_secrets(name, value) VALUES(?, ?) ON CONFLICT DO NOTHING");
     insert.bind(1, name);
     insert.bind_blob(2, raw, sizeof raw);
     insert.run();
-    return std::string(reinterpret_cast<const char*>(raw), sizeof raw);
+    statement find = db.prepare("SELECT value FROM server_secrets WHERE name = ?");
+    find.bind_all(name);
+    if (!find.step()) throw std::runtime_error("server secret " + std::string(name) + " is missing");
+    return find.column_blob(0);
 }
 
 }  // namespace
@@ -88,8 +89,9 @@ bool is_valid_username(std::string_view name) noexcept {
 }
 
 struct accounts::sql {
-    explicit sql(const std::string& path) : db(path, database::mode::read_write) {}
-    database db;
+    explicit sql(const store_url& store) : owned(store.open(store_url::access::read_write)), db(*owned) {}
+    std::unique_ptr<connection> owned;
+    connection& db;
     statement insert_user, find_user, insert_session, find_session, delete_session, purge_sessions;
     statement find_user_by_id, search_users, consume_invite, find_admin, count_admins, set_admin, list_users, insert_invite, count_open_invites,
         list_invites, revoke_invite;
@@ -104,13 +106,15 @@ struct refusal {
 
 }  // namespace
 
-accounts::accounts(const std::string& db_path, const config& cfg)
-    : cfg_(cfg), sql_(std::make_unique<sql>(db_path)) {
+accounts::accounts(const store_url& store, const config& cfg)
+    : cfg_(cfg), sql_(std::make_unique<sql>(store)) {
     if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
-    // The first account is an admin: decided under the write lock of its own INSERT.
+    // The first account is an admin: decided inside its own INSERT, in an
+    // exclusive transaction; a taken name inserts nothing and returns no id.
     sql_->insert_user = sql_->db.prepare(
         "INSERT INTO users(username, username_key, password_hash, created_at, is_admin) "
-        "VALUES(?, ?, ?, ?, ? OR NOT EXISTS (SELECT 1 FROM users))");
+        "VALUES(?, ?, ?, ?, CASE WHEN ? != 0 OR NOT EXISTS (SELECT 1 FROM users) THEN 1 ELSE 0 END) "
+        "ON CONFLICT DO NOTHING RETURNING id");
     sql_->consume_invite = sql_->db.prepare(
         "UPDATE invites SET uses_left = uses_left - 1 "
         "WHERE code_hash = ? AND uses_left > 0 AND revoked_at = 0 AND expires_at > ?");
@@ -126,15 +130,15 @@ accounts::accounts(const std::string& db_path, const config& cfg)
     sql_->list_users =
         sql_->db.prepare("SELECT id, username, is_admin, created_at, disabled_at FROM users ORDER BY created_at, id");
     sql_->insert_invite = sql_->db.prepare(
-        "INSERT INTO invites(code_hash, created_by, created_at, expires_at, uses, uses_left) VALUES(?, ?, ?, ?, ?, ?)");
+        "INSERT INTO invites(code_hash, created_by, created_at, expires_at, uses, uses_left) VALUES(?, ?, ?, ?, ?, ?) RETURNING id");
     sql_->count_open_invites = sql_->db.prepare(
         "SELECT COUNT(*) FROM invites WHERE created_by = ? AND uses_left > 0 AND revoked_at = 0 AND expires_at > ?");
     sql_->list_invites = sql_->db.prepare(
         "SELECT i.id, COALESCE(i.created_by, 0), COALESCE(u.username, ''), i.created_at, i.expires_at, i.uses, "
         "CASE WHEN i.revoked_at != 0 THEN 0 ELSE i.uses_left END "
-        "FROM invites i LEFT JOIN users u ON u.id = i.created_by WHERE ? OR i.created_by = ? ORDER BY i.id DESC");
+        "FROM invites i LEFT JOIN users u ON u.id = i.created_by WHERE ? != 0 OR i.created_by = ? ORDER BY i.id DESC");
     sql_->revoke_invite = sql_->db.prepare(
-        "UPDATE invites SET revoked_at = ? WHERE id = ? AND revoked_at = 0 AND (? OR created_by = ?)");
+        "UPDATE invites SET revoked_at = ? WHERE id = ? AND revoked_at = 0 AND (? != 0 OR created_by = ?)");
     sql_->find_user =
         sql_->db.prepare("SELECT id, username, password_hash, is_admin, created_at, disabled_at FROM users WHERE username_key = ?");
     sql_->insert_session = sql_->db.prepare("INSERT INTO sessions(token_hash, user_id, created_at, expires_at) VALUES(?, ?, ?, ?)");
@@ -201,14 +205,9 @@ std::variant<user_identity, account_error> accounts::insert_user(std::string_vie
             }
             statement_use insert(sql_->insert_user);
             insert->bind_all(username, lower(username), hash, now_ms(), admin ? 1 : 0);
-            try {
-                insert->run();
-            } catch (const sqlite_error& e) {
-                if ((e.code() & 0xFF) == SQLITE_CONSTRAINT) throw refusal{account_error::username_taken};
-                throw;
-            }
-            user = {static_cast<std::uint64_t>(sql_->db.last_insert_rowid()), std::string(username)};
-        });
+            if (!insert->step()) throw refusal{account_error::username_taken};
+            user = {insert->column_u64(0), std::string(username)};
+        }, connection::transaction::exclusive);
     } catch (const refusal& r) {
         return r.error;
     }
@@ -256,7 +255,7 @@ std::optional<account_error> accounts::set_admin(std::string_view username, bool
             update->bind_all(admin ? 1 : 0, lower(username));
             update->run();
             if (sql_->db.changes() == 0) throw refusal{account_error::no_such_user};
-        });
+        }, connection::transaction::exclusive);
         cache_.clear();  // cached sessions carry the admin flag
     } catch (const refusal& r) {
         result = r.error;
@@ -320,7 +319,7 @@ std::variant<user_identity, account_error> accounts::set_disabled(std::string_vi
             update.bind_all(disabled ? now_ms() : std::int64_t{0}, user.id);
             update.run();
             if (disabled) delete_sessions_locked(user.id);
-        });
+        }, connection::transaction::exclusive);
     } catch (const refusal& r) {
         return r.error;
     }
@@ -345,7 +344,7 @@ std::variant<user_identity, account_error> accounts::reset_password(std::string_
             update.bind_all(hash, user.id);
             update.run();
             delete_sessions_locked(user.id);
-        });
+        }, connection::transaction::exclusive);
     } catch (const refusal& r) {
         return r.error;
     }
@@ -391,9 +390,9 @@ std::variant<issued_invite, account_error> accounts::create_invite(std::uint64_t
             if (created_by != 0) insert->bind(2, created_by);
             else insert->bind(2, nullptr);
             insert->bind_all_from(3, now, inv.info.expires_at_ms, uses, uses);
-            insert->run();
-            inv.info.id = static_cast<std::uint64_t>(sql_->db.last_insert_rowid());
-        });
+            if (!insert->step()) throw db_error(db_error::kind::other, false, "insert invite: no id came back");
+            inv.info.id = insert->column_u64(0);
+        }, connection::transaction::exclusive);
     } catch (const refusal& r) {
         return r.error;
     }

@@ -3,22 +3,23 @@
 // Passwords are hashed with Argon2id (libsodium crypto_pwhash_str). Session
 // tokens are 256 random bits, given to the client once (cookie and JSON) and
 // stored only as their BLAKE2b-256 hash, with an expiry. Every method that
-// touches SQLite or hashes a password blocks: call them from the blocking
+// touches the database or hashes a password blocks: call them from the blocking
 // thread pool, never from an I/O thread. A small cache of recently verified
 // tokens lets reconnects skip the database.
 //
 // ROLES AND REGISTRATION
 // users.is_admin marks the server's administrators. The first account ever
-// created becomes one, decided inside its own INSERT (SQLite runs a write
-// statement under the database's write lock), so two racing first
-// registrations, in this process or another, make exactly one admin.
+// created becomes one, decided inside its own INSERT in an exclusive
+// transaction (SQLite's write lock; on PostgreSQL an advisory lock every
+// Parley process takes), so two racing first registrations, in this process
+// or another node, make exactly one admin.
 // register_user() follows config::registration: `open` lets anyone in,
 // `invite` needs a code whose use is consumed in the same transaction that
 // creates the account (so a refused registration consumes nothing and two
 // racing registrations on a code's last use make one account), `closed`
 // refuses all; add_user() (the CLI) ignores the mode. Invite codes are
 // 128 random bits, stored, like tokens, only as their BLAKE2b-256 hash.
-// Admin flags are read from SQLite on every call, never cached, so a change
+// Admin flags are read from the database on every call, never cached, so a change
 // made by `parley admin` in another process counts at the next request.
 //
 // DISABLED ACCOUNTS
@@ -30,6 +31,7 @@
 #pragma once
 
 #include "server/core/config.hpp"
+#include "server/store/sql.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -117,7 +119,7 @@ bool is_valid_username(std::string_view name) noexcept;
 
 class accounts {
 public:
-    accounts(const std::string& db_path, const config& cfg);
+    accounts(const store_url& store, const config& cfg);
     ~accounts();
 
     /**
@@ -189,7 +191,7 @@ private:
 
     const config& cfg_;
     std::mutex mutex_;  // one connection, used by one pool thread at a time
-    struct sql;         // the connection and its statements (SQLite stays out of this header)
+    struct sql;         // the connection and its statements
     std::unique_ptr<sql> sql_;
     std::string dummy_hash_;  // verified against for unknown users, so timing does not reveal them
     std::string device_key_;  // signs device cookies; kept in server_secrets

@@ -2,45 +2,50 @@
 
 #include "server/core/bounds.hpp"
 #include "server/core/log.hpp"
+#include "server/store/database.hpp"
 
 #include <map>
 
 namespace parley::server {
 
-batch_writer::batch_writer(const std::string& db_path, options opts, metrics& stats, reports to)
-    : opts_(std::move(opts)), stats_(stats), to_(std::move(to)), db_(db_path, database::mode::read_write) {
-    insert_room_ = db_.prepare(
+batch_writer::batch_writer(const store_url& store, options opts, metrics& stats, reports to)
+    : opts_(std::move(opts)), stats_(stats), to_(std::move(to)), db_(store.open(store_url::access::read_write)) {
+    connection& db = *db_;
+    stored_ = db.prepare(
+        "SELECT 1 FROM messages WHERE room_id = ?1 AND seq = ?2 UNION ALL SELECT 1 FROM changes WHERE room_id = ?1 AND seq = ?2");
+    insert_room_ = db.prepare(
         "INSERT INTO rooms(id, name, title, topic, kind, direct_key, created_by, created_at) "
         "VALUES(?, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, 0), ?) ON CONFLICT DO NOTHING");
-    insert_epoch_ = db_.prepare("INSERT INTO room_epochs(room_id, epoch, base_seq, started_at) VALUES(?, ?, ?, ?)");
-    insert_message_ = db_.prepare(
+    insert_epoch_ = db.prepare(
+        "INSERT INTO room_epochs(room_id, epoch, base_seq, started_at) VALUES(?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    insert_message_ = db.prepare(
         "INSERT INTO messages(room_id, seq, author_id, client_msg_id, text, sent_at, reply_to) "
-        "VALUES(?, ?, ?, ?, ?, ?, ?)");
-    bump_room_ = db_.prepare("UPDATE rooms SET last_seq = MAX(last_seq, ?), last_message_at = MAX(last_message_at, ?) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    bump_room_ = db.prepare("UPDATE rooms SET last_seq = GREATEST(last_seq, ?), last_message_at = GREATEST(last_message_at, ?) "
                              "WHERE id = ?");
-    edit_message_ = db_.prepare("UPDATE messages SET text = ?, edited_at = ? WHERE room_id = ? AND seq = ?");
-    delete_message_ = db_.prepare(
+    edit_message_ = db.prepare("UPDATE messages SET text = ?, edited_at = ? WHERE room_id = ? AND seq = ?");
+    delete_message_ = db.prepare(
         "UPDATE messages SET text = '', deleted_at = ?, deleted_by = ? WHERE room_id = ? AND seq = ?");
-    delete_reactions_ = db_.prepare("DELETE FROM reactions WHERE room_id = ? AND seq = ?");
-    add_reaction_ = db_.prepare("INSERT OR IGNORE INTO reactions(room_id, seq, reaction, user_id) VALUES(?, ?, ?, ?)");
-    remove_reaction_ = db_.prepare("DELETE FROM reactions WHERE room_id = ? AND seq = ? AND reaction = ? AND user_id = ?");
-    insert_change_ = db_.prepare(
+    delete_reactions_ = db.prepare("DELETE FROM reactions WHERE room_id = ? AND seq = ?");
+    add_reaction_ = db.prepare("INSERT INTO reactions(room_id, seq, reaction, user_id) VALUES(?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    remove_reaction_ = db.prepare("DELETE FROM reactions WHERE room_id = ? AND seq = ? AND reaction = ? AND user_id = ?");
+    insert_change_ = db.prepare(
         "INSERT INTO changes(room_id, seq, kind, user_id, client_id, message_seq, text, reaction, added, count, at) "
-        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    insert_room_event_ = db_.prepare(
+        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    insert_room_event_ = db.prepare(
         "INSERT INTO changes(room_id, seq, kind, user_id, client_id, target_id, action, role, room_kind, text, at) "
-        "VALUES(?, ?, 5, ?, ?, ?, ?, ?, ?, ?, ?)");
-    upsert_member_ = db_.prepare(
+        "VALUES(?, ?, 5, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    upsert_member_ = db.prepare(
         "INSERT INTO memberships(room_id, user_id, state, role, muted, invited_by, seq) VALUES(?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(room_id, user_id) DO UPDATE SET state = excluded.state, role = excluded.role, "
         "muted = excluded.muted, invited_by = excluded.invited_by, seq = excluded.seq");
-    update_room_ = db_.prepare("UPDATE rooms SET name = ?, title = ?, topic = ?, kind = ? WHERE id = ?");
+    update_room_ = db.prepare("UPDATE rooms SET name = ?, title = ?, topic = ?, kind = ? WHERE id = ?");
     // A deleted room frees its address and its people's key.
-    delete_room_ = db_.prepare(
+    delete_room_ = db.prepare(
         "UPDATE rooms SET deleted_at = ?, name = '~deleted.' || id, direct_key = NULL WHERE id = ?");
     // A void takes the seq unless a row holds it already (then that row stands).
-    insert_void_ = db_.prepare(
-        "INSERT INTO changes(room_id, seq, kind) SELECT ?1, ?2, 4 "
+    insert_void_ = db.prepare(
+        "INSERT INTO changes(room_id, seq, kind) SELECT CAST(?1 AS BIGINT), CAST(?2 AS BIGINT), 4 "
         "WHERE NOT EXISTS (SELECT 1 FROM messages WHERE room_id = ?1 AND seq = ?2) ON CONFLICT DO NOTHING");
 }
 
@@ -119,7 +124,7 @@ void batch_writer::run() {
 
 template <class F>
 void batch_writer::transact(F&& body) {
-    with_transaction(db_, [&] {
+    with_transaction(*db_, [&] {
         writing_ = nullptr;
         fail_if_injected("begin");
         body();
@@ -140,7 +145,7 @@ bool batch_writer::commit(const std::vector<storage_event>& batch) {
         transact([&] {
             for (const auto& e : batch) write(e);
         });
-    } catch (const sqlite_error& e) {
+    } catch (const db_error& e) {
         stats_.commit_failures.fetch_add(1, std::memory_order_relaxed);
         if (e.transient()) {
             log::warn(log::writer, "commit failed, will retry", {{"events", batch.size()}, {"error", e.what()}});
@@ -165,7 +170,7 @@ bool batch_writer::commit_alone(F&& body) {
             transact(body);
             stats_.commits.fetch_add(1, std::memory_order_relaxed);
             return true;
-        } catch (const sqlite_error& err) {
+        } catch (const db_error& err) {
             stats_.commit_failures.fetch_add(1, std::memory_order_relaxed);
             if (!err.transient()) {
                 log::error(log::writer, "commit of one event failed", {{"error", err.what()}});
@@ -220,7 +225,7 @@ bool batch_writer::store_void(std::uint32_t room_id, std::uint64_t seq) {
 
 void batch_writer::step(statement& s, std::string_view name) {
     statement_use use(s);
-    if (opts_.before_statement) opts_.before_statement(db_, name);
+    if (opts_.before_statement) opts_.before_statement(*db_, name);
     fail_if_injected(name);
     use->run();
 }
@@ -231,32 +236,47 @@ void batch_writer::write_void(std::uint32_t room_id, std::uint64_t seq) {
     step(insert_void_, "insert_void");
 }
 
+template <class Rebind>
+bool batch_writer::insert_once(statement& s, std::string_view name, std::uint32_t room_id, std::uint64_t seq,
+                               Rebind again) {
+    step(s, name);
+    if (db_->changes() != 0) return true;
+    {
+        statement_use q(stored_);
+        q->bind_all(room_id, seq);
+        if (q->step()) return false;
+    }
+    log::warn(log::writer, "an event reuses a client id of its author; stored without it", {{"room", room_id}, {"seq", seq}});
+    again();
+    step(s, name);
+    return true;
+}
+
 // A client id already used by the same author in the room means the client
 // sent a message again with resend=false. Everyone saw it as a new message,
 // so it is stored as one, without the id.
 void batch_writer::write_message(const events::message_posted& m) {
     insert_message_.bind_all(m.room_id, m.seq, m.author_id, m.client_msg_id, m.text, m.sent_at, m.reply_to);
-    try {
-        step(insert_message_, "insert_message");
-    } catch (const sqlite_error& e) {
-        const bool reused_id = e.code() == SQLITE_CONSTRAINT_UNIQUE && m.client_msg_id != 0;
-        if (!reused_id) throw;
-        log::warn(log::writer, "a message reuses a client id of its author; stored without it",
-                  {{"room", m.room_id}, {"seq", m.seq}, {"client_msg_id", m.client_msg_id}});
+    const bool added = insert_once(insert_message_, "insert_message", m.room_id, m.seq, [&] {
         insert_message_.bind_all(m.room_id, m.seq, m.author_id, std::uint64_t{0}, m.text, m.sent_at, m.reply_to);
-        step(insert_message_, "insert_message");
-    }
+    });
+    if (!added) return;
     bump_room_.bind_all(m.seq, m.sent_at, m.room_id);
     step(bump_room_, "bump_room");
 }
 
+// Each change's own row goes first: written again, it finds its row stored
+// and applies nothing, so a replayed edit cannot undo a later one.
 void batch_writer::write(const storage_event& e) {
     using namespace events;
     writing_ = &e;
     auto change = [this](auto room, auto seq, int kind, auto user, auto client, auto target, std::string_view text,
                          int reaction, bool added, std::uint32_t count, unix_ms at) {
         insert_change_.bind_all(room, seq, kind, user, client, target, text, reaction, added ? 1 : 0, count, at);
-        step(insert_change_, "insert_change");
+        return insert_once(insert_change_, "insert_change", room, seq, [&] {
+            insert_change_.bind_all(room, seq, kind, user, std::uint64_t{0}, target, text, reaction, added ? 1 : 0,
+                                    count, at);
+        });
     };
     std::visit(
         [&](const auto& ev) {
@@ -272,23 +292,26 @@ void batch_writer::write(const storage_event& e) {
             } else if constexpr (std::is_same_v<T, message_posted>) {
                 write_message(ev);
             } else if constexpr (std::is_same_v<T, message_edited>) {
+                if (!change(ev.room_id, ev.seq, 1, ev.user_id, ev.client_id, ev.message_seq, ev.text, 0, false, 0, ev.at))
+                    return;
                 edit_message_.bind_all(ev.text, ev.at, ev.room_id, ev.message_seq);
                 step(edit_message_, "edit_message");
-                change(ev.room_id, ev.seq, 1, ev.user_id, ev.client_id, ev.message_seq, ev.text, 0, false, 0, ev.at);
             } else if constexpr (std::is_same_v<T, message_deleted>) {
+                if (!change(ev.room_id, ev.seq, 2, ev.user_id, ev.client_id, ev.message_seq, "", 0, false, 0, ev.at))
+                    return;
                 delete_message_.bind_all(ev.at, ev.user_id, ev.room_id, ev.message_seq);
                 step(delete_message_, "delete_message");
                 delete_reactions_.bind_all(ev.room_id, ev.message_seq);
                 step(delete_reactions_, "delete_reactions");
-                change(ev.room_id, ev.seq, 2, ev.user_id, ev.client_id, ev.message_seq, "", 0, false, 0, ev.at);
             } else if constexpr (std::is_same_v<T, room_changed>) {
                 write_room_event(ev);
             } else {
+                if (!change(ev.room_id, ev.seq, 3, ev.user_id, ev.client_id, ev.message_seq, "",
+                            static_cast<int>(ev.reaction), ev.added, ev.count, ev.at))
+                    return;
                 auto& s = ev.added ? add_reaction_ : remove_reaction_;
                 s.bind_all(ev.room_id, ev.message_seq, static_cast<int>(ev.reaction), ev.user_id);
                 step(s, ev.added ? "add_reaction" : "remove_reaction");
-                change(ev.room_id, ev.seq, 3, ev.user_id, ev.client_id, ev.message_seq, "",
-                       static_cast<int>(ev.reaction), ev.added, ev.count, ev.at);
             }
         },
         e);
@@ -298,9 +321,12 @@ void batch_writer::write(const storage_event& e) {
 // one transaction with the rest of the batch: a reader never sees a
 // membership without the event that made it.
 void batch_writer::write_room_event(const events::room_changed& ev) {
-    insert_room_event_.bind_all(ev.room_id, ev.seq, ev.actor_id, ev.client_id, ev.target_id, static_cast<int>(ev.action),
-                                static_cast<int>(ev.role), static_cast<int>(ev.kind), ev.text, ev.at);
-    step(insert_room_event_, "insert_room_event");
+    auto bind = [&](std::uint64_t client_id) {
+        insert_room_event_.bind_all(ev.room_id, ev.seq, ev.actor_id, client_id, ev.target_id, static_cast<int>(ev.action),
+                                    static_cast<int>(ev.role), static_cast<int>(ev.kind), ev.text, ev.at);
+    };
+    bind(ev.client_id);
+    if (!insert_once(insert_room_event_, "insert_room_event", ev.room_id, ev.seq, [&] { bind(0); })) return;
     for (const member_state& m : ev.members) {
         upsert_member_.bind_all(ev.room_id, m.user_id, static_cast<int>(m.status), static_cast<int>(m.role),
                                 m.muted ? 1 : 0, m.invited_by, ev.seq);

@@ -1,4 +1,5 @@
-// The batch writer: the only code that writes chat events to SQLite.
+// The batch writer: the only code that writes chat events to the store
+// (SQLite, or PostgreSQL: server/store/sql.hpp).
 //
 // DESIGN
 // Rooms push events (messages, edits, deletions, reactions, new rooms and
@@ -33,19 +34,24 @@
 //   tell clients to drop it: the watermark never covers an event that is not
 //   on disk. (If even the void cannot be stored, which happens only when
 //   its room has no row, the room's watermark stays below that seq.)
+// - Idempotent: every event is keyed by its (room, seq), and a batch written
+//   again (retried after an unknown outcome, or claimed by another node in a
+//   cluster) changes nothing that the first write made. An edit, deletion,
+//   reaction or room change applies its effects only if its own row was new.
 // - stop() commits everything still queued before it returns.
 #pragma once
 
 #include "server/core/bounds.hpp"
 #include "server/core/events.hpp"
 #include "server/core/metrics.hpp"
-#include "server/store/database.hpp"
+#include "server/store/sql.hpp"
 
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -68,7 +74,7 @@ public:
         /// Called before every statement of a commit with the writer's own
         /// connection; tests use it to inject faults (throw sqlite_error, or
         /// lower PRAGMA max_page_count for a genuine SQLITE_FULL).
-        std::function<void(database&, std::string_view statement)> before_statement;
+        std::function<void(connection&, std::string_view statement)> before_statement;
         /// Fault injection (tests/store/fault_loop_test.cpp): called before
         /// every write call with its name ("begin", "insert_message", ...,
         /// "commit") and the event being written (null for "begin", "commit"
@@ -86,8 +92,8 @@ public:
         std::function<void(std::uint32_t room_id, std::uint64_t seq)> voided;
     };
 
-    /// Opens its own connection to `db_path` (already migrated).
-    batch_writer(const std::string& db_path, options opts, metrics& stats, reports to);
+    /// Opens its own connection to `store` (already migrated).
+    batch_writer(const store_url& store, options opts, metrics& stats, reports to);
     ~batch_writer() override;
 
     void start();
@@ -111,6 +117,12 @@ private:
     bool commit_alone(F&& body);
     void write(const storage_event& e);
     void write_message(const events::message_posted& m);
+    /// Runs the bound INSERT ... ON CONFLICT DO NOTHING `s`. @return true if it
+    /// added its row; false if (room, seq) is stored already (a batch written
+    /// again). Neither: a client id the author used before; `again` then
+    /// rebinds `s` without it and the row is added.
+    template <class Rebind>
+    bool insert_once(statement& s, std::string_view name, std::uint32_t room_id, std::uint64_t seq, Rebind again);
     void write_void(std::uint32_t room_id, std::uint64_t seq);
     void step(statement& s, std::string_view name);
     /// BEGIN IMMEDIATE; body; COMMIT, with fault points at both ends.
@@ -124,8 +136,8 @@ private:
     options opts_;
     metrics& stats_;
     reports to_;
-    database db_;
-    statement insert_room_, insert_epoch_, insert_message_, bump_room_, edit_message_, delete_message_,
+    std::unique_ptr<connection> db_;
+    statement stored_, insert_room_, insert_epoch_, insert_message_, bump_room_, edit_message_, delete_message_,
         delete_reactions_, add_reaction_, remove_reaction_, insert_change_, insert_void_, insert_room_event_,
         upsert_member_, update_room_, delete_room_;
     std::vector<std::pair<std::uint32_t, std::uint64_t>> voided_;  // in the batch being committed

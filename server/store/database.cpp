@@ -1,11 +1,12 @@
 #include "server/store/database.hpp"
 
 #include "server/core/bounds.hpp"
+#include "server/store/sql_text.hpp"
 
 namespace parley::server {
 
-bool sqlite_error::transient() const noexcept {
-    switch (code_ & 0xFF) {
+bool sqlite_transient(int code) noexcept {
+    switch (code & 0xFF) {
         case SQLITE_BUSY:
         case SQLITE_LOCKED:
         case SQLITE_FULL:
@@ -19,6 +20,19 @@ bool sqlite_error::transient() const noexcept {
     }
 }
 
+namespace {
+
+db_error::kind kind_of(int code) {
+    if (sqlite_transient(code)) return db_error::kind::transient;
+    return (code & 0xFF) == SQLITE_CONSTRAINT ? db_error::kind::constraint : db_error::kind::other;
+}
+
+}  // namespace
+
+sqlite_error::sqlite_error(int code, const std::string& what)
+    : db_error(kind_of(code), code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY, what),
+      code_(code) {}
+
 void check_sqlite(int rc, sqlite3* db, std::string_view what) {
     if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) return;
     std::string msg(what);
@@ -29,69 +43,57 @@ void check_sqlite(int rc, sqlite3* db, std::string_view what) {
 
 // ---- statement --------------------------------------------------------------
 
-statement::statement(sqlite3* db, std::string_view sql) {
-    check_sqlite(sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt_,
-                                    nullptr),
-                 db, "prepare");
-}
+namespace {
 
-statement& statement::operator=(statement&& other) noexcept {
-    if (this != &other) {
-        sqlite3_finalize(stmt_);
-        stmt_ = std::exchange(other.stmt_, nullptr);
+class sqlite_statement final : public statement_backend {
+public:
+    sqlite_statement(sqlite3* db, std::string_view sql) {
+        check_sqlite(sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                        &stmt_, nullptr),
+                     db, "prepare");
     }
-    return *this;
-}
+    sqlite_statement(const sqlite_statement&) = delete;
+    sqlite_statement& operator=(const sqlite_statement&) = delete;
+    ~sqlite_statement() override { sqlite3_finalize(stmt_); }
 
-statement::~statement() { sqlite3_finalize(stmt_); }
-
-void statement::bind(int index, std::int64_t v) {
-    check_sqlite(sqlite3_bind_int64(stmt_, index, v), sqlite3_db_handle(stmt_), "bind");
-}
-
-void statement::bind(int index, std::string_view v) {
-    check_sqlite(sqlite3_bind_text(stmt_, index, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT),
-                 sqlite3_db_handle(stmt_), "bind");
-}
-
-void statement::bind_blob(int index, const void* data, std::size_t size) {
-    check_sqlite(sqlite3_bind_blob(stmt_, index, data, static_cast<int>(size), SQLITE_TRANSIENT),
-                 sqlite3_db_handle(stmt_), "bind");
-}
-
-void statement::bind(int index, std::nullptr_t) {
-    check_sqlite(sqlite3_bind_null(stmt_, index), sqlite3_db_handle(stmt_), "bind");
-}
-
-bool statement::step() {
-    const int rc = sqlite3_step(stmt_);
-    check_sqlite(rc, sqlite3_db_handle(stmt_), "step");
-    return rc == SQLITE_ROW;
-}
-
-void statement::run() {
-    while (step()) {
+    void bind(int index, std::int64_t v) override { check(sqlite3_bind_int64(stmt_, index, v)); }
+    void bind(int index, std::string_view v) override {
+        check(sqlite3_bind_text(stmt_, index, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
     }
-}
+    void bind_blob(int index, const void* data, std::size_t size) override {
+        check(sqlite3_bind_blob(stmt_, index, data, static_cast<int>(size), SQLITE_TRANSIENT));
+    }
+    void bind_null(int index) override { check(sqlite3_bind_null(stmt_, index)); }
 
-void statement::reset() noexcept {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-}
+    bool step() override {
+        const int rc = sqlite3_step(stmt_);
+        check_sqlite(rc, sqlite3_db_handle(stmt_), "step");
+        return rc == SQLITE_ROW;
+    }
+    void reset() noexcept override {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
 
-std::int64_t statement::column_int(int col) const { return sqlite3_column_int64(stmt_, col); }
+    std::int64_t column_int(int col) const override { return sqlite3_column_int64(stmt_, col); }
+    std::string column_text(int col) const override {
+        const auto* p = sqlite3_column_text(stmt_, col);
+        return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+                 : std::string();
+    }
+    std::string column_blob(int col) const override {
+        const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+        return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+    }
+    bool column_is_null(int col) const override { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
-std::string statement::column_text(int col) const {
-    const auto* p = sqlite3_column_text(stmt_, col);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
-             : std::string();
-}
+private:
+    void check(int rc) { check_sqlite(rc, sqlite3_db_handle(stmt_), "bind"); }
 
-std::string statement::column_blob(int col) const {
-    const auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
-}
+    sqlite3_stmt* stmt_ = nullptr;
+};
 
+}  // namespace
 
 // ---- database ---------------------------------------------------------------
 
@@ -127,10 +129,26 @@ void database::exec(std::string_view sql) {
     }
 }
 
+statement database::prepare(std::string_view sql) {
+    return statement(std::make_unique<sqlite_statement>(db_, sqlite_dialect(sql)));
+}
+
+void database::begin(transaction t) { exec(t == transaction::snapshot ? "BEGIN" : "BEGIN IMMEDIATE"); }
+
+void database::rollback() noexcept { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
+
 std::int64_t database::user_version() {
     statement s = prepare("PRAGMA user_version");
     s.step();
     return s.column_int(0);
+}
+
+std::string sqlite_dialect(std::string_view sql) {
+    return rewrite_sql(sql, [](std::string_view word, std::string& out) {
+        if (!iequals(word, "GREATEST")) return false;
+        out += "MAX";
+        return true;
+    }, nullptr);
 }
 
 }  // namespace parley::server

@@ -1,5 +1,6 @@
-// A thin RAII layer over SQLite: one class per handle, every result code
-// checked in one place and turned into sqlite_error.
+// The SQLite driver of the SQL interface (server/store/sql.hpp): one class
+// per handle, every result code checked in one place and turned into
+// sqlite_error.
 //
 // Connections are opened the way Parley always uses them: WAL journal,
 // synchronous=NORMAL (a commit survives a process crash; a power cut may lose
@@ -7,92 +8,30 @@
 // busy timeout so a reader or the other writer waits instead of failing.
 #pragma once
 
+#include "server/store/sql.hpp"
+
 #include <sqlite3.h>
 
 #include <cstdint>
-#include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 
 namespace parley::server {
 
-class sqlite_error : public std::runtime_error {
+class sqlite_error : public db_error {
 public:
-    sqlite_error(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+    sqlite_error(int code, const std::string& what);
     int code() const noexcept { return code_; }
-    /// SQLITE_BUSY/LOCKED/FULL/IOERR...: worth retrying later, not a bug.
-    bool transient() const noexcept;
 
 private:
     int code_;
 };
 
-class statement {
-public:
-    statement() = default;
-    statement(sqlite3* db, std::string_view sql);
-    statement(statement&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
-    statement& operator=(statement&& other) noexcept;
-    statement(const statement&) = delete;
-    statement& operator=(const statement&) = delete;
-    ~statement();
+/// SQLITE_BUSY/LOCKED/FULL/IOERR...: worth retrying later, not a bug.
+bool sqlite_transient(int code) noexcept;
 
-    /// Binds parameters 1..n in order (integers, strings, blobs as std::span, nullptr).
-    template <class... Args>
-    statement& bind_all(const Args&... args) {
-        return bind_all_from(1, args...);
-    }
-    /// Binds parameters first, first+1, ... in order.
-    template <class... Args>
-    statement& bind_all_from(int first, const Args&... args) {
-        int i = first - 1;
-        (bind(++i, args), ...);
-        return *this;
-    }
-    void bind(int index, std::int64_t v);
-    void bind(int index, long long v) { bind(index, static_cast<std::int64_t>(v)); }
-    void bind(int index, std::uint64_t v) { bind(index, static_cast<std::int64_t>(v)); }
-    void bind(int index, std::uint32_t v) { bind(index, static_cast<std::int64_t>(v)); }
-    void bind(int index, int v) { bind(index, static_cast<std::int64_t>(v)); }
-    void bind(int index, std::string_view v);
-    void bind(int index, const std::string& v) { bind(index, std::string_view(v)); }
-    void bind(int index, const char* v) { bind(index, std::string_view(v)); }
-    void bind_blob(int index, const void* data, std::size_t size);
-    void bind(int index, std::nullptr_t);
-
-    /// @return true when a row is available, false when done.
-    bool step();
-    /// Runs to completion (for statements that return no rows).
-    void run();
-    /// Resets for the next execution and clears bindings.
-    void reset() noexcept;
-
-    std::int64_t column_int(int col) const;
-    std::uint64_t column_u64(int col) const { return static_cast<std::uint64_t>(column_int(col)); }
-    std::string column_text(int col) const;
-    std::string column_blob(int col) const;
-
-private:
-    sqlite3_stmt* stmt_ = nullptr;
-};
-
-/// Resets a statement when the scope ends, whatever happened in it.
-class statement_use {
-public:
-    explicit statement_use(statement& s) : s_(s) {}
-    ~statement_use() { s_.reset(); }
-    statement* operator->() { return &s_; }
-    statement& operator*() { return s_; }
-    statement_use(const statement_use&) = delete;
-    statement_use& operator=(const statement_use&) = delete;
-
-private:
-    statement& s_;
-};
-
-class database {
+class database final : public connection {
 public:
     enum class mode { read_write, read_only };
 
@@ -100,12 +39,19 @@ public:
     database(database&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
     database(const database&) = delete;
     database& operator=(const database&) = delete;
-    ~database();
+    ~database() override;
 
-    void exec(std::string_view sql);
-    statement prepare(std::string_view sql) { return statement(db_, sql); }
-    std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
-    int changes() const { return sqlite3_changes(db_); }
+    engine kind() const noexcept override { return engine::sqlite; }
+    void exec(std::string_view sql) override;
+    statement prepare(std::string_view sql) override;
+    /// BEGIN IMMEDIATE for writes (SQLite has one writer: exclusive is the
+    /// same), a deferred BEGIN for snapshots.
+    void begin(transaction t) override;
+    void commit() override { exec("COMMIT"); }
+    void rollback() noexcept override;
+    bool in_transaction() const noexcept override { return sqlite3_get_autocommit(db_) == 0; }
+    std::int64_t changes() const override { return sqlite3_changes(db_); }
+
     std::int64_t user_version();
     sqlite3* handle() const noexcept { return db_; }
 
@@ -116,17 +62,7 @@ private:
 /// Throws sqlite_error for any code but OK, ROW and DONE.
 void check_sqlite(int rc, sqlite3* db, std::string_view what);
 
-/// Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back if it throws.
-template <class F>
-void with_transaction(database& db, F&& body) {
-    db.exec("BEGIN IMMEDIATE");
-    try {
-        body();
-        db.exec("COMMIT");
-    } catch (...) {
-        if (!sqlite3_get_autocommit(db.handle())) sqlite3_exec(db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
-    }
-}
+/// Portable SQL (sql.hpp) in SQLite's spelling: `GREATEST(` becomes `MAX(`.
+std::string sqlite_dialect(std::string_view sql);
 
 }  // namespace parley::server

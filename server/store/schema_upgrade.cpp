@@ -2,6 +2,7 @@
 
 #include "server/core/log.hpp"
 #include "server/store/backup.hpp"
+#include "server/store/database.hpp"
 
 #include <algorithm>
 #include <regex>
@@ -104,6 +105,18 @@ upgrade_report upgrade_database(const fs::path& file, std::span<const migration>
     }
     database db(file.string(), database::mode::read_write);
     report.to = migrate(db, all);
+    return report;
+}
+
+upgrade_report upgrade_store(const store_url& store) {
+    if (store.kind == store_url::engine::sqlite) return upgrade_database(store.target);
+    auto db = store.open(store_url::access::read_write);
+    upgrade_report report;
+    report.from = schema_version(*db);
+    report.to = migrate(*db);
+    if (report.from > 0 && report.from < report.to)
+        log::info(log::store, "migrated PostgreSQL; take backups with pg_dump, Parley does not copy a server database",
+                  {{"from", report.from}, {"to", report.to}});
     return report;
 }
 

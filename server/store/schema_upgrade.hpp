@@ -50,6 +50,11 @@ upgrade_report upgrade_database(const std::filesystem::path& file,
                                 std::time_t now = std::time(nullptr));
 
 /// FILE.before-upgrade-vFROM-to-vTO-YYYYMMDDTHHMMSSZ, the time in UTC.
+/** The same for any store: a SQLite file as above; PostgreSQL is migrated in
+ *  place (its backups are the operator's pg_dump), safe with several nodes
+ *  starting at once (migrations.hpp). */
+upgrade_report upgrade_store(const store_url& store);
+
 std::filesystem::path upgrade_backup_name(const std::filesystem::path& file, int from, int to, std::time_t when);
 
 /** Deletes the automatic upgrade backups of `file` (the files named as

@@ -2,6 +2,7 @@
 
 #include "server/core/bounds.hpp"
 #include "server/core/log.hpp"
+#include "server/store/database.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -26,26 +27,34 @@ member_status status_column(statement& s, int column) {
 /// A read transaction: the statements inside see one snapshot of the database.
 class read_snapshot {
 public:
-    explicit read_snapshot(database& db) : db_(db) { db_.exec("BEGIN"); }
-    ~read_snapshot() { sqlite3_exec(db_.handle(), "COMMIT", nullptr, nullptr, nullptr); }
+    explicit read_snapshot(connection& db) : db_(db) { db_.begin(connection::transaction::snapshot); }
+    ~read_snapshot() {
+        try {
+            db_.commit();
+        } catch (const db_error&) {
+            db_.rollback();  // nothing was written; the next read starts afresh
+        }
+    }
     read_snapshot(const read_snapshot&) = delete;
     read_snapshot& operator=(const read_snapshot&) = delete;
 
 private:
-    database& db_;
+    connection& db_;
 };
 
 constexpr const char* room_columns =
     "SELECT id, name, title, topic, kind, COALESCE(direct_key, ''), COALESCE(created_by, 0) FROM rooms ";
 constexpr const char* last_seq_of_room =
-    "MAX(COALESCE((SELECT MAX(seq) FROM messages WHERE messages.room_id = r.id), 0), "
+    "GREATEST(COALESCE((SELECT MAX(seq) FROM messages WHERE messages.room_id = r.id), 0), "
     "COALESCE((SELECT MAX(seq) FROM changes WHERE changes.room_id = r.id), 0))";
 
 }  // namespace
 
-struct sqlite_catalog::sql {
-    explicit sql(const std::string& path)
-        : db(path, database::mode::read_only),
+struct sql_catalog::sql {
+    explicit sql(const store_url& store) : sql(store.open(store_url::access::read_only)) {}
+    explicit sql(std::unique_ptr<connection> c)
+        : owned(std::move(c)),
+          db(*owned),
           by_address(db.prepare(std::string(room_columns) + "WHERE name = ? AND deleted_at = 0")),
           by_id(db.prepare(std::string(room_columns) + "WHERE id = ? AND deleted_at = 0")),
           by_direct(db.prepare(std::string(room_columns) + "WHERE direct_key = ? AND deleted_at = 0")),
@@ -71,7 +80,8 @@ struct sqlite_catalog::sql {
                                "ORDER BY r.name LIMIT ?")),
           max_id(db.prepare("SELECT COALESCE(MAX(id), 0) FROM rooms")) {}
 
-    database db;
+    std::unique_ptr<connection> owned;
+    connection& db;
     statement by_address, by_id, by_direct, row, people, last_seq, entries, direct_people, directory, max_id;
 };
 
@@ -84,10 +94,10 @@ member_state member_from_row(statement& s) {
 
 }  // namespace
 
-sqlite_catalog::sqlite_catalog(const std::string& db_path) : sql_(std::make_unique<sql>(db_path)) {}
-sqlite_catalog::~sqlite_catalog() = default;
+sql_catalog::sql_catalog(const store_url& store) : sql_(std::make_unique<sql>(store)) {}
+sql_catalog::~sql_catalog() = default;
 
-std::optional<catalog_hit> sqlite_catalog::find(
+std::optional<catalog_hit> sql_catalog::find(
     const room_key& key, std::uint64_t user_id, const std::function<bool(const stored_room&, const member_state*)>& load) {
     std::lock_guard lock(mutex_);
     read_snapshot snapshot(sql_->db);
@@ -131,7 +141,7 @@ std::optional<catalog_hit> sqlite_catalog::find(
     return hit;
 }
 
-std::vector<protocol::room_entry> sqlite_catalog::rooms_of(std::uint64_t user_id) {
+std::vector<protocol::room_entry> sql_catalog::rooms_of(std::uint64_t user_id) {
     std::lock_guard lock(mutex_);
     read_snapshot snapshot(sql_->db);
     std::vector<protocol::room_entry> out;
@@ -160,7 +170,7 @@ std::vector<protocol::room_entry> sqlite_catalog::rooms_of(std::uint64_t user_id
     return out;
 }
 
-std::vector<directory_entry> sqlite_catalog::public_rooms(std::string_view after, std::size_t limit) {
+std::vector<directory_entry> sql_catalog::public_rooms(std::string_view after, std::size_t limit) {
     std::lock_guard lock(mutex_);
     read_snapshot snapshot(sql_->db);
     std::vector<directory_entry> out;
@@ -172,7 +182,7 @@ std::vector<directory_entry> sqlite_catalog::public_rooms(std::string_view after
     return out;
 }
 
-std::uint32_t sqlite_catalog::max_room_id() {
+std::uint32_t sql_catalog::max_room_id() {
     std::lock_guard lock(mutex_);
     statement_use q(sql_->max_id);
     return q->step() ? static_cast<std::uint32_t>(q->column_int(0)) : 0;
@@ -226,14 +236,14 @@ timeline_event change_from_row(statement& s) {
     return ev;
 }
 
-// SQLite integers are signed: "up to the end" is its largest one.
+// Integers in both engines are signed: "up to the end" is its largest one.
 std::uint64_t clamp_seq(std::uint64_t seq) {
     return std::min<std::uint64_t>(seq, static_cast<std::uint64_t>(INT64_MAX));
 }
 
 }  // namespace
 
-timeline_reader::timeline_reader(database& db, const step_fault* faults)
+timeline_reader::timeline_reader(connection& db, const step_fault* faults)
     : faults_(faults),
       messages_in_range_(db.prepare(std::string(message_columns) + "WHERE m.room_id = ? AND m.seq BETWEEN ? AND ? ORDER BY m.seq")),
       messages_before_(db.prepare(std::string(message_columns) + "WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?")),
@@ -329,21 +339,21 @@ std::vector<epoch_record> timeline_reader::epochs(std::uint32_t room_id) {
     return out;
 }
 
-struct sqlite_store::reader {
-    reader(const std::string& path, const timeline_reader::step_fault* faults)
-        : db(path, database::mode::read_only), reads(db, faults) {}
-    database db;
+struct sql_store::reader {
+    reader(const store_url& store, const timeline_reader::step_fault* faults)
+        : db(store.open(store_url::access::read_only)), reads(*db, faults) {}
+    std::unique_ptr<connection> db;
     timeline_reader reads;
 };
 
-sqlite_store::sqlite_store(std::string db_path, std::size_t threads) : path_(std::move(db_path)), pool_(threads) {}
+sql_store::sql_store(store_url store, std::size_t threads) : store_(std::move(store)), pool_(threads) {}
 
-sqlite_store::~sqlite_store() { stop(); }
+sql_store::~sql_store() { stop(); }
 
-void sqlite_store::stop() { pool_.join(); }
+void sql_store::stop() { pool_.join(); }
 
 template <class T, class Read>
-void sqlite_store::run(std::string_view name, Read read, handler<T> done) {
+void sql_store::run(std::string_view name, Read read, handler<T> done) {
     boost::asio::post(pool_, [this, name, read = std::move(read), done = std::move(done)]() mutable {
         std::unique_ptr<reader> r;
         {
@@ -356,7 +366,7 @@ void sqlite_store::run(std::string_view name, Read read, handler<T> done) {
         read_result<T> result;
         try {
             if (before_read) before_read(name);
-            if (!r) r = std::make_unique<reader>(path_, &step_fault_hook);
+            if (!r) r = std::make_unique<reader>(store_, &step_fault_hook);
             result.value = read(r->reads);
             result.ok = true;
         } catch (const std::exception& e) {
@@ -371,23 +381,23 @@ void sqlite_store::run(std::string_view name, Read read, handler<T> done) {
     });
 }
 
-void sqlite_store::read_events(std::uint32_t room_id, std::uint64_t from, std::uint64_t to, handler<event_page> done) {
+void sql_store::read_events(std::uint32_t room_id, std::uint64_t from, std::uint64_t to, handler<event_page> done) {
     run<event_page>("events", [=](timeline_reader& r) { return r.events(room_id, from, to); }, std::move(done));
 }
 
-void sqlite_store::read_messages_before(std::uint32_t room_id, std::uint64_t before, std::size_t limit,
+void sql_store::read_messages_before(std::uint32_t room_id, std::uint64_t before, std::size_t limit,
                                         handler<std::vector<message_state>> done) {
     run<std::vector<message_state>>(
         "messages_before", [=](timeline_reader& r) { return r.messages_before(room_id, before, limit); }, std::move(done));
 }
 
-void sqlite_store::find_client_op(std::uint32_t room_id, std::uint64_t user_id, std::uint64_t client_id,
+void sql_store::find_client_op(std::uint32_t room_id, std::uint64_t user_id, std::uint64_t client_id,
                                   handler<std::optional<stored_ack>> done) {
     run<std::optional<stored_ack>>(
         "client_op", [=](timeline_reader& r) { return r.client_op(room_id, user_id, client_id); }, std::move(done));
 }
 
-void sqlite_store::read_snapshot(std::uint32_t room_id, std::uint64_t from, handler<room_snapshot> done) {
+void sql_store::read_snapshot(std::uint32_t room_id, std::uint64_t from, handler<room_snapshot> done) {
     run<room_snapshot>("snapshot", [=](timeline_reader& r) {
         return room_snapshot{r.epochs(room_id), r.events(room_id, from, UINT64_MAX)};
     }, std::move(done));

@@ -1,11 +1,11 @@
 // The read side of storage: history, replays, resend checks and start-up
-// loading, on read-only SQLite connections that never block the writer (WAL
-// lets readers and one writer work at once) or the I/O threads (reads run on
-// their own small thread pool).
+// loading, on read-only connections (SQLite or PostgreSQL) that never block
+// the writer (SQLite's WAL, PostgreSQL's MVCC: readers and the writer work at
+// once) or the I/O threads (reads run on their own small thread pool).
 #pragma once
 
 #include "server/core/events.hpp"
-#include "server/store/database.hpp"
+#include "server/store/sql.hpp"
 
 #include <boost/asio/thread_pool.hpp>
 
@@ -19,10 +19,10 @@ namespace parley::server {
 
 /// The rooms table on its own read-only connection, one lookup at a time
 /// (each is a few point reads on indexes).
-class sqlite_catalog final : public room_catalog {
+class sql_catalog final : public room_catalog {
 public:
-    explicit sqlite_catalog(const std::string& db_path);
-    ~sqlite_catalog() override;
+    explicit sql_catalog(const store_url& store);
+    ~sql_catalog() override;
 
     std::optional<catalog_hit> find(const room_key& key, std::uint64_t user_id,
                                     const std::function<bool(const stored_room&, const member_state*)>& load) override;
@@ -43,11 +43,11 @@ public:
     /// Fault injection (tests/store/fault_loop_test.cpp): called before every
     /// step of a read statement (one per row) with the statement's name; a
     /// result other than SQLITE_OK fails that step with that code, as if
-    /// SQLite had returned it.
+    /// the database had returned it.
     using step_fault = std::function<int(std::string_view statement)>;
 
     /// @param faults may be null (no fault points: one pointer test per step)
-    explicit timeline_reader(database& db, const step_fault* faults = nullptr);
+    explicit timeline_reader(connection& db, const step_fault* faults = nullptr);
 
     /// Events [from, to], dense: a seq that storage lacks (a hole left by
     /// an older version) comes back as a void event.
@@ -66,10 +66,10 @@ private:
     statement messages_in_range_, messages_before_, reactions_, changes_, client_op_, epochs_;
 };
 
-class sqlite_store final : public message_store {
+class sql_store final : public message_store {
 public:
-    sqlite_store(std::string db_path, std::size_t threads);
-    ~sqlite_store() override;
+    sql_store(store_url store, std::size_t threads);
+    ~sql_store() override;
 
     void read_events(std::uint32_t room_id, std::uint64_t from, std::uint64_t to, handler<event_page> done) override;
     void read_messages_before(std::uint32_t room_id, std::uint64_t before, std::size_t limit,
@@ -80,7 +80,7 @@ public:
     /// Finishes queued reads and joins the threads.
     void stop();
 
-    /// Called before every read with its name; tests throw sqlite_error from
+    /// Called before every read with its name; tests throw a db_error from
     /// it to make the Nth read fail.
     std::function<void(std::string_view read)> before_read;
     /// Given to every read connection's timeline_reader: fails the Nth step
@@ -94,7 +94,7 @@ private:
     template <class T, class Read>
     void run(std::string_view name, Read read, handler<T> done);
 
-    const std::string path_;
+    const store_url store_;
     boost::asio::thread_pool pool_;
     std::mutex mutex_;
     std::vector<std::unique_ptr<reader>> idle_;

@@ -2,18 +2,30 @@
 # Starts a fresh parley on a free port with a temporary data directory, runs
 # parley-conformance against it, then stops it with SIGTERM and checks that
 # it exits cleanly. Used by CTest (label `server`).
-#   run_conformance.sh PARLEY_BINARY CONFORMANCE_BINARY [--tls]
+#   run_conformance.sh PARLEY_BINARY CONFORMANCE_BINARY [--tls|--postgres]
 # With --tls the server serves a self-signed certificate made here, and the
-# runner speaks wss:// (and HTTPS) trusting only that certificate.
+# runner speaks wss:// (and HTTPS) trusting only that certificate. With
+# --postgres the server stores everything in a scratch PostgreSQL server
+# (scripts/pg-scratch.sh) started here and stopped afterwards.
 set -euo pipefail
-source "$(dirname "$0")/../support/start_parley.sh"
+here=$(dirname "$0")
+source "$here/../support/start_parley.sh"
 tls=()
+store=()
+if [[ ${3:-} == --postgres ]]; then
+  pgroot=$(mktemp -d)
+  chmod 755 "$pgroot"  # the server runs as an unprivileged user when we are root
+  at_exit='"$here/../../scripts/pg-scratch.sh" stop "$pgroot/pg" >/dev/null || true; rm -rf "$pgroot"'
+  trap 'eval "$at_exit"' EXIT
+  url=$(PG_SCRATCH_FAST=1 "$here/../../scripts/pg-scratch.sh" start "$pgroot/pg")
+  store=(--store "postgres:$url")
+fi
 if [[ ${3:-} == --tls ]]; then
   certs=$(mktemp -d)
   make_test_cert "$certs"
   tls=(--tls-cert "$certs/server.crt" --tls-key "$certs/server.key")
 fi
-start_parley "$1" --message-rate 1000/1000 --auth-rate 100/100 "${tls[@]}"
+start_parley "$1" --message-rate 1000/1000 --auth-rate 100/100 "${tls[@]}" "${store[@]}"
 status=0
 if [[ ${#tls[@]} -gt 0 ]]; then
   "$2" "wss://127.0.0.1:$port" --ca "$certs/server.crt" || status=$?

@@ -4,6 +4,7 @@
 
 #include "protocol/packets.hpp"
 #include "server/net/control_socket.hpp"
+#include "server/store/database.hpp"
 #include "server/store/migrations.hpp"
 #include "tests/support/live_server.hpp"
 

@@ -1,3 +1,4 @@
+#include "server/store/database.hpp"
 #include "server/store/backup.hpp"
 
 #include "server/store/migrations.hpp"

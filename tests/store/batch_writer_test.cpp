@@ -1,3 +1,4 @@
+#include "server/store/database.hpp"
 #include "server/store/batch_writer.hpp"
 
 #include "server/store/migrations.hpp"
@@ -120,7 +121,7 @@ TEST(BatchWriter, ABatchIsOneTransaction) {
     fixture f;
     auto o = f.options();
     std::atomic<int> statements{0};
-    o.before_statement = [&](database&, std::string_view) {
+    o.before_statement = [&](connection&, std::string_view) {
         if (++statements == 7) throw sqlite_error(SQLITE_IOERR, "injected I/O error");
     };
     auto w = f.make(o);
@@ -153,7 +154,7 @@ TEST(BatchWriter, DiskFullIsRetriedWithoutLoss) {
     auto o = f.options();
     std::atomic<int> calls{0};
     std::atomic<bool> full{true};
-    o.before_statement = [&](database& db, std::string_view) {
+    o.before_statement = [&](connection& db, std::string_view) {
         if (++calls == 1) db.exec("PRAGMA max_page_count = 1");  // below the current size: no growth
         if (!full) db.exec("PRAGMA max_page_count = 1073741823");
     };
@@ -179,7 +180,7 @@ TEST(BatchWriter, LockedDatabaseIsRetriedWithoutLoss) {
     fixture f;
     auto o = f.options();
     std::atomic<int> busy{3};
-    o.before_statement = [&](database&, std::string_view) {
+    o.before_statement = [&](connection&, std::string_view) {
         if (busy > 0) {
             --busy;
             throw sqlite_error(SQLITE_BUSY, "database is locked");

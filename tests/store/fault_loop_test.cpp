@@ -30,9 +30,9 @@
 //   costs that one event alone: the database is that of a run without the
 //   event, plus a void row in its place, reported.
 //
-// READS (sqlite_store::before_read, before every read, and
-// sqlite_store::step_fault_hook, before every row of every read statement)
-// drive a real parley::server::room over the real sqlite_store, through a
+// READS (sql_store::before_read, before every read, and
+// sql_store::step_fault_hook, before every row of every read statement)
+// drive a real parley::server::room over the real sql_store, through a
 // warm-up and a latest page, a replay, an older history page and a resend's
 // disk check. Each step's answer must be exactly that of a run without
 // faults, or room_unavailable (115) with retry_after_ms and nothing else, for
@@ -44,6 +44,7 @@
 // events, longer histories), so every loop covers more calls; it takes
 // minutes, not seconds. The default scenario keeps `make test` well under a
 // minute.
+#include "server/store/database.hpp"
 #include "server/store/batch_writer.hpp"
 
 #include "protocol/codec.hpp"
@@ -462,7 +463,7 @@ TEST(FaultLoop, ANonTransientWriteFailureCostsOneEventAlone) {
 /// room has heard back from all of them.
 class counted_store final : public message_store {
 public:
-    explicit counted_store(sqlite_store& inner) : inner_(inner) {}
+    explicit counted_store(sql_store& inner) : inner_(inner) {}
     bool idle() const { return pending_.load() == 0; }
 
     void read_events(std::uint32_t room_id, std::uint64_t from, std::uint64_t to, handler<event_page> done) override {
@@ -490,7 +491,7 @@ private:
         };
     }
 
-    sqlite_store& inner_;
+    sql_store& inner_;
     std::atomic<int> pending_{0};
 };
 
@@ -518,7 +519,7 @@ public:
             store_.step_fault_hook = fault;
         }
         cfg_.room_cache_messages = 4;  // joins, replays and history read the disk
-        sqlite_catalog catalog(path);
+        sql_catalog catalog(path);
         if (auto hit = catalog.find({room_key::by::id, {}, 1}, 0, [](const auto&, const auto*) { return true; }))
             last_seq_ = hit->room.last_seq;
         room_services svc{cfg_, stats_, &sink_, &counted_};
@@ -587,7 +588,7 @@ private:
     config cfg_;
     metrics stats_;
     null_sink sink_;
-    sqlite_store store_;
+    sql_store store_;
     counted_store counted_;
     std::mutex mutex_;
     std::uint64_t calls_ = 0;

@@ -1,3 +1,4 @@
+#include "server/store/database.hpp"
 #include "server/store/migrations.hpp"
 
 #include "tests/support/test_server.hpp"

@@ -1,3 +1,4 @@
+#include "server/store/database.hpp"
 #include "server/store/schema_upgrade.hpp"
 
 #include "server/core/log.hpp"

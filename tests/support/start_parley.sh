@@ -1,11 +1,12 @@
 # Sourced by test scripts: start_parley BINARY [FLAGS...] starts a parley on a
 # free loopback port with a fresh data directory, and sets `pid`, `port` and
-# `data` (removed, and the server killed, when the script exits).
+# `data` (removed, and the server killed, when the script exits, before the
+# caller's own `at_exit` command, if it set one).
 start_parley() {
   local binary=$1
   shift
   data=$(mktemp -d)
-  trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$data"' EXIT
+  trap 'kill -9 $pid 2>/dev/null || true; rm -rf "$data"; eval "${at_exit:-}"' EXIT
   "$binary" --listen 127.0.0.1:0 --data-dir "$data" --password-cost min "$@" 2>"$data/server.log" &
   pid=$!
   port=""
