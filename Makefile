@@ -16,7 +16,7 @@ SOAK_SECONDS  ?= 600
 CMAKE         := cmake
 SHELL         := /bin/bash
 
-.PHONY: all deps configure build wasm run install package test-package-install test test-protocol soak test-tsan test-asan fuzz-build fuzz fuzz-protocol fuzz-smoke \
+.PHONY: all deps configure build wasm run install package test-package-install test test-protocol soak test-tsan test-asan fuzz-build fuzz fuzz-protocol fuzz-smoke bench-store \
         bench bench-protocol bench-access bench-rooms bench-storm bench-tls bench-wasm clean help
 
 all: build
@@ -209,6 +209,12 @@ BENCH_TLS_CONNECTIONS ?= 2000
 bench-tls: deps $(RELEASE)/build.ninja
 	$(CMAKE) --build $(RELEASE) --target parley
 	bench/tls_idle.py $(RELEASE)/server/parley $(BENCH_TLS_CONNECTIONS)
+
+# The batch writer on SQLite and PostgreSQL: flat out, and lag at BENCH_STORE_RATE events/s.
+BENCH_STORE_RATE ?= 20000
+bench-store: deps $(RELEASE)/build.ninja
+	$(CMAKE) --build $(RELEASE) --target parley-store-bench
+	bench/store_bench.sh $(RELEASE) $(BENCH_REPS) 200000 $(BENCH_STORE_RATE)
 
 # The wasm codec beside JSON.stringify/JSON.parse in node (see docs/benchmarks.md).
 bench-wasm: wasm

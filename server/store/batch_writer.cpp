@@ -124,13 +124,32 @@ void batch_writer::run() {
 
 template <class F>
 void batch_writer::transact(F&& body) {
+    bumps_.clear();  // a failed attempt may have left some
     with_transaction(*db_, [&] {
         writing_ = nullptr;
         fail_if_injected("begin");
         body();
         writing_ = nullptr;
+        write_bumps();
         fail_if_injected("commit");
     });
+}
+
+// Once per room and transaction: PostgreSQL keeps every version of a row a
+// transaction updates, so bumping a room per event would make a batch of n
+// events cost n^2 / rooms.
+void batch_writer::bump(std::uint32_t room_id, std::uint64_t seq, unix_ms at) {
+    auto& b = bumps_[room_id];
+    b.first = std::max(b.first, seq);
+    b.second = std::max(b.second, at);
+}
+
+void batch_writer::write_bumps() {
+    for (const auto& [room_id, b] : bumps_) {
+        bump_room_.bind_all(b.first, b.second, room_id);
+        step(bump_room_, "bump_room");
+    }
+    bumps_.clear();
 }
 
 void batch_writer::fail_if_injected(std::string_view call) {
@@ -260,9 +279,7 @@ void batch_writer::write_message(const events::message_posted& m) {
     const bool added = insert_once(insert_message_, "insert_message", m.room_id, m.seq, [&] {
         insert_message_.bind_all(m.room_id, m.seq, m.author_id, std::uint64_t{0}, m.text, m.sent_at, m.reply_to);
     });
-    if (!added) return;
-    bump_room_.bind_all(m.seq, m.sent_at, m.room_id);
-    step(bump_room_, "bump_room");
+    if (added) bump(m.room_id, m.seq, m.sent_at);
 }
 
 // Each change's own row goes first: written again, it finds its row stored
@@ -340,8 +357,7 @@ void batch_writer::write_room_event(const events::room_changed& ev) {
         update_room_.bind_all(s.address, s.title, s.topic, static_cast<int>(s.kind), ev.room_id);
         step(update_room_, "update_room");
     }
-    bump_room_.bind_all(ev.seq, std::uint64_t{0}, ev.room_id);
-    step(bump_room_, "bump_room");
+    bump(ev.room_id, ev.seq, 0);
 }
 
 // Voids first, then watermarks: a room resets its members before any

@@ -132,6 +132,9 @@ private:
     void fail_if_injected(std::string_view call);
     void report(const std::vector<storage_event>& batch);
     void write_room_event(const events::room_changed& ev);
+    /// Raises the room's last_seq and last_message_at at the end of the transaction.
+    void bump(std::uint32_t room_id, std::uint64_t seq, unix_ms at);
+    void write_bumps();
 
     options opts_;
     metrics& stats_;
@@ -142,6 +145,7 @@ private:
         upsert_member_, update_room_, delete_room_;
     std::vector<std::pair<std::uint32_t, std::uint64_t>> voided_;  // in the batch being committed
     const storage_event* writing_ = nullptr;  // for fault_hook: the event whose statements run
+    std::map<std::uint32_t, std::pair<std::uint64_t, unix_ms>> bumps_;  // room -> highest seq and time, this transaction
     std::map<std::uint32_t, std::uint64_t> unstorable_;  // room -> lowest seq with neither its row nor a void
 
     mutable std::mutex mutex_;
