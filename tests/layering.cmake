@@ -7,11 +7,12 @@ cmake_minimum_required(VERSION 3.25)  # IN_LIST
 
 set(allowed_core  core)
 set(allowed_store core store)
+set(allowed_cluster core cluster)
 set(allowed_chat  core chat)
-set(allowed_net   core store chat net)
+set(allowed_net   core store cluster chat net)
 
 set(violations "")
-foreach(layer core store chat net)
+foreach(layer core store cluster chat net)
   file(GLOB_RECURSE sources ${ROOT}/server/${layer}/*.hpp ${ROOT}/server/${layer}/*.cpp)
   foreach(source ${sources})
     file(STRINGS ${source} includes REGEX "^#include \"server/")
