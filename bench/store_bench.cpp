@@ -2,6 +2,7 @@
 // persists flat out, and how far behind it falls at a fixed rate.
 //
 //   parley-store-bench --store sqlite:/tmp/x.db|postgres:URL [--events N] [--rate R --seconds S]
+//                      [--rows-per-insert K]
 //
 // Flat out: N message events (100 rooms, 200-byte texts) are pushed at once;
 // the figure is N over the time until the last watermark arrives. At a rate:
@@ -36,6 +37,7 @@ struct args {
     std::uint64_t events = 200000;
     std::uint64_t rate = 0;
     double seconds = 10;
+    std::size_t rows_per_insert = 0;  // the engine's default
 };
 
 args parse(int argc, char** argv) {
@@ -46,6 +48,7 @@ args parse(int argc, char** argv) {
         else if (k == "--events") a.events = std::stoull(v);
         else if (k == "--rate") a.rate = std::stoull(v);
         else if (k == "--seconds") a.seconds = std::stod(v);
+        else if (k == "--rows-per-insert") a.rows_per_insert = std::stoull(v);
         else throw std::invalid_argument("unknown argument " + k);
     }
     if (a.store.empty()) throw std::invalid_argument("--store sqlite:PATH|postgres:URL is required");
@@ -91,6 +94,7 @@ int main(int argc, char** argv) try {
 
     metrics stats;
     batch_writer::options o;  // the server's defaults: 10 events or 5 s, everything waiting at once
+    o.max_rows_per_insert = a.rows_per_insert;
     batch_writer w(store, o, stats, batch_writer::reports{[&](std::uint32_t room, std::uint64_t seq) {
         const auto now = clock_type::now();
         std::lock_guard lock(mutex);
@@ -131,13 +135,14 @@ int main(int argc, char** argv) try {
     const auto commits = stats.commits.load();
     std::lock_guard lock(mutex);
     std::printf("store=%s events=%llu rate=%llu seconds=%.2f persisted_per_s=%.0f commits=%llu events_per_commit=%.1f "
-                "lag_p50_ms=%.1f lag_p99_ms=%.1f lag_max_ms=%.1f max_backlog=%zu push_s=%.2f\n",
+                "lag_p50_ms=%.1f lag_p99_ms=%.1f lag_max_ms=%.1f max_backlog=%zu push_s=%.2f rows_per_insert=%zu\n",
                 store.kind == store_url::engine::sqlite ? "sqlite" : "postgres", static_cast<unsigned long long>(total),
                 static_cast<unsigned long long>(a.rate), secs, static_cast<double>(total) / secs,
                 static_cast<unsigned long long>(commits),
                 commits ? static_cast<double>(total) / static_cast<double>(commits) : 0.0, percentile(lags_ms, 0.5),
                 percentile(lags_ms, 0.99), percentile(lags_ms, 1.0), max_backlog,
-                std::chrono::duration<double>(pushed_all - started).count());
+                std::chrono::duration<double>(pushed_all - started).count(),
+                a.rows_per_insert != 0 ? a.rows_per_insert : batch_writer::default_rows_per_insert);
     return 0;
 } catch (const std::exception& e) {
     std::cerr << "parley-store-bench: " << e.what() << "\n";

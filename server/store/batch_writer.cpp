@@ -4,6 +4,7 @@
 #include "server/core/log.hpp"
 #include "server/store/database.hpp"
 
+#include <algorithm>
 #include <map>
 
 namespace parley::server {
@@ -47,6 +48,16 @@ batch_writer::batch_writer(const store_url& store, options opts, metrics& stats,
     insert_void_ = db.prepare(
         "INSERT INTO changes(room_id, seq, kind) SELECT CAST(?1 AS BIGINT), CAST(?2 AS BIGINT), 4 "
         "WHERE NOT EXISTS (SELECT 1 FROM messages WHERE room_id = ?1 AND seq = ?2) ON CONFLICT DO NOTHING");
+    // Chunks of max, max/4, max/16, ... 1 rows: a run of n messages takes at
+    // most n/max + 3 statements per smaller size.
+    const std::size_t most = opts_.max_rows_per_insert != 0 ? opts_.max_rows_per_insert : default_rows_per_insert;
+    for (std::size_t rows = most;; rows = std::max<std::size_t>(rows / 4, 1)) {
+        std::string sql = "INSERT INTO messages(room_id, seq, author_id, client_msg_id, text, sent_at, reply_to) VALUES ";
+        for (std::size_t i = 0; i < rows; ++i) sql += i == 0 ? "(?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?)";
+        sql += " ON CONFLICT DO NOTHING RETURNING room_id, seq";
+        insert_messages_.push_back({rows, db.prepare(sql)});
+        if (rows == 1) break;
+    }
 }
 
 batch_writer::~batch_writer() {
@@ -161,9 +172,7 @@ bool batch_writer::commit(const std::vector<storage_event>& batch) {
     const auto started = clock::now();
     voided_.clear();
     try {
-        transact([&] {
-            for (const auto& e : batch) write(e);
-        });
+        transact([&] { write_all(batch); });
     } catch (const db_error& e) {
         stats_.commit_failures.fetch_add(1, std::memory_order_relaxed);
         if (e.transient()) {
@@ -213,7 +222,8 @@ void batch_writer::commit_one_by_one(const std::vector<storage_event>& batch) {
     for (const auto& e : batch) {
         // Twice: a failure that does not repeat (at BEGIN or COMMIT, say) was
         // not the event's fault, and must not cost it.
-        if (commit_alone([&] { write(e); }) || commit_alone([&] { write(e); })) {
+        const std::span<const storage_event> alone(&e, 1);
+        if (commit_alone([&] { write_all(alone); }) || commit_alone([&] { write_all(alone); })) {
             stats_.events_committed.fetch_add(1, std::memory_order_relaxed);
             continue;
         }
@@ -242,10 +252,14 @@ bool batch_writer::store_void(std::uint32_t room_id, std::uint64_t seq) {
     }
 }
 
-void batch_writer::step(statement& s, std::string_view name) {
-    statement_use use(s);
+void batch_writer::before(std::string_view name) {
     if (opts_.before_statement) opts_.before_statement(*db_, name);
     fail_if_injected(name);
+}
+
+void batch_writer::step(statement& s, std::string_view name) {
+    statement_use use(s);
+    before(name);
     use->run();
 }
 
@@ -255,31 +269,82 @@ void batch_writer::write_void(std::uint32_t room_id, std::uint64_t seq) {
     step(insert_void_, "insert_void");
 }
 
+bool batch_writer::stored(std::uint32_t room_id, std::uint64_t seq) {
+    statement_use q(stored_);
+    q->bind_all(room_id, seq);
+    return q->step();
+}
+
 template <class Rebind>
 bool batch_writer::insert_once(statement& s, std::string_view name, std::uint32_t room_id, std::uint64_t seq,
                                Rebind again) {
     step(s, name);
     if (db_->changes() != 0) return true;
-    {
-        statement_use q(stored_);
-        q->bind_all(room_id, seq);
-        if (q->step()) return false;
-    }
+    if (stored(room_id, seq)) return false;
     log::warn(log::writer, "an event reuses a client id of its author; stored without it", {{"room", room_id}, {"seq", seq}});
     again();
     step(s, name);
     return true;
 }
 
-// A client id already used by the same author in the room means the client
-// sent a message again with resend=false. Everyone saw it as a new message,
-// so it is stored as one, without the id.
-void batch_writer::write_message(const events::message_posted& m) {
-    insert_message_.bind_all(m.room_id, m.seq, m.author_id, m.client_msg_id, m.text, m.sent_at, m.reply_to);
-    const bool added = insert_once(insert_message_, "insert_message", m.room_id, m.seq, [&] {
-        insert_message_.bind_all(m.room_id, m.seq, m.author_id, std::uint64_t{0}, m.text, m.sent_at, m.reply_to);
-    });
-    if (added) bump(m.room_id, m.seq, m.sent_at);
+// Messages are most of every batch, and nothing else in a batch depends on
+// a message but the events after it: a run of consecutive messages is
+// written together before the next other event.
+void batch_writer::write_all(std::span<const storage_event> batch) {
+    run_.clear();
+    for (const auto& e : batch) {
+        if (std::holds_alternative<events::message_posted>(e)) {
+            run_.push_back(&e);
+            continue;
+        }
+        write_messages(run_);
+        run_.clear();
+        write(e);
+    }
+    write_messages(run_);
+    run_.clear();
+}
+
+// Each chunk is one INSERT ... ON CONFLICT DO NOTHING RETURNING of its rows:
+// a row not returned is either stored already (a batch written again: it
+// stands) or reuses a client id its author already used in the room, which
+// means the client sent a message again with resend=false. Everyone saw it
+// as a new message, so it is stored as one, without the id.
+void batch_writer::write_messages(std::span<const storage_event* const> run) {
+    constexpr int columns = 7;
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> added;
+    while (!run.empty()) {
+        auto& chunk = *std::find_if(insert_messages_.begin(), insert_messages_.end(),
+                                    [&](const bulk_insert& b) { return b.rows <= run.size(); });
+        const auto rows = run.first(chunk.rows);
+        run = run.subspan(chunk.rows);
+        writing_ = rows.front();  // fault_hook: a chunk fails as its first event
+        added.clear();
+        {
+            statement_use use(chunk.stmt);
+            int param = 1;
+            for (const storage_event* e : rows) {
+                const auto& m = std::get<events::message_posted>(*e);
+                use->bind_all_from(param, m.room_id, m.seq, m.author_id, m.client_msg_id, m.text, m.sent_at, m.reply_to);
+                param += columns;
+            }
+            before("insert_message");
+            while (use->step()) added.emplace_back(static_cast<std::uint32_t>(use->column_int(0)), use->column_u64(1));
+        }
+        std::sort(added.begin(), added.end());
+        for (const storage_event* e : rows) {
+            const auto& m = std::get<events::message_posted>(*e);
+            if (!std::binary_search(added.begin(), added.end(), std::pair{m.room_id, m.seq})) {
+                writing_ = e;
+                if (stored(m.room_id, m.seq)) continue;
+                log::warn(log::writer, "an event reuses a client id of its author; stored without it",
+                          {{"room", m.room_id}, {"seq", m.seq}});
+                insert_message_.bind_all(m.room_id, m.seq, m.author_id, std::uint64_t{0}, m.text, m.sent_at, m.reply_to);
+                step(insert_message_, "insert_message");
+            }
+            bump(m.room_id, m.seq, m.sent_at);
+        }
+    }
 }
 
 // Each change's own row goes first: written again, it finds its row stored
@@ -307,7 +372,8 @@ void batch_writer::write(const storage_event& e) {
                 insert_epoch_.bind_all(ev.room_id, ev.epoch, ev.base_seq, ev.at);
                 step(insert_epoch_, "insert_epoch");
             } else if constexpr (std::is_same_v<T, message_posted>) {
-                write_message(ev);
+                const storage_event* one[] = {&e};
+                write_messages(one);
             } else if constexpr (std::is_same_v<T, message_edited>) {
                 if (!change(ev.room_id, ev.seq, 1, ev.user_id, ev.client_id, ev.message_seq, ev.text, 0, false, 0, ev.at))
                     return;
