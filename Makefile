@@ -92,13 +92,14 @@ soak: configure
 	PARLEY_BINARY_DIR=$(BUILD) $(BUILD)/tests/soak/parley-soak --seconds $(SOAK_SECONDS) $(if $(SOAK_SEED),--seed $(SOAK_SEED))
 
 # ---- sanitizers --------------------------------------------------------------
-# The server and storage suites under ThreadSanitizer (races) and under
-# AddressSanitizer + UndefinedBehaviorSanitizer.
+# The server, storage and cluster suites under ThreadSanitizer (races); the
+# protocol, server and storage suites under AddressSanitizer +
+# UndefinedBehaviorSanitizer.
 test-tsan: deps
 	$(CMAKE) --preset tsan
 	$(CMAKE) --build build-tsan
 	cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-	  ctest --output-on-failure -j$(CTEST_JOBS) -L "server|storage"
+	  ctest --output-on-failure -j$(CTEST_JOBS) -L "server|storage|cluster"
 
 test-asan: deps wasm
 	$(CMAKE) --preset sanitize

@@ -5,7 +5,7 @@
 // killed and restarted one, overload, stop() and destruction mid-flight.
 #include "server/cluster/redis_client.hpp"
 
-#include "tests/cluster/redis_server.hpp"
+#include "tests/cluster/redis_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -60,36 +60,8 @@ struct outcome {
     }
 };
 
-class redis_test : public ::testing::Test {
+class redis_test : public parley::testing::redis_fixture {
 protected:
-    void SetUp() override {
-        if (!redis_server::available())
-            GTEST_SKIP() << redis_server::binary() << " is missing: apt-get install redis-server";
-        server_.emplace();
-    }
-
-    /// Short timeouts and back-off, so that a failure test takes a second, not ten.
-    redis_options options() const {
-        redis_options o;
-        o.port = server_->port();
-        o.connect_timeout = 300ms;
-        o.min_backoff = 20ms;
-        o.max_backoff = 200ms;
-        return o;
-    }
-
-    template <class Pred>
-    bool run_until(Pred done, std::chrono::milliseconds limit = 5s) {
-        const auto deadline = steady::now() + limit;
-        while (!done()) {
-            if (steady::now() >= deadline) return false;
-            io_.run_one_for(10ms);
-        }
-        return true;
-    }
-
-    void run_for(std::chrono::milliseconds d) { io_.run_for(d); }
-
     /// Sends one command and runs the loop until its completion.
     redis_result call(redis_client& c, std::vector<std::string> args) {
         outcome o;
@@ -99,9 +71,6 @@ protected:
         return o.result.value_or(redis_result(redis_errc::disconnected, "no completion"));
     }
 
-    net::io_context io_;
-    net::executor_work_guard<net::io_context::executor_type> work_ = net::make_work_guard(io_);
-    std::optional<redis_server> server_;
 };
 
 value bulk(std::string s) { return value::bulk_string(std::move(s)); }

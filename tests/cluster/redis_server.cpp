@@ -82,7 +82,7 @@ std::string redis_server::binary() {
 
 bool redis_server::available() { return ::access(binary().c_str(), X_OK) == 0; }
 
-redis_server::redis_server() : dir_(make_temp_dir()) {
+redis_server::redis_server(redis_server_options options) : options_(options), dir_(make_temp_dir()) {
     // The port was free a moment ago; another process may take it meanwhile,
     // so a server that cannot bind gets two more ports to try.
     for (int attempt = 0;; ++attempt) {
@@ -118,8 +118,13 @@ void redis_server::start() {
 
 void redis_server::spawn() {
     std::vector<std::string> argv{binary(), "--port", std::to_string(port_), "--bind", "127.0.0.1",
-                                  "--dir", dir_.string(), "--save", "", "--appendonly", "no",
+                                  "--dir", dir_.string(), "--save", "",
+                                  "--appendonly", options_.append_only ? "yes" : "no",
                                   "--daemonize", "no", "--loglevel", "warning"};
+    if (options_.append_only) {
+        argv.push_back("--appendfsync");
+        argv.push_back("always");
+    }
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);

@@ -1,7 +1,8 @@
 // A real redis-server for black-box tests (the way Redis' own tests speak
 // the wire protocol to a real server): started from /usr/bin on a loopback
 // port that was free, in a fresh temporary directory, with no persistence
-// (--save "" --appendonly no), in the foreground so that the test owns the
+// (--save "" --appendonly no) unless redis_server_options::append_only asks
+// for an AOF, in the foreground so that the test owns the
 // process and can stop, kill, freeze (SIGSTOP) and thaw it, and start it
 // again on the same port. The destructor kills it and removes the directory.
 //
@@ -24,6 +25,12 @@
 
 namespace parley::testing {
 
+struct redis_server_options {
+    /// appendonly yes with appendfsync always: every write is on disk before
+    /// its reply, so a restart after kill() finds all of it (functions too).
+    bool append_only = false;
+};
+
 class redis_server {
 public:
     /// /usr/bin/redis-server (PARLEY_REDIS_SERVER overrides it).
@@ -33,7 +40,7 @@ public:
 
     /** Starts a server and waits until it answers PING.
      *  @throws std::runtime_error (with the server's log) if it does not within 10 s */
-    redis_server();
+    explicit redis_server(redis_server_options options = {});
     ~redis_server();  ///< SIGKILL if running, then removes the directory
     redis_server(const redis_server&) = delete;
     redis_server& operator=(const redis_server&) = delete;
@@ -66,6 +73,7 @@ private:
     void wait_ready();
     int wait_exit(std::chrono::milliseconds timeout);
 
+    redis_server_options options_;
     std::filesystem::path dir_;
     std::uint16_t port_ = 0;
     pid_t pid_ = -1;
