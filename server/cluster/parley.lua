@@ -189,6 +189,51 @@ local function ack(keys, args)
   return redis.call('XDEL', keys[1], unpack(ids))
 end
 
+-- The persister's reads, fenced by the lease: an entry is delivered (and
+-- becomes pending for `node`) only while `node` holds its partition's lease,
+-- checked in the same atomic call. A read that reaches Redis late (a node
+-- paused, or cut off with the command in flight) finds the lease taken and
+-- delivers nothing, so once another node holds the lease and has claimed
+-- the pending entries, no earlier holder can take any more of them.
+-- Group errors are caught per partition (redis.pcall), so one missing group
+-- does not abort a call whose earlier reads already moved entries.
+
+-- One partition's entries, or 0 (lease not held) or -1 (no consumer group).
+local function fenced(lease, node, read)
+  if redis.call('GET', lease) ~= node then return 0 end
+  local r = redis.pcall(unpack(read))
+  if type(r) == 'table' and r.err then
+    if string.find(r.err, 'NOGROUP', 1, true) then return -1 end
+    error(r.err)
+  end
+  return r
+end
+
+-- parley_take KEYS lease_1, outbox_1, ..., lease_n, outbox_n   ARGV node, group, count
+-- -> one element per partition: its new entries [[id, fields], ...], 0 or -1
+local function take(keys, args)
+  local node, group, count = args[1], args[2], args[3]
+  local bad = check_decimals(args, {'', '', 'count'})
+  if bad then return bad end
+  if #keys == 0 or #keys % 2 ~= 0 then return redis.error_reply('PARLEY parley_take takes pairs of keys') end
+  local out = {}
+  for i = 1, #keys, 2 do
+    local r = fenced(keys[i], node, {'XREADGROUP', 'GROUP', group, node, 'COUNT', count, 'STREAMS', keys[i + 1], '>'})
+    if r == false then r = {} elseif type(r) == 'table' then r = r[1][2] end  -- nil: nothing new
+    out[#out + 1] = r
+  end
+  return out
+end
+
+-- parley_claim KEYS lease, outbox   ARGV node, group, min_idle_ms, cursor, count
+-- -> XAUTOCLAIM's reply (next cursor, entries, deleted ids), 0 or -1
+local function claim(keys, args)
+  local node, group, idle, cursor, count = args[1], args[2], args[3], args[4], args[5]
+  local bad = check_decimals(args, {'', '', 'min_idle_ms', '', 'count'})
+  if bad then return bad end
+  return fenced(keys[1], node, {'XAUTOCLAIM', keys[2], group, node, idle, cursor, 'COUNT', count})
+end
+
 redis.register_function{function_name = 'parley_publish', callback = publish}
 redis.register_function{function_name = 'parley_seed', callback = seed}
 redis.register_function{function_name = 'parley_read', callback = read, flags = {'no-writes'}}
@@ -196,3 +241,5 @@ redis.register_function{function_name = 'parley_persisted', callback = persisted
 redis.register_function{function_name = 'parley_lease', callback = lease}
 redis.register_function{function_name = 'parley_release', callback = release}
 redis.register_function{function_name = 'parley_ack', callback = ack}
+redis.register_function{function_name = 'parley_take', callback = take}
+redis.register_function{function_name = 'parley_claim', callback = claim}

@@ -199,7 +199,8 @@ outcome<acknowledged> parse_ok(const resp::value& v, std::string_view what) {
 // ---- outbox entries ------------------------------------------------------------------------------
 
 // The fields r, s, e, b of one entry, each exactly once; why not otherwise.
-std::variant<outbox_entry, std::string> parse_outbox_fields(std::string id, const resp::value& fields) {
+std::variant<outbox_entry, std::string> parse_outbox_fields(std::string id, unsigned partition,
+                                                            const resp::value& fields) {
     if (!fields.is_array() || fields.is_null()) return std::string("the entry has no fields (deleted?)");
     const auto& f = fields.elements();
     if (f.size() != 8) return "expected the 4 fields r s e b, got " + std::to_string(f.size() / 2);
@@ -218,42 +219,55 @@ std::variant<outbox_entry, std::string> parse_outbox_fields(std::string id, cons
     if (!room || *room > std::numeric_limits<std::uint32_t>::max()) return std::string("bad room (r)");
     if (!seq || *seq == 0) return std::string("bad seq (s)");
     if (!epoch || *epoch == 0) return std::string("bad epoch (e)");
-    return outbox_entry{std::move(id), static_cast<std::uint32_t>(*room), *seq, *epoch, *body};
+    return outbox_entry{std::move(id), partition, static_cast<std::uint32_t>(*room), *seq, *epoch, *body};
 }
 
 // Appends [id, [field, value, ...]] entries to a batch. False when the
 // list itself has the wrong shape (then no entry can be named).
-bool add_outbox_entries(const resp::value& list, outbox_batch& batch) {
+bool add_outbox_entries(const resp::value& list, unsigned partition, outbox_batch& batch) {
     if (!list.is_array()) return false;
     for (const resp::value& entry : list.elements()) {
         if (!entry.is_array() || entry.elements().size() != 2) return false;
         const std::string* id = text_of(entry.elements()[0]);
         if (!id) return false;
-        auto parsed = parse_outbox_fields(*id, entry.elements()[1]);
+        auto parsed = parse_outbox_fields(*id, partition, entry.elements()[1]);
         if (auto* e = std::get_if<outbox_entry>(&parsed)) batch.entries.push_back(std::move(*e));
-        else batch.malformed.push_back({*id, std::move(std::get<std::string>(parsed))});
+        else batch.malformed.push_back({*id, partition, std::move(std::get<std::string>(parsed))});
     }
     return true;
 }
 
-// XREADGROUP: nil (nothing new) or [[stream, entries]].
-outcome<outbox_batch> parse_read_outbox(const resp::value& v) {
+// A fenced read's element for one partition: 0 (the lease is not the
+// node's) or -1 (no group) go to the batch's lists; true if it was either.
+bool fenced_refusal(const resp::value& v, unsigned partition, outbox_batch& batch) {
+    if (!v.is_integer()) return false;
+    if (v.as_int() == 0) batch.lost.push_back(partition);
+    else if (v.as_int() == -1) batch.missing_group.push_back(partition);
+    else return false;
+    return true;
+}
+
+// parley_take: one element per partition, in the order of `partitions`:
+// its entries, 0 or -1.
+outcome<outbox_batch> parse_take(const resp::value& v, const std::vector<unsigned>& partitions) {
     outbox_batch batch;
-    if (v.is_array() && v.is_null()) return batch;
-    if (!v.is_array() || v.elements().size() != 1) return bad_reply("XREADGROUP", v);
-    const resp::value& stream = v.elements()[0];
-    if (!stream.is_array() || stream.elements().size() != 2 || !add_outbox_entries(stream.elements()[1], batch))
-        return bad_reply("XREADGROUP", v);
+    if (!v.is_array() || v.elements().size() != partitions.size()) return bad_reply("parley_take", v);
+    for (std::size_t i = 0; i < partitions.size(); ++i) {
+        const resp::value& e = v.elements()[i];
+        if (e.is_integer() ? !fenced_refusal(e, partitions[i], batch) : !add_outbox_entries(e, partitions[i], batch))
+            return bad_reply("parley_take", v);
+    }
     return batch;
 }
 
 // XAUTOCLAIM: [next cursor, entries, ids deleted meanwhile]. Redis removes
 // the deleted ones from the pending list by itself: nothing to do with them.
-outcome<outbox_batch> parse_claim(const resp::value& v) {
+outcome<outbox_batch> parse_claim(const resp::value& v, unsigned partition) {
     outbox_batch batch;
+    if (fenced_refusal(v, partition, batch)) return batch;
     if (!v.is_array() || v.elements().size() < 2) return bad_reply("XAUTOCLAIM", v);
     const std::string* cursor = text_of(v.elements()[0]);
-    if (!cursor || !valid_stream_id(*cursor) || !add_outbox_entries(v.elements()[1], batch))
+    if (!cursor || !valid_stream_id(*cursor) || !add_outbox_entries(v.elements()[1], partition, batch))
         return bad_reply("XAUTOCLAIM", v);
     batch.next_cursor = *cursor;
     return batch;
@@ -569,30 +583,33 @@ void sequencer::ensure_group(unsigned partition, completion<acknowledged> done) 
                     });
 }
 
-void sequencer::read_outbox(unsigned partition, std::string_view consumer, std::size_t count,
-                            std::chrono::milliseconds block, completion<outbox_batch> done) {
-    if (partition >= keys_.partitions() || !valid_node_id(consumer) || count == 0 || count > max_outbox_batch ||
-        block.count() < 0)
-        return refuse(std::move(done), "read_outbox: bad partition, consumer, count or block");
-    std::vector<std::string> args{"XREADGROUP", "GROUP", std::string(outbox_group), std::string(consumer), "COUNT", decimal(count)};
-    if (block.count() > 0) {
-        // BLOCK 0 would wait forever: 0 here means "do not block" instead.
-        args.push_back("BLOCK");
-        args.push_back(decimal(static_cast<std::uint64_t>(block.count())));
+void sequencer::take_outbox(std::vector<unsigned> partitions, std::string_view node_id, std::size_t count,
+                            completion<outbox_batch> done) {
+    std::vector<unsigned> sorted = partitions;
+    std::sort(sorted.begin(), sorted.end());
+    const bool distinct = std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end();
+    if (partitions.empty() || partitions.size() > max_read_partitions || !distinct ||
+        sorted.back() >= keys_.partitions() || !valid_node_id(node_id) || count == 0 || count > max_outbox_batch)
+        return refuse(std::move(done), "take_outbox: bad partitions, node id or count");
+    std::vector<std::string> keys;
+    keys.reserve(2 * partitions.size());
+    for (unsigned p : partitions) {
+        keys.push_back(keys_.lease(p));
+        keys.push_back(keys_.outbox(p));
     }
-    for (std::string a : {std::string("STREAMS"), keys_.outbox(partition), std::string(">")}) args.push_back(std::move(a));
-    run(std::move(args), std::move(done), parse_read_outbox);
+    run(fcall("parley_take", std::move(keys), {std::string(node_id), std::string(outbox_group), decimal(count)}),
+        std::move(done), [partitions = std::move(partitions)](const resp::value& v) { return parse_take(v, partitions); });
 }
 
-void sequencer::claim_outbox(unsigned partition, std::string_view consumer, std::chrono::milliseconds min_idle,
+void sequencer::claim_outbox(unsigned partition, std::string_view node_id, std::chrono::milliseconds min_idle,
                              std::size_t count, completion<outbox_batch> done, std::string cursor) {
-    if (partition >= keys_.partitions() || !valid_node_id(consumer) || count == 0 || count > max_outbox_batch ||
+    if (partition >= keys_.partitions() || !valid_node_id(node_id) || count == 0 || count > max_outbox_batch ||
         min_idle.count() < 0 || !valid_stream_id(cursor))
-        return refuse(std::move(done), "claim_outbox: bad partition, consumer, count, min_idle or cursor");
-    run(std::vector<std::string>{"XAUTOCLAIM", keys_.outbox(partition), std::string(outbox_group), std::string(consumer),
-                                 decimal(static_cast<std::uint64_t>(min_idle.count())), std::move(cursor), "COUNT",
-                                 decimal(count)},
-        std::move(done), parse_claim);
+        return refuse(std::move(done), "claim_outbox: bad partition, node id, count, min_idle or cursor");
+    run(fcall("parley_claim", {keys_.lease(partition), keys_.outbox(partition)},
+              {std::string(node_id), std::string(outbox_group), decimal(static_cast<std::uint64_t>(min_idle.count())),
+               std::move(cursor), decimal(count)}),
+        std::move(done), [partition](const resp::value& v) { return parse_claim(v, partition); });
 }
 
 void sequencer::ack_outbox(unsigned partition, std::vector<std::string> ids, completion<std::uint64_t> done) {

@@ -39,6 +39,7 @@
 //   parley_persisted  move the persisted watermark forward, PUBLISH W
 //   parley_lease, parley_release   a partition's persister lease
 //   parley_ack        XACK and XDEL of outbox entries, together
+//   parley_take, parley_claim   the persister's reads of outboxes, fenced by the lease
 //
 // GUARANTEES
 // - One FCALL is atomic: Redis runs it to its end before any other command,
@@ -117,6 +118,10 @@ inline constexpr std::size_t max_read_entries = 1000;
 /// Outbox entries one read, claim or ack handles: the persister's batch, for
 /// the same reason (and parley_ack passes the ids through Lua's stack).
 inline constexpr std::size_t max_outbox_batch = 1000;
+
+/// Partitions one take_outbox reads: all of them, since one node may hold
+/// every lease (a small cluster, or the last node standing).
+inline constexpr std::size_t max_read_partitions = max_partitions;
 
 /// The name of the library in parley.lua (`#!lua name=parley`).
 inline constexpr std::string_view library_name = "parley";
@@ -335,6 +340,7 @@ struct read_result {
 
 struct outbox_entry {
     std::string id;  ///< the stream id, for ack_outbox
+    unsigned partition = 0;  ///< whose outbox holds it
     std::uint32_t room = 0;
     std::uint64_t seq = 0;
     std::uint64_t epoch = 0;
@@ -346,6 +352,7 @@ struct outbox_entry {
 /// persister acks it (after logging it) rather than retrying it forever.
 struct malformed_entry {
     std::string id;
+    unsigned partition = 0;
     std::string why;
 };
 
@@ -355,6 +362,10 @@ struct outbox_batch {
     /// claim_outbox only: where the next claim starts; "0-0" once the scan
     /// of the pending list is complete.
     std::string next_cursor = "0-0";
+    /// Partitions whose lease the node does not hold: nothing was read from them.
+    std::vector<unsigned> lost;
+    /// Partitions without the consumer group: ensure_group, then read again.
+    std::vector<unsigned> missing_group;
 };
 
 // ---- the sequencer -------------------------------------------------------------------------------
@@ -414,20 +425,23 @@ public:
     /// Whether the node's heartbeat has not expired.
     void node_alive(std::string_view node_id, completion<bool> done);
 
-    // ---- the outbox (the persister's; it runs them on a redis_client of its
-    // own, since a blocking read holds the connection and every reply behind it)
+    // ---- the outbox (the persister's). Reads are fenced by the partition's
+    // lease (parley.lua): the consumer is the node, and a node that does not
+    // hold the lease gets nothing (the partition is in outbox_batch::lost).
 
     /// Creates the consumer group (and the stream); an existing group is success.
     void ensure_group(unsigned partition, completion<acknowledged> done);
-    /** New entries for `consumer` (XREADGROUP >), up to `count` (1..max_outbox_batch).
-     *  @param block 0: answer at once; else wait up to this long for an entry. The
-     *         client's request_timeout must exceed it, or the read times out. */
-    void read_outbox(unsigned partition, std::string_view consumer, std::size_t count, std::chrono::milliseconds block,
+    /** New entries (XREADGROUP >) of every partition in `partitions`
+     *  (1..max_read_partitions distinct) whose lease `node_id` holds, up to
+     *  `count` (1..max_outbox_batch) from each, in one FCALL. Never blocks:
+     *  the persister polls. */
+    void take_outbox(std::vector<unsigned> partitions, std::string_view node_id, std::size_t count,
                      completion<outbox_batch> done);
-    /** Takes over up to `count` entries pending for at least `min_idle` with
-     *  another consumer (XAUTOCLAIM), scanning from `cursor`; continue from
-     *  the batch's next_cursor until it is "0-0". */
-    void claim_outbox(unsigned partition, std::string_view consumer, std::chrono::milliseconds min_idle,
+    /** Takes over up to `count` entries of `partition` pending for at least
+     *  `min_idle` with any consumer (XAUTOCLAIM), scanning from `cursor`, if
+     *  `node_id` holds the lease; continue from the batch's next_cursor
+     *  until it is "0-0". */
+    void claim_outbox(unsigned partition, std::string_view node_id, std::chrono::milliseconds min_idle,
                       std::size_t count, completion<outbox_batch> done, std::string cursor = "0-0");
     /** Acknowledges and deletes entries (1..max_outbox_batch ids) in one FCALL.
      *  @return (via done) how many were deleted */

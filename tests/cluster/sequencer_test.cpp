@@ -110,6 +110,18 @@ protected:
     outcome<read_result> read(node& n, std::uint32_t room, std::uint64_t after, std::size_t count) {
         return await<read_result>([&](auto done) { n.seq.read(room, after, count, done); });
     }
+    bool lease(node& n, unsigned partition, std::string_view node_id) {
+        return await<bool>([&](auto done) { n.seq.acquire_lease(partition, node_id, 60s, done); }).value();
+    }
+    /// New outbox entries of `partitions` for `node_id`, which takes their leases first.
+    outcome<outbox_batch> take(node& n, std::vector<unsigned> partitions, std::string_view node_id,
+                               std::size_t count = 1000) {
+        for (unsigned p : partitions) {
+            EXPECT_TRUE(await<acknowledged>([&](auto done) { n.seq.ensure_group(p, done); }));
+            EXPECT_TRUE(lease(n, p, node_id)) << "partition " << p << " is leased to another node";
+        }
+        return await<outbox_batch>([&](auto done) { n.seq.take_outbox(partitions, node_id, count, done); });
+    }
 
     /// Every key and its serialized value (DUMP), sorted: equal snapshots
     /// mean nothing was written, down to a field added to a hash.
@@ -242,7 +254,7 @@ TEST_F(sequencer_test, two_connections_publishing_at_once_get_each_seq_once_in_o
 
     EXPECT_EQ(redis_int({"XLEN", k.log}), 2 * per_node);
     // The outbox holds every event once, with its body.
-    const auto batch = await<outbox_batch>([&](auto done) { a->seq.read_outbox(k.partition, "p1", 1000, 0ms, done); });
+    const auto batch = take(*a, {k.partition}, "p1");
     ASSERT_TRUE(batch) << batch;
     ASSERT_EQ(batch.value().entries.size(), 2u * per_node);
     EXPECT_TRUE(batch.value().malformed.empty());
@@ -555,7 +567,7 @@ TEST_F(sequencer_test, an_ephemeral_message_goes_to_the_room_channel_unsequenced
 
 // ---- outbox --------------------------------------------------------------------------------------
 
-TEST_F(sequencer_test, outbox_entries_move_to_another_consumer_after_min_idle_and_ack_deletes_them) {
+TEST_F(sequencer_test, outbox_entries_move_to_the_next_lease_holder_and_ack_deletes_them) {
     auto n = connect();
     const room_keys k = n->seq.keys().keys_of(70);
     const unsigned p = k.partition;
@@ -564,43 +576,90 @@ TEST_F(sequencer_test, outbox_entries_move_to_another_consumer_after_min_idle_an
     ASSERT_TRUE(seed(*n, 70, epoch_a, 1, 0).value().seeded);
     for (int i = 1; i <= 5; ++i) ASSERT_TRUE(publish(*n, 70, 1, 0, binary + std::to_string(i)));
 
-    auto read_as = [&](std::string_view consumer, std::chrono::milliseconds block) {
-        return await<outbox_batch>([&](auto done) { n->seq.read_outbox(p, consumer, 10, block, done); });
+    auto take_as = [&](std::string_view node_id) {
+        return await<outbox_batch>([&](auto done) { n->seq.take_outbox({p}, node_id, 10, done); });
     };
-    const auto got = read_as("A", 0ms);
+    auto claim_as = [&](std::string_view node_id, std::chrono::milliseconds min_idle) {
+        return await<outbox_batch>([&](auto done) { n->seq.claim_outbox(p, node_id, min_idle, 10, done); });
+    };
+    // Without the lease nothing is delivered.
+    const auto fenced = take_as("A");
+    ASSERT_TRUE(fenced) << fenced;
+    EXPECT_TRUE(fenced.value().entries.empty());
+    EXPECT_EQ(fenced.value().lost, std::vector<unsigned>{p});
+    EXPECT_EQ(redis({"XPENDING", k.outbox, std::string(outbox_group)}).elements()[0], value::integer(0));
+
+    ASSERT_TRUE(lease(*n, p, "A"));
+    const auto got = take_as("A");
     ASSERT_TRUE(got) << got;
+    EXPECT_TRUE(got.value().lost.empty());
     ASSERT_EQ(got.value().entries.size(), 5u);
     std::vector<std::string> ids;
     for (std::size_t i = 0; i < 5; ++i) {
         const outbox_entry& e = got.value().entries[i];
+        EXPECT_EQ(e.partition, p);
         EXPECT_EQ(e.room, 70u);
         EXPECT_EQ(e.seq, i + 1);
         EXPECT_EQ(e.epoch, epoch_a);
         EXPECT_EQ(e.body, binary + std::to_string(i + 1));
         ids.push_back(e.id);
     }
-    EXPECT_TRUE(read_as("A", 0ms).value().entries.empty()) << "delivered twice";
-    const auto t0 = steady::now();
-    EXPECT_TRUE(read_as("A", 100ms).value().entries.empty());
-    EXPECT_GE(steady::now() - t0, 90ms) << "BLOCK was not sent";
+    EXPECT_TRUE(take_as("A").value().entries.empty()) << "delivered twice";
+    EXPECT_EQ(claim_as("B", 0ms).value().lost, std::vector<unsigned>{p}) << "claimed without the lease";
 
-    auto claim = [&] {
-        return await<outbox_batch>([&](auto done) { n->seq.claim_outbox(p, "B", 800ms, 10, done); });
-    };
-    EXPECT_TRUE(claim().value().entries.empty()) << "claimed before min_idle";
-    run_for(900ms);
-    const auto claimed = claim();
+    // A's lease passes to B (A died): B claims what A had read, at once.
+    ASSERT_TRUE(await<bool>([&](auto done) { n->seq.release_lease(p, "A", done); }).value());
+    ASSERT_TRUE(lease(*n, p, "B"));
+    EXPECT_TRUE(claim_as("B", 60s).value().entries.empty()) << "claimed before min_idle";
+    const auto claimed = claim_as("B", 0ms);
     ASSERT_TRUE(claimed) << claimed;
     ASSERT_EQ(claimed.value().entries, got.value().entries);
     EXPECT_EQ(claimed.value().next_cursor, "0-0");
     const value pending = redis({"XPENDING", k.outbox, std::string(outbox_group)});
     EXPECT_EQ(pending.elements()[0], value::integer(5));
     EXPECT_EQ(pending.elements()[3], value::array({value::array({value::bulk_string("B"), value::bulk_string("5")})}));
+    EXPECT_TRUE(take_as("A").value().entries.empty());
+    EXPECT_EQ(take_as("A").value().lost, std::vector<unsigned>{p}) << "a former holder still reads";
 
     const auto acked = await<std::uint64_t>([&](auto done) { n->seq.ack_outbox(p, ids, done); });
     EXPECT_EQ(acked.value(), 5u);
     EXPECT_EQ(redis_int({"XLEN", k.outbox}), 0);
     EXPECT_EQ(redis({"XPENDING", k.outbox, std::string(outbox_group)}).elements()[0], value::integer(0));
+}
+
+TEST_F(sequencer_test, one_take_reads_the_outboxes_of_several_partitions) {
+    auto n = connect();
+    const std::vector<std::uint32_t> rooms{3, 4, 67};  // partitions 3, 4, 3
+    for (auto room : rooms) {
+        ASSERT_TRUE(seed(*n, room, epoch_b, 1, 0).value().seeded);
+        ASSERT_TRUE(publish(*n, room, 1, 0, "to " + std::to_string(room)));
+    }
+    ASSERT_TRUE(lease(*n, 5, "other"));
+    ASSERT_TRUE(await<acknowledged>([&](auto done) { n->seq.ensure_group(5, done); }));
+    ASSERT_TRUE(seed(*n, 5, epoch_b, 1, 0).value().seeded);
+    ASSERT_TRUE(publish(*n, 5, 1, 0, "not mine"));
+    ASSERT_TRUE(lease(*n, 6, "A"));  // held, but without a group
+
+    const auto got = take(*n, {4, 3}, "A");
+    ASSERT_TRUE(got) << got;
+    std::map<std::uint32_t, unsigned> partition_of;
+    for (const auto& e : got.value().entries) partition_of[e.room] = e.partition;
+    EXPECT_EQ(partition_of, (std::map<std::uint32_t, unsigned>{{3, 3}, {4, 4}, {67, 3}}));
+
+    ASSERT_TRUE(publish(*n, 3, 1, 0, "again"));
+    const auto mixed = await<outbox_batch>([&](auto done) { n->seq.take_outbox({6, 5, 3}, "A", 10, done); });
+    ASSERT_TRUE(mixed) << mixed;
+    ASSERT_EQ(mixed.value().entries.size(), 1u) << "a refused partition stopped the others";
+    EXPECT_EQ(mixed.value().entries[0].body, "again");
+    EXPECT_EQ(mixed.value().lost, std::vector<unsigned>{5});
+    EXPECT_EQ(mixed.value().missing_group, std::vector<unsigned>{6});
+    EXPECT_EQ(redis_int({"XLEN", n->seq.keys().outbox(5)}), 1);
+
+    auto refused = [](const outcome<outbox_batch>& o) { return !o && o.error().code == sequencer_errc::invalid_argument; };
+    EXPECT_TRUE(refused(await<outbox_batch>([&](auto done) { n->seq.take_outbox({}, "A", 1, done); })));
+    EXPECT_TRUE(refused(await<outbox_batch>([&](auto done) { n->seq.take_outbox({3, 3}, "A", 1, done); })));
+    EXPECT_TRUE(refused(await<outbox_batch>([&](auto done) { n->seq.take_outbox({64}, "A", 1, done); })));
+    EXPECT_TRUE(refused(await<outbox_batch>([&](auto done) { n->seq.take_outbox({3}, "A", 0, done); })));
 }
 
 TEST_F(sequencer_test, malformed_outbox_entries_are_reported_not_thrown) {
@@ -618,7 +677,7 @@ TEST_F(sequencer_test, malformed_outbox_entries_are_reported_not_thrown) {
         redis(args);
     }
     redis({"XADD", outbox, "*", "r", "1", "s", "1", "e", "1", "b", ""});  // a good one, with an empty body
-    const auto batch = await<outbox_batch>([&](auto done) { n->seq.read_outbox(1, "A", 100, 0ms, done); });
+    const auto batch = take(*n, {1}, "A");
     ASSERT_TRUE(batch) << batch;
     EXPECT_EQ(batch.value().malformed.size(), bad.size());
     ASSERT_EQ(batch.value().entries.size(), 1u);
@@ -701,7 +760,6 @@ TEST_F(sequencer_test, bad_arguments_are_refused_before_anything_is_sent) {
     EXPECT_TRUE(refused(await<std::uint64_t>([&](auto done) { n->seq.ack_outbox(0, {}, done); })));
     EXPECT_TRUE(refused(await<std::uint64_t>([&](auto done) { n->seq.ack_outbox(0, {"1-0", "x"}, done); })));
     EXPECT_TRUE(refused(await<outbox_batch>([&](auto done) { n->seq.claim_outbox(0, "B", 0ms, 1, done, "bad"); })));
-    EXPECT_TRUE(refused(await<outbox_batch>([&](auto done) { n->seq.read_outbox(0, "A", 0, 0ms, done); })));
     EXPECT_EQ(redis_int({"DBSIZE"}), 0);
     EXPECT_EQ(redis({"XINFO", "STREAM", n->seq.keys().outbox(0)}).type(), value::kind::error);
 
