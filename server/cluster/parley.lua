@@ -9,7 +9,7 @@
 -- anything else (atomically). Every key a function touches comes in KEYS,
 -- so the keys of one call share a hash tag and would stay on one Redis
 -- Cluster shard. Each function validates its arguments and reads what it
--- needs before its first write: a refusal (DUP, NOSEED, EPOCH, KEPT, a bad
+-- needs before its first write: a refusal (DUP, NOSEED, EPOCH, TOP, KEPT, a bad
 -- argument) changes nothing. Redis does not roll back a function that fails
 -- half way, so the one write that can fail on a consistent state (XADD to
 -- the log, if its top id were ahead of the room's seq) comes first.
@@ -60,16 +60,24 @@ local function seq_of_id(id)
 end
 
 -- parley_publish KEYS meta, log, outbox[, dd]
---                ARGV room, expected_epoch ('' = any), body, dd_ttl_s, log_maxlen, channel
--- -> {'DUP', seq, epoch} | {'NOSEED'} | {'EPOCH', seq, epoch} | {'OK', seq, epoch}
+--                ARGV room, expected_epoch ('' = any), expected_top ('' = any), body, dd_ttl_s,
+--                     log_maxlen, channel
+-- -> {'DUP', seq, epoch} | {'NOSEED'} | {'EPOCH', seq, epoch} | {'TOP', seq, epoch} | {'OK', seq, epoch}
+-- With expected_top the event is exactly expected_top + 1 or is refused
+-- (TOP, with the room's top): a node that decided the event on a replica
+-- at that top knows nothing came between.
 local function publish(keys, args)
   local meta, log, outbox, dd = keys[1], keys[2], keys[3], keys[4]
-  local room, expected, body, ttl, maxlen, channel = args[1], args[2], args[3], args[4], args[5], args[6]
-  local bad = check_decimals(args, {'room', '', '', 'dd_ttl_s', 'log_maxlen'})
+  local room, expected, expected_top, body, ttl, maxlen, channel =
+    args[1], args[2], args[3], args[4], args[5], args[6], args[7]
+  local bad = check_decimals(args, {'room', '', '', '', 'dd_ttl_s', 'log_maxlen'})
   if bad then return bad end
   if expected ~= '' and not is_decimal(expected) then return redis.error_reply('PARLEY bad argument expected_epoch') end
+  if expected_top ~= '' and not is_decimal(expected_top) then
+    return redis.error_reply('PARLEY bad argument expected_top')
+  end
   if #keys < 3 or #keys > 4 or type(channel) ~= 'string' then
-    return redis.error_reply('PARLEY parley_publish takes 3 or 4 keys and 6 arguments')
+    return redis.error_reply('PARLEY parley_publish takes 3 or 4 keys and 7 arguments')
   end
   if dd then
     local prior = redis.call('GET', dd)
@@ -84,6 +92,7 @@ local function publish(keys, args)
   if not epoch then return {'NOSEED'} end
   if not is_decimal(top) then return redis.error_reply('PARLEY room meta without a seq: ' .. meta) end
   if expected ~= '' and expected ~= epoch then return {'EPOCH', top, epoch} end
+  if expected_top ~= '' and expected_top ~= top then return {'TOP', top, epoch} end
   if not greater('9223372036854775807', top) then return redis.error_reply('PARLEY seq would pass 2^63-1: ' .. meta) end
   local seq = increment(top)
   redis.call('XADD', log, 'MAXLEN', '~', maxlen, seq .. '-0', 'e', epoch, 'b', body)

@@ -124,6 +124,7 @@ outcome<publish_result> parse_publish(const resp::value& v) {
     if (n && t->status == "OK") return publish_result{publish_status::ok, (*n)[0], (*n)[1]};
     if (n && t->status == "DUP") return publish_result{publish_status::duplicate, (*n)[0], (*n)[1]};
     if (n && t->status == "EPOCH") return publish_result{publish_status::stale_epoch, (*n)[0], (*n)[1]};
+    if (n && t->status == "TOP") return publish_result{publish_status::stale_top, (*n)[0], (*n)[1]};
     return bad_reply("parley_publish", v);
 }
 
@@ -309,6 +310,7 @@ std::string_view to_string(publish_status s) noexcept {
     case publish_status::duplicate: return "duplicate";
     case publish_status::no_seed: return "no_seed";
     case publish_status::stale_epoch: return "stale_epoch";
+    case publish_status::stale_top: return "stale_top";
     }
     return "unknown";
 }
@@ -458,17 +460,19 @@ void sequencer::load(completion<acknowledged> done) {
         });
 }
 
-void sequencer::publish(std::uint32_t room, std::optional<std::uint64_t> expected_epoch, std::uint64_t user_id,
-                        std::uint64_t client_id, std::string body, completion<publish_result> done) {
-    if (expected_epoch && (*expected_epoch == 0 || *expected_epoch > max_number))
+void sequencer::publish(std::uint32_t room, publish_fence fence, std::uint64_t user_id, std::uint64_t client_id,
+                        std::string body, completion<publish_result> done) {
+    if (fence.epoch && (*fence.epoch == 0 || *fence.epoch > max_number))
         return refuse(std::move(done), "publish: expected epoch outside 1..2^63-1");
+    if (fence.top && *fence.top >= max_number) return refuse(std::move(done), "publish: expected top at 2^63-1 or above");
     const room_keys k = keys_.keys_of(room);
     std::vector<std::string> keys{k.meta, k.log, k.outbox};
     if (client_id != 0) keys.push_back(k.dedup(user_id, client_id));
     std::vector<std::string> args;  // not a braced list: that would copy the body
-    args.reserve(6);
+    args.reserve(7);
     args.push_back(decimal(room));
-    args.push_back(expected_epoch ? decimal(*expected_epoch) : std::string());
+    args.push_back(fence.epoch ? decimal(*fence.epoch) : std::string());
+    args.push_back(fence.top ? decimal(*fence.top) : std::string());
     args.push_back(std::move(body));
     args.push_back(decimal(static_cast<std::uint64_t>(options_.dedup_ttl.count())));
     args.push_back(decimal(options_.log_maxlen));

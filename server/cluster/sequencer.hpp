@@ -290,6 +290,17 @@ enum class publish_status : std::uint8_t {
     duplicate,    ///< the (user, client_id) was published before: the original seq and epoch; nothing changed
     no_seed,      ///< the room has no epoch in Redis: seed it first; nothing changed
     stale_epoch,  ///< the room's epoch is not the expected one: its top seq and epoch; nothing changed
+    stale_top,    ///< the room's top seq is not the expected one: its top seq and epoch; nothing changed
+};
+
+/// What a publish requires of the room, checked atomically before anything
+/// is written; a part left unset is not checked.
+struct publish_fence {
+    std::optional<std::uint64_t> epoch;  ///< the room's epoch, else stale_epoch
+    /// The room's top seq, else stale_top: the event is then exactly top+1,
+    /// so a node that decided it on a replica at that top knows that nothing
+    /// came between (the dedup check comes first: a resend is still answered).
+    std::optional<std::uint64_t> top;
 };
 
 std::string_view to_string(publish_status s) noexcept;
@@ -387,11 +398,10 @@ public:
     /// FUNCTION LOAD REPLACE of the library (idempotent): run it in on_connected.
     void load(completion<acknowledged> done);
 
-    /** Sequences one event of `room`.
-     *  @param expected_epoch nullopt: any epoch; else refused (stale_epoch) unless the room's
+    /** Sequences one event of `room`, if the room is as `fence` expects.
      *  @param client_id 0: never deduplicated; else (user_id, client_id) is, for dedup_ttl */
-    void publish(std::uint32_t room, std::optional<std::uint64_t> expected_epoch, std::uint64_t user_id,
-                 std::uint64_t client_id, std::string body, completion<publish_result> done);
+    void publish(std::uint32_t room, publish_fence fence, std::uint64_t user_id, std::uint64_t client_id,
+                 std::string body, completion<publish_result> done);
 
     /** Starts epoch `epoch` (1..max_number) at `base` unless the room has an
      *  epoch of gen >= `gen`. */

@@ -100,9 +100,11 @@ protected:
     }
 
     outcome<publish_result> publish(node& n, std::uint32_t room, std::uint64_t user, std::uint64_t client_id,
-                                    std::string body, std::optional<std::uint64_t> expected = std::nullopt) {
-        return await<publish_result>(
-            [&](auto done) { n.seq.publish(room, expected, user, client_id, std::move(body), done); });
+                                    std::string body, std::optional<std::uint64_t> expected = std::nullopt,
+                                    std::optional<std::uint64_t> expected_top = std::nullopt) {
+        return await<publish_result>([&](auto done) {
+            n.seq.publish(room, {expected, expected_top}, user, client_id, std::move(body), done);
+        });
     }
     outcome<seed_result> seed(node& n, std::uint32_t room, std::uint64_t epoch, std::uint64_t gen, std::uint64_t base) {
         return await<seed_result>([&](auto done) { n.seq.seed(room, epoch, gen, base, done); });
@@ -236,7 +238,7 @@ TEST_F(sequencer_test, two_connections_publishing_at_once_get_each_seq_once_in_o
         for (node* n : {a.get(), b.get()}) {
             const bool is_a = n == a.get();
             std::string body = (is_a ? "a" : "b") + std::to_string(i) + binary;
-            n->seq.publish(9, epoch_a, is_a ? 1 : 2, static_cast<std::uint64_t>(i + 1), body,
+            n->seq.publish(9, {epoch_a}, is_a ? 1 : 2, static_cast<std::uint64_t>(i + 1), body,
                            [&, is_a, body](outcome<publish_result> r) {
                                if (!r || r.value().status != publish_status::ok) return void(++failures);
                                (is_a ? seqs_a : seqs_b).push_back(r.value().seq);
@@ -343,6 +345,38 @@ TEST_F(sequencer_test, an_unexpected_epoch_is_stale_without_side_effects) {
     const auto ok = publish(*n, 6, 1, 2, "y", epoch_a);
     EXPECT_EQ(ok.value().status, publish_status::ok);
     EXPECT_EQ(ok.value().seq, 12u);
+}
+
+// Two nodes decide an event each on replicas at top 11: one gets 12, the
+// other is told the top moved and changes nothing; a resend of the winner
+// is still answered as a duplicate whatever top it names.
+TEST_F(sequencer_test, an_unexpected_top_is_stale_without_side_effects_and_a_resend_is_still_a_duplicate) {
+    auto a = connect();
+    auto b = connect();
+    const room_keys k = a->seq.keys().keys_of(8);
+    ASSERT_TRUE(seed(*a, 8, epoch_a, 1, 11).value().seeded);
+    const auto first = publish(*a, 8, 1, 100, "from a", epoch_a, 11);
+    ASSERT_EQ(first.value().status, publish_status::ok);
+    EXPECT_EQ(first.value().seq, 12u);
+    const auto before = snapshot();
+
+    const auto lost = publish(*b, 8, 2, 200, "from b", epoch_a, 11);
+    ASSERT_TRUE(lost) << lost;
+    EXPECT_EQ(lost.value().status, publish_status::stale_top);
+    EXPECT_EQ(lost.value().seq, 12u) << "the room's top, to catch up to";
+    EXPECT_EQ(lost.value().epoch, epoch_a);
+    EXPECT_EQ(redis_int({"EXISTS", k.dedup(2, 200)}), 0);
+    EXPECT_EQ(snapshot(), before) << "the refusal wrote something";
+
+    const auto resend = publish(*a, 8, 1, 100, "from a", epoch_a, 5);
+    EXPECT_EQ(resend.value().status, publish_status::duplicate);
+    EXPECT_EQ(resend.value().seq, 12u);
+
+    const auto retried = publish(*b, 8, 2, 200, "from b", epoch_a, 12);
+    EXPECT_EQ(retried.value().status, publish_status::ok);
+    EXPECT_EQ(retried.value().seq, 13u);
+    // No fence at all still appends.
+    EXPECT_EQ(publish(*b, 8, 2, 201, "any").value().seq, 14u);
 }
 
 // ---- seed ----------------------------------------------------------------------------------------
