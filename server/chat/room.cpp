@@ -366,24 +366,90 @@ bool room::answer_duplicate(const room_member& m, packet_kind kind, std::uint64_
 }
 
 void room::accept_message(const room_member& m, send_message msg, clock::time_point received_at) {
+    const events::message_posted e{id_, last_seq_ + 1, m.user_id, msg.client_msg_id, std::move(msg.text), now_unix_ms(),
+                                   msg.reply_to};
+    apply(e, &m);
+    svc_.stats.broadcast_latency.observe(clock::now() - received_at);
+}
+
+// ---- applying: every change is decided first, then applied from its event alone ----------------
+
+void room::apply(storage_event e, const room_member* origin, bool announce_rows) {
+    std::visit([&](auto& ev) { apply_one(std::move(ev), origin, announce_rows); }, e);
+}
+
+void room::apply_one(events::message_posted e, const room_member* origin, bool) {
     message_state state;
     message_record& r = state.record;
-    r.seq = last_seq_ + 1;
-    r.author_id = m.user_id;
-    r.author = m.username;
-    r.client_msg_id = msg.client_msg_id;
-    r.sent_at = now_unix_ms();
-    r.reply_to = msg.reply_to;
-    r.text = std::move(msg.text);
-    const timeline_event ev{.seq = r.seq, .what = timeline_event::type::posted, .user_id = m.user_id,
+    r.seq = e.seq;
+    r.author_id = e.author_id;
+    r.author = origin != nullptr ? origin->username : user_of(e.author_id).name;
+    r.client_msg_id = e.client_msg_id;
+    r.sent_at = e.sent_at;
+    r.reply_to = e.reply_to;
+    r.text = e.text;
+    const timeline_event ev{.seq = r.seq, .what = timeline_event::type::posted, .user_id = r.author_id,
                             .client_id = r.client_msg_id, .at = r.sent_at};
-    const events::message_posted stored{id_, r.seq, r.author_id, r.client_msg_id, r.text, r.sent_at, r.reply_to};
     const chat_message live{id_, r};
-    record(&m, ev, std::move(state), live, stored);
-    svc_.stats.broadcast_latency.observe(clock::now() - received_at);
+    const std::string author = r.author;
+    const std::uint64_t author_id = r.author_id;
+    record(origin, ev, std::move(state), live, std::move(e));
     svc_.stats.messages_total.fetch_add(1, std::memory_order_relaxed);
-    stop_typing(m.user_id, m.username);
+    stop_typing(author_id, author);
 }
+
+// A change to a message the replica does not hold (older than its cache,
+// and not loaded by a request of its own) is shown and stored all the same;
+// the message's state is read from the store when someone asks for it.
+void room::apply_one(events::message_edited e, const room_member* origin, bool) {
+    if (message_state* s = timeline_.message(e.message_seq)) {
+        s->record.text = e.text;
+        s->record.edited_at = e.at;
+        s->changed_seq = e.seq;
+    }
+    const timeline_event ev{.seq = e.seq, .what = timeline_event::type::edited, .user_id = e.user_id,
+                            .client_id = e.client_id, .at = e.at, .message_seq = e.message_seq, .text = e.text};
+    const message_edited live{id_, e.seq, e.message_seq, e.text, e.at};
+    record(origin, ev, std::nullopt, live, std::move(e));
+}
+
+void room::apply_one(events::message_deleted e, const room_member* origin, bool) {
+    if (message_state* s = timeline_.message(e.message_seq)) {
+        s->record.deleted = true;
+        s->record.deleted_by = e.user_id;
+        s->record.text.clear();
+        s->reactors.clear();
+        s->changed_seq = e.seq;
+    }
+    const timeline_event ev{.seq = e.seq, .what = timeline_event::type::deleted, .user_id = e.user_id,
+                            .client_id = e.client_id, .at = e.at, .message_seq = e.message_seq};
+    const message_deleted live{id_, e.seq, e.message_seq, e.at, e.user_id};
+    record(origin, ev, std::nullopt, live, std::move(e));
+}
+
+void room::apply_one(events::reaction_set e, const room_member* origin, bool) {
+    std::uint32_t count = e.count;
+    if (message_state* s = timeline_.message(e.message_seq)) {
+        const std::pair<reaction_kind, std::uint64_t> theirs{e.reaction, e.user_id};
+        auto it = std::find(s->reactors.begin(), s->reactors.end(), theirs);
+        if (e.added && it == s->reactors.end()) s->reactors.push_back(theirs);
+        if (!e.added && it != s->reactors.end()) s->reactors.erase(it);
+        s->changed_seq = e.seq;
+        count = static_cast<std::uint32_t>(
+            std::count_if(s->reactors.begin(), s->reactors.end(), [&](const auto& x) { return x.first == e.reaction; }));
+    }
+    timeline_event ev{.seq = e.seq, .what = timeline_event::type::reacted, .user_id = e.user_id,
+                      .client_id = e.client_id, .at = e.at, .message_seq = e.message_seq};
+    ev.reaction = e.reaction;
+    ev.added = e.added;
+    ev.count = count;
+    const reaction_update live{id_, e.seq, e.message_seq, e.reaction, count, e.user_id, e.added};
+    record(origin, ev, std::nullopt, live, std::move(e));
+}
+
+// Neither is sequenced: nothing to apply (the room records its own epochs).
+void room::apply_one(const events::room_created&, const room_member*, bool) {}
+void room::apply_one(const events::epoch_started&, const room_member*, bool) {}
 
 // Every change is recorded the same way: the next seq, the broadcast (first:
 // latency is not bound to disk), the ack, the event for the writer, and the
@@ -442,60 +508,43 @@ void room::do_change(const room_member& m, change_request req, guard g) {
     if (svc_.sink != nullptr && svc_.sink->backlog() >= svc_.cfg.max_writer_backlog)
         return send_error(m, error_code::server_busy, req.kind, req.client_id, bounds::busy_retry_ms);
     with_message(m, req.kind, req.client_id, req.message_seq, [this, req, g](const room_member& mm, message_state& s) {
-        apply_change(mm, req, s);
+        decide_change(mm, req, s);
     });
 }
 
 // Checks the change against the message's state now, then records it. A
 // change that alters nothing (deleting a deleted message, a reaction that is
 // already so, the same text) is acknowledged with seq 0 and takes no seq.
-void room::apply_change(const room_member& m, const change_request& req, message_state& s) {
+// Decides the change on the message's state now, then applies it. A change
+// that alters nothing (deleting a deleted message, a reaction that is
+// already so, the same text) is acknowledged with seq 0 and takes no seq.
+void room::decide_change(const room_member& m, const change_request& req, const message_state& s) {
     const bool own = s.record.author_id == m.user_id;
-    timeline_event ev{.seq = last_seq_ + 1, .user_id = m.user_id, .client_id = req.client_id, .at = now_unix_ms(),
-                      .message_seq = s.record.seq};
+    const std::uint64_t seq = last_seq_ + 1;
+    const unix_ms at = now_unix_ms();
     if (const auto* e = std::get_if<protocol::edit_message>(&req.packet)) {
         if (!own) return send_error(m, error_code::forbidden, req.kind, req.client_id);
         if (s.record.deleted) return send_error(m, error_code::message_deleted, req.kind, req.client_id);
-        if (s.record.text == e->text) return ack(m, req.client_id, 0, ev.at);
-        s.record.text = e->text;
-        s.record.edited_at = ev.at;
-        s.changed_seq = ev.seq;
-        ev.what = timeline_event::type::edited;
-        ev.text = e->text;
-        return record(&m, ev, std::nullopt, message_edited{id_, ev.seq, s.record.seq, ev.text, ev.at},
-                      events::message_edited{id_, ev.seq, m.user_id, req.client_id, s.record.seq, ev.text, ev.at});
+        if (s.record.text == e->text) return ack(m, req.client_id, 0, at);
+        return apply(events::message_edited{id_, seq, m.user_id, req.client_id, s.record.seq, e->text, at}, &m);
     }
     if (std::holds_alternative<protocol::delete_message>(req.packet)) {
         // Moderators may delete what others wrote (never edit it); the
         // tombstone names who deleted it.
         if (!own && !access::may_delete_others(actor_of(m)))
             return send_error(m, error_code::forbidden, req.kind, req.client_id);
-        if (s.record.deleted) return ack(m, req.client_id, 0, ev.at);
-        s.record.deleted = true;
-        s.record.deleted_by = m.user_id;
-        s.record.text.clear();
-        s.reactors.clear();
-        s.changed_seq = ev.seq;
-        ev.what = timeline_event::type::deleted;
-        return record(&m, ev, std::nullopt, message_deleted{id_, ev.seq, s.record.seq, ev.at, m.user_id},
-                      events::message_deleted{id_, ev.seq, m.user_id, req.client_id, s.record.seq, ev.at});
+        if (s.record.deleted) return ack(m, req.client_id, 0, at);
+        return apply(events::message_deleted{id_, seq, m.user_id, req.client_id, s.record.seq, at}, &m);
     }
     const auto& r = std::get<protocol::set_reaction>(req.packet);
     if (s.record.deleted) return send_error(m, error_code::message_deleted, req.kind, req.client_id);
     const std::pair<reaction_kind, std::uint64_t> mine{r.reaction, m.user_id};
-    auto it = std::find(s.reactors.begin(), s.reactors.end(), mine);
-    if ((it != s.reactors.end()) == r.on) return ack(m, req.client_id, 0, ev.at);
-    if (r.on) s.reactors.push_back(mine);
-    else s.reactors.erase(it);
-    s.changed_seq = ev.seq;
-    ev.what = timeline_event::type::reacted;
-    ev.reaction = r.reaction;
-    ev.added = r.on;
-    ev.count = static_cast<std::uint32_t>(
+    const bool have = std::find(s.reactors.begin(), s.reactors.end(), mine) != s.reactors.end();
+    if (have == r.on) return ack(m, req.client_id, 0, at);
+    auto count = static_cast<std::uint32_t>(
         std::count_if(s.reactors.begin(), s.reactors.end(), [&](const auto& e) { return e.first == r.reaction; }));
-    record(&m, ev, std::nullopt, reaction_update{id_, ev.seq, s.record.seq, ev.reaction, ev.count, m.user_id, ev.added},
-           events::reaction_set{id_, ev.seq, m.user_id, req.client_id, s.record.seq, ev.reaction, ev.added, ev.count,
-                                ev.at});
+    count = r.on ? count + 1 : count - 1;
+    apply(events::reaction_set{id_, seq, m.user_id, req.client_id, s.record.seq, r.reaction, r.on, count, at}, &m);
 }
 
 void room::with_message(const room_member& m, packet_kind kind, std::uint64_t ref, std::uint64_t seq,

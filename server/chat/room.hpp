@@ -251,7 +251,19 @@ private:
     /// for a resend), acks it and returns true; `retry` runs once storage said it is not.
     bool answer_duplicate(const room_member& m, protocol::packet_kind kind, std::uint64_t client_id, bool resend,
                           std::function<void()> retry, guard g);
-    void apply_change(const room_member& m, const change_request& req, message_state& s);
+    void decide_change(const room_member& m, const change_request& req, const message_state& s);
+    /** Makes a decided change happen from its event alone: the state, the
+     *  broadcast, `origin`'s ack (null: nobody asked), the writer, the cache,
+     *  and what follows (removals, the registry; `announce_rows` false: a
+     *  joiner's row is told after its room_joined). The event's seq is last_seq_ + 1. */
+    void apply(storage_event e, const room_member* origin, bool announce_rows = true);
+    void apply_one(events::message_posted e, const room_member* origin, bool);
+    void apply_one(events::message_edited e, const room_member* origin, bool);
+    void apply_one(events::message_deleted e, const room_member* origin, bool);
+    void apply_one(events::reaction_set e, const room_member* origin, bool);
+    void apply_one(events::room_changed e, const room_member* origin, bool announce_rows);  // room_access.cpp
+    void apply_one(const events::room_created&, const room_member*, bool);
+    void apply_one(const events::epoch_started&, const room_member*, bool);
     /// @param m the member to acknowledge; null for events nobody asked for
     void record(const room_member* m, timeline_event ev, std::optional<message_state> posted,
                 const protocol::packet& broadcast_packet, storage_event stored);
@@ -286,9 +298,6 @@ private:
         std::vector<member_state> rows;
         std::optional<room_settings> settings;
     };
-    /// Records a room event, then tells the registry (unless `announce` is false).
-    void record_room_event(const room_member* m, timeline_event ev, std::vector<member_state> rows,
-                           std::optional<room_settings> settings, before_event before, bool announce = true);
     /// Event `seq`, a room event, is void: what it changed goes back to how it
     /// was, unless a later event changed it again.
     void take_back(std::uint64_t seq);

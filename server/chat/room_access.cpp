@@ -46,38 +46,64 @@ void room::add_members(std::vector<member_state> people, std::uint64_t actor) {
     });
 }
 
-void room::admit(std::uint64_t user_id, const std::string& username, std::uint64_t actor, bool announce) {
+void room::admit(std::uint64_t user_id, const std::string& username, std::uint64_t actor, bool announce_rows) {
     member_state row{user_id, username, member_status::member};
-    before_event before{{member_state{user_id, username, member_status::gone}}, std::nullopt};
-    if (const member_state* old = person(user_id)) {
-        row.role = old->role;  // an owner-to-be keeps the role made for them
-        before.rows[0] = *old;
-    }
-    timeline_event ev{.seq = last_seq_ + 1, .what = timeline_event::type::room, .user_id = actor, .at = now_unix_ms(),
-                      .action = room_action::joined, .target_id = user_id, .role = row.role};
-    people_.insert_or_assign(user_id, row);
-    record_room_event(nullptr, std::move(ev), {row}, std::nullopt, std::move(before), announce);
+    if (const member_state* old = person(user_id)) row.role = old->role;  // an owner-to-be keeps the role made for them
+    apply(events::room_changed{id_, last_seq_ + 1, actor, 0, room_action::joined, user_id, row.role,
+                               room_kind::public_room, {}, now_unix_ms(), {row}, std::nullopt},
+          nullptr, announce_rows);
 }
 
 void room::announce(const member_state& row) {
     if (svc_.observer.member_changed) svc_.observer.member_changed(id_, row);
 }
 
-void room::record_room_event(const room_member* m, timeline_event ev, std::vector<member_state> rows,
-                             std::optional<room_settings> settings, before_event before, bool announce_rows) {
+// A room event carries the rows it changed and the settings it set as they
+// are after it: applying it is putting them in place. What they were before
+// is kept until the event is stored (take_back). Removals follow from the
+// action, on whichever node the event was decided: a kick on one node drops
+// the user's connections on every node that applies it.
+void room::apply_one(events::room_changed e, const room_member* origin, bool announce_rows) {
+    before_event before;
+    std::vector<member_state> rows = e.members;
     for (auto& r : rows) {
-        r.seq = ev.seq;
-        if (member_state* p = person(r.user_id)) p->seq = ev.seq;
+        r.seq = e.seq;
+        const member_state* old = person(r.user_id);
+        before.rows.push_back(old != nullptr ? *old : member_state{r.user_id, r.username, member_status::gone});
+        people_.insert_or_assign(r.user_id, r);
     }
-    if (settings) settings_seq_ = ev.seq;
-    if (svc_.sink != nullptr) unstored_.emplace(ev.seq, std::move(before));
+    if (e.settings) {
+        before.settings = settings_;
+        settings_ = *e.settings;
+        settings_seq_ = e.seq;
+    }
+    if (svc_.sink != nullptr) unstored_.emplace(e.seq, std::move(before));
+    timeline_event ev{.seq = e.seq, .what = timeline_event::type::room, .user_id = e.actor_id, .client_id = e.client_id,
+                      .at = e.at, .text = e.text, .action = e.action, .target_id = e.target_id, .role = e.role,
+                      .room_kind = e.kind};
     const auto packet = event_packet(ev, nullptr, 0);
-    events::room_changed stored{id_, ev.seq, ev.user_id, ev.client_id, ev.action, ev.target_id, ev.role,
-                                ev.room_kind, ev.text, ev.at, rows, settings};
-    record(m, std::move(ev), std::nullopt, *packet, std::move(stored));
+    const room_action action = e.action;
+    const std::uint64_t target = e.target_id;
+    std::optional<room_settings> settings = e.settings;
+    e.members = rows;
+    record(origin, std::move(ev), std::nullopt, *packet, std::move(e));
     if (announce_rows)
         for (const auto& r : rows) announce(r);
     if (settings && svc_.observer.settings_changed) svc_.observer.settings_changed(id_, *settings);
+    switch (action) {
+        case room_action::left: return remove_user(target, leave_reason::left);
+        case room_action::kicked: return remove_user(target, leave_reason::kicked);
+        case room_action::banned: return remove_user(target, leave_reason::banned);
+        case room_action::deleted: {
+            deleted_ = true;
+            std::vector<std::uint64_t> users;
+            for (const auto& [conn, mm] : members_) users.push_back(mm.user_id);
+            for (auto u : users) remove_user(u, leave_reason::deleted);
+            if (svc_.observer.deleted) svc_.observer.deleted(id_);
+            return;
+        }
+        default: return;
+    }
 }
 
 void room::manage(std::uint64_t connection_id, manage_room req, std::string target_name, done_handler done) {
@@ -110,25 +136,18 @@ void room::do_manage(const room_member& m, const manage_room& req, const std::st
     const unix_ms at = now_unix_ms();
     if (access::already_so(r)) return ack(m, req.client_id, 0, at);
 
-    timeline_event ev{.seq = last_seq_ + 1, .what = timeline_event::type::room, .user_id = m.user_id,
-                      .client_id = req.client_id, .at = at, .action = req.action};
-    std::vector<member_state> rows;
-    std::optional<room_settings> settings;
-    before_event before;
-    std::optional<leave_reason> removal;
+    events::room_changed e{id_, last_seq_ + 1, m.user_id, req.client_id, req.action, 0, room_role::member,
+                           room_kind::public_room, {}, at, {}, std::nullopt};
+    // Each row as it will be: a copy, put in place when the event is applied.
     auto change = [&](std::uint64_t user_id, auto&& edit) {
-        auto [it, added] = people_.try_emplace(user_id, member_state{user_id, target_name, member_status::gone});
-        before.rows.push_back(it->second);
-        edit(it->second);
-        rows.push_back(it->second);
+        const member_state* now = person(user_id);
+        member_state row = now != nullptr ? *now : member_state{user_id, target_name, member_status::gone};
+        edit(row);
+        e.members.push_back(std::move(row));
     };
-    if (req.action == room_action::title_set || req.action == room_action::topic_set ||
-        req.action == room_action::kind_set)
-        before.settings = settings_;
     switch (req.action) {
         case room_action::left:
             change(m.user_id, [](member_state& p) { p = {p.user_id, p.username, member_status::gone}; });
-            removal = leave_reason::left;
             break;
         case room_action::invited:
             change(target_id, [&](member_state& p) { p = {p.user_id, p.username, member_status::invited,
@@ -136,11 +155,9 @@ void room::do_manage(const room_member& m, const manage_room& req, const std::st
             break;
         case room_action::kicked:
             change(target_id, [](member_state& p) { p = {p.user_id, p.username, member_status::gone}; });
-            removal = leave_reason::kicked;
             break;
         case room_action::banned:
             change(target_id, [](member_state& p) { p = {p.user_id, p.username, member_status::banned}; });
-            removal = leave_reason::banned;
             break;
         case room_action::unbanned:
             change(target_id, [](member_state& p) { p = {p.user_id, p.username, member_status::gone}; });
@@ -151,12 +168,12 @@ void room::do_manage(const room_member& m, const manage_room& req, const std::st
             break;
         case room_action::role_set:
             change(target_id, [&](member_state& p) { p.role = req.role; });
-            ev.role = req.role;
+            e.role = req.role;
             break;
         case room_action::ownership_given:
             change(target_id, [](member_state& p) { p.role = room_role::owner; });
             change(m.user_id, [](member_state& p) { p.role = room_role::moderator; });
-            ev.role = room_role::owner;
+            e.role = room_role::owner;
             break;
         case room_action::title_set:
         case room_action::topic_set: {
@@ -164,9 +181,10 @@ void room::do_manage(const room_member& m, const manage_room& req, const std::st
             const auto blank = std::all_of(req.text.begin(), req.text.end(), [](char c) { return c == ' '; });
             if (title && (blank || req.text.size() > limits::max_room_name_bytes)) return fail(error_code::bad_request);
             if ((title ? settings_.title : settings_.topic) == req.text) return ack(m, req.client_id, 0, at);
-            (title ? settings_.title : settings_.topic) = req.text;
-            ev.text = req.text;
-            settings = settings_;
+            room_settings next = settings_;
+            (title ? next.title : next.topic) = req.text;
+            e.text = req.text;
+            e.settings = std::move(next);
             break;
         }
         case room_action::kind_set: {
@@ -185,34 +203,24 @@ void room::do_manage(const room_member& m, const manage_room& req, const std::st
                 if (svc_.observer.claim_address && !svc_.observer.claim_address(id_, address))
                     return fail(error_code::internal_error);
             }
-            settings_.kind = req.type;
-            settings_.address = address;
-            ev.room_kind = req.type;
-            ev.text = address;  // members learn the new address from the event
-            settings = settings_;
+            room_settings next = settings_;
+            next.kind = req.type;
+            next.address = address;
+            e.kind = req.type;
+            e.text = address;  // members learn the new address from the event
+            e.settings = std::move(next);
             break;
         }
         case room_action::deleted:
-            for (auto& [id, p] : people_)
-                if (p.status == member_status::member || p.status == member_status::invited) {
-                    before.rows.push_back(p);
-                    p = {p.user_id, p.username, member_status::gone};
-                    rows.push_back(p);
-                }
+            for (const auto& [id, p] : people_)
+                if (p.status == member_status::member || p.status == member_status::invited)
+                    e.members.push_back({p.user_id, p.username, member_status::gone});
             break;
         case room_action::joined:
         case room_action::declined: return fail(error_code::bad_request);
     }
-    ev.target_id = req.action == room_action::deleted || settings ? 0 : target_id;
-    record_room_event(&m, std::move(ev), std::move(rows), std::move(settings), std::move(before));
-    if (removal) remove_user(target_id, *removal);
-    if (req.action == room_action::deleted) {
-        deleted_ = true;
-        std::vector<std::uint64_t> users;
-        for (const auto& [conn, mm] : members_) users.push_back(mm.user_id);
-        for (auto u : users) remove_user(u, leave_reason::deleted);
-        if (svc_.observer.deleted) svc_.observer.deleted(id_);
-    }
+    e.target_id = req.action == room_action::deleted || e.settings ? 0 : target_id;
+    apply(e, &m);  // `m` may be gone after this (a member who left)
 }
 
 void room::decline(room_member who) {
@@ -221,11 +229,10 @@ void room::decline(room_member who) {
             member_state* p = person(who.user_id);
             if (deleted_ || p == nullptr || p->status != member_status::invited)
                 return send_error(who, error_code::no_such_room, packet_kind::decline_invite, id_);
-            before_event before{{*p}, std::nullopt};
-            *p = {p->user_id, p->username, member_status::gone};
-            timeline_event ev{.seq = last_seq_ + 1, .what = timeline_event::type::room, .user_id = who.user_id,
-                              .at = now_unix_ms(), .action = room_action::declined, .target_id = who.user_id};
-            record_room_event(nullptr, std::move(ev), {*p}, std::nullopt, std::move(before));
+            apply(events::room_changed{id_, last_seq_ + 1, who.user_id, 0, room_action::declined, who.user_id,
+                                       room_role::member, room_kind::public_room, {}, now_unix_ms(),
+                                       {member_state{p->user_id, p->username, member_status::gone}}, std::nullopt},
+                  nullptr);
         }, [this, who] {
             send_error(who, error_code::room_unavailable, packet_kind::decline_invite, id_, bounds::unavailable_retry_ms);
         });
