@@ -90,7 +90,7 @@ void room::unpin() {
 
 // Memory-only rooms (no sink) have nowhere to come back from: they stay.
 bool room::idle_now() const {
-    return !evicted_ && !pinned() && svc_.sink != nullptr && members_.empty() && joining_.empty() &&
+    return !evicted_ && !pinned() && (svc_.sink != nullptr || svc_.link != nullptr) && members_.empty() && joining_.empty() &&
            waiting_for_warm_.empty() && !warming_ && unstored_.empty() && persisted_seq_ >= last_seq_;
 }
 
@@ -100,6 +100,7 @@ void room::check_idle() {
     idle_timer_.async_wait([this, self = shared_from_this()](boost::system::error_code ec) {
         if (ec || !idle_now() || !svc_.observer.idle || !svc_.observer.idle(id_, this)) return;
         evicted_ = true;
+        if (svc_.link != nullptr) svc_.link->detach(id_);
         sweep_timer_.cancel();
         watermark_timer_.cancel();
     });
@@ -137,7 +138,12 @@ void room::become_warm(room_snapshot snapshot) {
     if (!snapshot.recent.events.empty()) last_seq_ = std::max(last_seq_, snapshot.recent.events.back().seq);
     timeline_.load(last_seq_ + 1, std::move(snapshot.recent));
     epochs_ = std::move(snapshot.epochs);
+    if (svc_.link != nullptr) return attach_to_cluster();  // the cluster has the epoch (room_cluster.cpp)
     start_epoch(last_seq_);  // what this process issues may be lost in a crash: a run of its own
+    finish_warming();
+}
+
+void room::finish_warming() {
     warm_ = true;
     warming_ = false;
     auto waiting = std::move(waiting_for_warm_);
@@ -218,9 +224,22 @@ void room::join(room_member m, std::uint64_t epoch, std::uint64_t since_seq) {
 // page, taken as of one seq, is followed by the events after that seq.
 void room::start_join(room_member m, std::uint64_t epoch, std::uint64_t since_seq) {
     constexpr std::uint64_t newest = std::numeric_limits<std::uint64_t>::max();
-    const join_plan plan = plan_join(epoch, since_seq);
     const std::uint64_t conn = m.connection_id;
     auto failed = [this, conn, m] { refuse_join(conn, m); };
+    if (svc_.link != nullptr) {
+        // In a cluster a first join is sequenced before anything is read:
+        // once the joined event is applied, the join goes on as a rejoin,
+        // and what it reads reaches the newest event.
+        const member_state* row = person(m.user_id);
+        if (row == nullptr || row->status != member_status::member) {
+            const std::uint64_t inviter = row != nullptr && row->invited_by != 0 ? row->invited_by : m.user_id;
+            auto again = [this, m, epoch, since_seq] {
+                if (joining_.contains(m.connection_id)) start_join(m, epoch, since_seq);
+            };
+            return admit(m.user_id, m.username, inviter, true, {again, again, failed});
+        }
+    }
+    const join_plan plan = plan_join(epoch, since_seq);
     if (plan.latest) {
         const std::uint64_t page_seq = last_seq_;
         return collect_messages_before(page_seq + 1, latest_page_size,
@@ -335,7 +354,7 @@ void room::do_post(const room_member& m, send_message msg, clock::time_point rec
     if (answer_duplicate(m, packet_kind::send_message, msg.client_msg_id, msg.resend, retry, g)) return;
     if (svc_.sink != nullptr && svc_.sink->backlog() >= svc_.cfg.max_writer_backlog)
         return send_error(m, error_code::server_busy, packet_kind::send_message, msg.client_msg_id, bounds::busy_retry_ms);
-    accept_message(m, std::move(msg), received_at);
+    accept_message(m, std::move(msg), received_at, std::move(retry));
 }
 
 // De-duplication has one scope everywhere: (room, user, client id), in
@@ -365,11 +384,13 @@ bool room::answer_duplicate(const room_member& m, packet_kind kind, std::uint64_
     return true;
 }
 
-void room::accept_message(const room_member& m, send_message msg, clock::time_point received_at) {
-    const events::message_posted e{id_, last_seq_ + 1, m.user_id, msg.client_msg_id, std::move(msg.text), now_unix_ms(),
-                                   msg.reply_to};
-    apply(e, &m);
-    svc_.stats.broadcast_latency.observe(clock::now() - received_at);
+void room::accept_message(const room_member& m, send_message msg, clock::time_point received_at,
+                          std::function<void()> redo) {
+    const request_ref ref{packet_kind::send_message, msg.client_msg_id};
+    events::message_posted e{id_, last_seq_ + 1, m.user_id, msg.client_msg_id, std::move(msg.text), now_unix_ms(),
+                             msg.reply_to};
+    commit(std::move(e), &m, ref, {std::move(redo), {}, {}});
+    if (svc_.link == nullptr) svc_.stats.broadcast_latency.observe(clock::now() - received_at);
 }
 
 // ---- applying: every change is decided first, then applied from its event alone ----------------
@@ -460,7 +481,7 @@ void room::record(const room_member* m, timeline_event ev, std::optional<message
     last_seq_published_.store(last_seq_, std::memory_order_relaxed);
     broadcast(broadcast_packet);
     if (m != nullptr) ack(*m, ev.client_id, ev.seq, ev.at);  // after the broadcast: the sender sees the event first
-    if (svc_.sink != nullptr) svc_.sink->push(std::move(stored));
+    if (svc_.sink != nullptr && svc_.link == nullptr) svc_.sink->push(std::move(stored));  // in a cluster: the persister
     timeline_.append(std::move(ev), std::move(posted));
     timeline_.trim(persisted_seq_);
 }
@@ -507,9 +528,8 @@ void room::do_change(const room_member& m, change_request req, guard g) {
     if (answer_duplicate(m, req.kind, req.client_id, req.resend, retry, g)) return;
     if (svc_.sink != nullptr && svc_.sink->backlog() >= svc_.cfg.max_writer_backlog)
         return send_error(m, error_code::server_busy, req.kind, req.client_id, bounds::busy_retry_ms);
-    with_message(m, req.kind, req.client_id, req.message_seq, [this, req, g](const room_member& mm, message_state& s) {
-        decide_change(mm, req, s);
-    });
+    with_message(m, req.kind, req.client_id, req.message_seq,
+                 [this, req, retry](const room_member& mm, message_state& s) { decide_change(mm, req, s, retry); });
 }
 
 // Checks the change against the message's state now, then records it. A
@@ -518,7 +538,9 @@ void room::do_change(const room_member& m, change_request req, guard g) {
 // Decides the change on the message's state now, then applies it. A change
 // that alters nothing (deleting a deleted message, a reaction that is
 // already so, the same text) is acknowledged with seq 0 and takes no seq.
-void room::decide_change(const room_member& m, const change_request& req, const message_state& s) {
+void room::decide_change(const room_member& m, const change_request& req, const message_state& s,
+                         const std::function<void()>& redo) {
+    const request_ref ref{req.kind, req.client_id};
     const bool own = s.record.author_id == m.user_id;
     const std::uint64_t seq = last_seq_ + 1;
     const unix_ms at = now_unix_ms();
@@ -526,7 +548,8 @@ void room::decide_change(const room_member& m, const change_request& req, const 
         if (!own) return send_error(m, error_code::forbidden, req.kind, req.client_id);
         if (s.record.deleted) return send_error(m, error_code::message_deleted, req.kind, req.client_id);
         if (s.record.text == e->text) return ack(m, req.client_id, 0, at);
-        return apply(events::message_edited{id_, seq, m.user_id, req.client_id, s.record.seq, e->text, at}, &m);
+        return commit(events::message_edited{id_, seq, m.user_id, req.client_id, s.record.seq, e->text, at}, &m, ref,
+                      {redo, {}, {}});
     }
     if (std::holds_alternative<protocol::delete_message>(req.packet)) {
         // Moderators may delete what others wrote (never edit it); the
@@ -534,7 +557,8 @@ void room::decide_change(const room_member& m, const change_request& req, const 
         if (!own && !access::may_delete_others(actor_of(m)))
             return send_error(m, error_code::forbidden, req.kind, req.client_id);
         if (s.record.deleted) return ack(m, req.client_id, 0, at);
-        return apply(events::message_deleted{id_, seq, m.user_id, req.client_id, s.record.seq, at}, &m);
+        return commit(events::message_deleted{id_, seq, m.user_id, req.client_id, s.record.seq, at}, &m, ref,
+                      {redo, {}, {}});
     }
     const auto& r = std::get<protocol::set_reaction>(req.packet);
     if (s.record.deleted) return send_error(m, error_code::message_deleted, req.kind, req.client_id);
@@ -544,7 +568,8 @@ void room::decide_change(const room_member& m, const change_request& req, const 
     auto count = static_cast<std::uint32_t>(
         std::count_if(s.reactors.begin(), s.reactors.end(), [&](const auto& e) { return e.first == r.reaction; }));
     count = r.on ? count + 1 : count - 1;
-    apply(events::reaction_set{id_, seq, m.user_id, req.client_id, s.record.seq, r.reaction, r.on, count, at}, &m);
+    commit(events::reaction_set{id_, seq, m.user_id, req.client_id, s.record.seq, r.reaction, r.on, count, at}, &m, ref,
+           {redo, {}, {}});
 }
 
 void room::with_message(const room_member& m, packet_kind kind, std::uint64_t ref, std::uint64_t seq,
@@ -1035,10 +1060,10 @@ void room::delete_message_as_admin(protocol::user_ref admin, std::uint64_t seq, 
 }
 
 void room::close_as_admin(protocol::user_ref admin, admin_done done) {
-    act_as_admin(std::move(admin), [this](const room_member& m, std::uint64_t client_id, guard) {
+    act_as_admin(std::move(admin), [this](const room_member& m, std::uint64_t client_id, guard g) {
         if (deleted_) return answer_admin(m.connection_id, std::optional(error_code::no_such_room));
         manage_room req{.room_id = id_, .client_id = client_id, .action = room_action::deleted};
-        do_manage(m, req, std::string());
+        do_manage(m, req, std::string(), std::move(g));
     }, std::move(done));
 }
 

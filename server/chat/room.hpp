@@ -45,6 +45,7 @@
 #include "server/core/config.hpp"
 #include "server/core/events.hpp"
 #include "server/core/metrics.hpp"
+#include "server/core/replication.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -53,6 +54,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -111,6 +113,10 @@ struct room_services {
     metrics& stats;
     event_sink* sink = nullptr;      ///< may be null (nothing persisted)
     message_store* store = nullptr;  ///< may be null (memory only)
+    /// Cluster mode: changes are ordered through the link and applied as
+    /// they come back (room_cluster.cpp); the persister writes them, not
+    /// the room. Null: the room orders its own changes.
+    room_link* link = nullptr;
     /// Time for presence and typing; tests move it by hand (and call sweep_now()).
     std::function<std::chrono::steady_clock::time_point()> now = [] { return std::chrono::steady_clock::now(); };
     /// A fresh epoch id: random, not 0, at most 2^53-1.
@@ -126,7 +132,7 @@ struct room_init {
     std::vector<member_state> people;  ///< its rows
 };
 
-class room : public std::enable_shared_from_this<room> {
+class room : public std::enable_shared_from_this<room>, public room_replica {
 public:
     using clock = std::chrono::steady_clock;
     using executor = boost::asio::strand<boost::asio::io_context::executor_type>;
@@ -186,6 +192,13 @@ public:
     /// Event `seq` could not be stored and is void: a new epoch starts below it.
     void voided(std::uint64_t seq);
 
+    // ---- from the cluster (room_replica; any thread) --------------------------
+    void replicated(replicated_event e) override;
+    void reseeded(std::uint64_t base, std::uint64_t epoch) override;
+    void replica_persisted(std::uint64_t seq) override { persisted(seq); }
+    void fell_behind(std::uint64_t after, std::uint64_t upto) override;
+    void shared(std::string_view body) override;
+
     /// Ends expired typing and presence now (the timer does this by itself;
     /// tests with a hand-moved clock call it).
     void sweep_now();
@@ -221,6 +234,7 @@ private:
     void when_warm(std::function<void()> op, std::function<void()> unavailable);
     void start_warming();
     void become_warm(room_snapshot snapshot);
+    void finish_warming();
     void start_epoch(std::uint64_t base_seq);
     /// Runs `op` with the connection's membership; defers it while the
     /// connection's join is still loading, drops it if the connection left.
@@ -244,14 +258,35 @@ private:
 
     // changes
     void do_post(const room_member& m, protocol::send_message msg, clock::time_point received_at, guard g);
-    void accept_message(const room_member& m, protocol::send_message msg, clock::time_point received_at);
+    void accept_message(const room_member& m, protocol::send_message msg, clock::time_point received_at,
+                        std::function<void()> redo);
     void submit_change(std::uint64_t connection_id, change_request req, done_handler done);
     void do_change(const room_member& m, change_request req, guard g);
     /// If the user's change with client_id is known (in memory, or on disk
     /// for a resend), acks it and returns true; `retry` runs once storage said it is not.
     bool answer_duplicate(const room_member& m, protocol::packet_kind kind, std::uint64_t client_id, bool resend,
                           std::function<void()> retry, guard g);
-    void decide_change(const room_member& m, const change_request& req, const message_state& s);
+    void decide_change(const room_member& m, const change_request& req, const message_state& s,
+                       const std::function<void()>& redo);
+    /// What a decision does next when it goes through the cluster (each may be empty).
+    struct commit_hooks {
+        std::function<void()> redo;    ///< decide again: the room moved on before it was sequenced
+        std::function<void()> done;    ///< it was sequenced (and applied), or had been before
+        std::function<void()> failed;  ///< the cluster could not be reached (an origin is told by the room)
+    };
+    /** A decided change (seq last_seq_ + 1): alone, applied at once; in a
+     *  cluster, proposed at (epoch_, last_seq_) and applied when it comes
+     *  back, `origin` acknowledged then (room_cluster.cpp). */
+    void commit(storage_event e, const room_member* origin, request_ref ref, commit_hooks hooks,
+                bool announce_rows = true);
+    /// Runs the decisions that waited for the proposal in flight (or for the room to catch up).
+    void pump_decisions();
+    void attach_to_cluster();
+    void apply_replicated(replicated_event e);
+    /// The replica cannot go on from what it holds (a reseed, a gap only the
+    /// store has): its members are told to rejoin, and it warms again from
+    /// the store. @param base the highest seq it may keep
+    void go_cold(std::uint64_t base);
     /** Makes a decided change happen from its event alone: the state, the
      *  broadcast, `origin`'s ack (null: nobody asked), the writer, the cache,
      *  and what follows (removals, the registry; `announce_rows` false: a
@@ -288,10 +323,11 @@ private:
     protocol::user_ref user_of(std::uint64_t user_id) const;
     /// The user becomes a member (a first join, or add_members). @param announce
     /// tell the registry now (a joiner's is told after its room_joined)
-    void admit(std::uint64_t user_id, const std::string& username, std::uint64_t actor, bool announce = true);
+    void admit(std::uint64_t user_id, const std::string& username, std::uint64_t actor, bool announce = true,
+               commit_hooks hooks = {});
     /// Tells the registry of a changed row.
     void announce(const member_state& row);
-    void do_manage(const room_member& m, const protocol::manage_room& req, const std::string& target_name);
+    void do_manage(const room_member& m, const protocol::manage_room& req, const std::string& target_name, guard g);
     /// What a room event changed, as it was before: how to take it back if
     /// it cannot be stored.
     struct before_event {
@@ -407,6 +443,11 @@ private:
     bool warm_ = false;
     bool warming_ = false;
     std::vector<std::pair<std::function<void()>, std::function<void()>>> waiting_for_warm_;  // op, unavailable
+
+    // cluster mode (room_cluster.cpp)
+    bool proposing_ = false;                        // a proposal is in flight
+    std::deque<std::function<void()>> decisions_;   // to decide again once it is done
+    std::uint64_t catch_up_to_ = 0;                 // a stale proposal's top: decide again from there
 
     std::unordered_map<std::uint64_t, room_member> members_;  // by connection id
     std::unordered_map<std::uint64_t, admin_actor> admin_actors_;  // console actions in progress, by pseudo connection id

@@ -37,7 +37,7 @@ void room::add_members(std::vector<member_state> people, std::uint64_t actor) {
                 if (person(p.user_id) == nullptr) people_.emplace(p.user_id, member_state{p.user_id, p.username,
                                                                                   member_status::gone, p.role});
                 people_.at(p.user_id).role = p.role;
-                admit(p.user_id, p.username, actor);
+                admit(p.user_id, p.username, actor, true, {[this, p, actor] { add_members({p}, actor); }, {}, {}});
             }
         }, [this] {
             log::error(log::chat, "cannot add a room's first members (storage unavailable)",
@@ -46,12 +46,13 @@ void room::add_members(std::vector<member_state> people, std::uint64_t actor) {
     });
 }
 
-void room::admit(std::uint64_t user_id, const std::string& username, std::uint64_t actor, bool announce_rows) {
+void room::admit(std::uint64_t user_id, const std::string& username, std::uint64_t actor, bool announce_rows,
+                 commit_hooks hooks) {
     member_state row{user_id, username, member_status::member};
     if (const member_state* old = person(user_id)) row.role = old->role;  // an owner-to-be keeps the role made for them
-    apply(events::room_changed{id_, last_seq_ + 1, actor, 0, room_action::joined, user_id, row.role,
-                               room_kind::public_room, {}, now_unix_ms(), {row}, std::nullopt},
-          nullptr, announce_rows);
+    commit(events::room_changed{id_, last_seq_ + 1, actor, 0, room_action::joined, user_id, row.role,
+                                room_kind::public_room, {}, now_unix_ms(), {row}, std::nullopt},
+           nullptr, {packet_kind::join_room, id_}, std::move(hooks), announce_rows);
 }
 
 void room::announce(const member_state& row) {
@@ -77,7 +78,7 @@ void room::apply_one(events::room_changed e, const room_member* origin, bool ann
         settings_ = *e.settings;
         settings_seq_ = e.seq;
     }
-    if (svc_.sink != nullptr) unstored_.emplace(e.seq, std::move(before));
+    if (svc_.sink != nullptr && svc_.link == nullptr) unstored_.emplace(e.seq, std::move(before));  // no voids in a cluster
     timeline_event ev{.seq = e.seq, .what = timeline_event::type::room, .user_id = e.actor_id, .client_id = e.client_id,
                       .at = e.at, .text = e.text, .action = e.action, .target_id = e.target_id, .role = e.role,
                       .room_kind = e.kind};
@@ -114,14 +115,14 @@ void room::manage(std::uint64_t connection_id, manage_room req, std::string targ
               const std::uint64_t conn = m.connection_id;
               auto retry = [this, conn, req, target_name, g]() mutable {
                   req.resend = false;
-                  when_member(conn, [this, req, target_name](const room_member& mm) { do_manage(mm, req, target_name); });
+                  when_member(conn, [this, req, target_name, g](const room_member& mm) { do_manage(mm, req, target_name, g); });
               };
               if (answer_duplicate(m, packet_kind::manage_room, req.client_id, req.resend, retry, g)) return;
-              do_manage(m, req, target_name);
+              do_manage(m, req, target_name, g);
           });
 }
 
-void room::do_manage(const room_member& m, const manage_room& req, const std::string& target_name) {
+void room::do_manage(const room_member& m, const manage_room& req, const std::string& target_name, guard g) {
     const auto fail = [&](error_code code) { send_error(m, code, packet_kind::manage_room, req.client_id); };
     if (svc_.sink != nullptr && svc_.sink->backlog() >= svc_.cfg.max_writer_backlog)
         return send_error(m, error_code::server_busy, packet_kind::manage_room, req.client_id, bounds::busy_retry_ms);
@@ -220,7 +221,11 @@ void room::do_manage(const room_member& m, const manage_room& req, const std::st
         case room_action::declined: return fail(error_code::bad_request);
     }
     e.target_id = req.action == room_action::deleted || e.settings ? 0 : target_id;
-    apply(e, &m);  // `m` may be gone after this (a member who left)
+    auto redo = [this, conn = m.connection_id, req, target_name, g] {
+        when_member(conn, [this, req, target_name, g](const room_member& mm) { do_manage(mm, req, target_name, g); });
+    };
+    commit(std::move(e), &m, {packet_kind::manage_room, req.client_id}, {std::move(redo), {}, {}});
+    // `m` may be gone now (a member who left)
 }
 
 void room::decline(room_member who) {
@@ -229,10 +234,13 @@ void room::decline(room_member who) {
             member_state* p = person(who.user_id);
             if (deleted_ || p == nullptr || p->status != member_status::invited)
                 return send_error(who, error_code::no_such_room, packet_kind::decline_invite, id_);
-            apply(events::room_changed{id_, last_seq_ + 1, who.user_id, 0, room_action::declined, who.user_id,
-                                       room_role::member, room_kind::public_room, {}, now_unix_ms(),
-                                       {member_state{p->user_id, p->username, member_status::gone}}, std::nullopt},
-                  nullptr);
+            commit(events::room_changed{id_, last_seq_ + 1, who.user_id, 0, room_action::declined, who.user_id,
+                                        room_role::member, room_kind::public_room, {}, now_unix_ms(),
+                                        {member_state{p->user_id, p->username, member_status::gone}}, std::nullopt},
+                   nullptr, {packet_kind::decline_invite, id_}, {[this, who] { decline(who); }, {}, [this, who] {
+                       send_error(who, error_code::room_unavailable, packet_kind::decline_invite, id_,
+                                  bounds::unavailable_retry_ms);
+                   }});
         }, [this, who] {
             send_error(who, error_code::room_unavailable, packet_kind::decline_invite, id_, bounds::unavailable_retry_ms);
         });
