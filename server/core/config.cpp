@@ -1,5 +1,7 @@
 #include "server/core/config.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -170,6 +172,24 @@ const std::vector<option>& options() {
              c.store = std::string(s);
          },
          shown_unless_empty(&config::store), "sqlite:DATA_DIR/parley.db"},
+        {"cluster", "redis://HOST:PORT",
+         "run as one node of a cluster sharing rooms through this Redis (needs --store postgres:URL and --node-id)",
+         [](config& c, std::string_view s) {
+             if (!s.starts_with("redis://")) throw std::invalid_argument("takes redis://HOST:PORT");
+             c.cluster = std::string(s);
+         },
+         shown_unless_empty(&config::cluster), "a single node"},
+        {"node-id", "NAME",
+         "this node's name in the cluster: 1-48 letters, digits, '-', '_', '.', ':' (the host name will do)",
+         [](config& c, std::string_view s) {
+             const bool ok = !s.empty() && s.size() <= 48 && std::all_of(s.begin(), s.end(), [](char ch) {
+                 return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '-' || ch == '_' || ch == '.' ||
+                        ch == ':';
+             });
+             if (!ok) throw std::invalid_argument("takes 1-48 letters, digits, '-', '_', '.' or ':'");
+             c.node_id = std::string(s);
+         },
+         shown_unless_empty(&config::node_id)},
         {"static-dir", "DIR", "browser client files (default: web/ of the source tree or share/parley/web)",
          [](config& c, std::string_view s) { c.static_dir = std::string(s); }, shown_unless_empty(&config::static_dir),
          "found next to the binary"},
@@ -372,6 +392,13 @@ void settle(config& c, origins& from) {
     if (c.tls_cert.empty() != c.tls_key.empty())
         throw setting_error(c.tls_cert.empty() ? "--tls-key: " : "--tls-cert: ",
                             "TLS needs both --tls-cert and --tls-key");
+    if (c.clustered()) {
+        if (!c.store.starts_with("postgres:") && !c.store.starts_with("postgresql://"))
+            throw setting_error("--cluster: ", "the nodes of a cluster share one PostgreSQL store (--store postgres:URL)");
+        if (c.node_id.empty()) throw setting_error("--cluster: ", "each node needs a name (--node-id NAME)");
+    } else if (!c.node_id.empty()) {
+        throw setting_error("--node-id: ", "names a node of a cluster, so it needs --cluster redis://HOST:PORT");
+    }
     if (!c.redirect_http.empty() && !c.tls())
         throw setting_error("--redirect-http: ", "redirects to https://, so it needs --tls-cert and --tls-key");
     // Over HTTPS the cookies are Secure unless the operator said otherwise.

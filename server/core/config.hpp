@@ -57,6 +57,11 @@ struct config {
     // ---- files
     std::string data_dir = "./data";        ///< holds parley.db
     std::string store;                      ///< --store: sqlite:PATH or postgres:URL; empty: parley.db in data_dir
+    /// --cluster: redis://HOST:PORT of the cluster's Redis (empty: a single
+    /// node). Needs a PostgreSQL store and --node-id.
+    std::string cluster;
+    std::string node_id;                    ///< --node-id: this node's name in the cluster
+    bool clustered() const { return !cluster.empty(); }
     std::string static_dir;                 ///< the browser client; empty = <exe dir>/../web or ./web
     std::string wasm_dir;                   ///< the wasm build output served at /wasm/; empty = auto
 

@@ -79,6 +79,33 @@ TEST(Config, InvalidValuesExitWithCodeTwoAndAUsageLine) {
     env.clear();
 }
 
+// A cluster shares one PostgreSQL store and names each node; anything else
+// is refused at start-up with the reason, not discovered later.
+TEST(Config, ClusterModeNeedsPostgresAndANodeName) {
+    env.clear();
+    auto ok = parse({"--cluster", "redis://127.0.0.1:6379", "--node-id", "node-1.example:8080", "--store",
+                     "postgres:postgresql://parley@127.0.0.1/parley"});
+    ASSERT_TRUE(ok.cfg) << ok.message;
+    EXPECT_TRUE(ok.cfg->clustered());
+    EXPECT_EQ(ok.cfg->node_id, "node-1.example:8080");
+    EXPECT_FALSE(parse({}).cfg->clustered());
+
+    const std::vector<std::pair<std::vector<const char*>, std::string>> refused{
+        {{"--cluster", "redis://127.0.0.1:6379", "--node-id", "a"}, "PostgreSQL"},
+        {{"--cluster", "redis://127.0.0.1:6379", "--node-id", "a", "--store", "sqlite:/tmp/x.db"}, "PostgreSQL"},
+        {{"--cluster", "redis://127.0.0.1:6379", "--store", "postgres:postgresql://p@h/d"}, "--node-id"},
+        {{"--node-id", "a"}, "--cluster"},
+        {{"--cluster", "127.0.0.1:6379"}, "redis://"},
+        {{"--cluster", "redis://h:1", "--node-id", "has space", "--store", "postgres:postgresql://p@h/d"}, "letters"},
+    };
+    for (const auto& [args, why] : refused) {
+        auto r = parse(args);
+        EXPECT_FALSE(r.cfg) << args[1];
+        EXPECT_EQ(r.exit_code, 2);
+        EXPECT_NE(r.message.find(why), std::string::npos) << r.message;
+    }
+}
+
 TEST(Config, HelpListsEveryOptionAndExitsZero) {
     env.clear();
     auto r = parse({"--help"});
