@@ -1,6 +1,7 @@
 #include "server/server.hpp"
 
 #include "server/chat/room_registry.hpp"
+#include "server/cluster_node.hpp"
 #include "server/core/bounds.hpp"
 #include "server/core/clock.hpp"
 #include "server/core/log.hpp"
@@ -117,6 +118,7 @@ struct server::impl {
     metrics stats;
     event_loops loops;  // connections and rooms live on these
     std::unique_ptr<batch_writer> writer;
+    std::unique_ptr<cluster_node> cluster;  // --cluster: after the writer it feeds, before the rooms that use it
     std::unique_ptr<sql_store> store;
     std::unique_ptr<accounts> accts;
     std::unique_ptr<sql_catalog> catalog;  // outlives rooms
@@ -185,8 +187,24 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
     wopts.max_delay = s.cfg.batch_max_delay;
     s.writer = std::make_unique<batch_writer>(
         path, wopts, s.stats,
-        batch_writer::reports{[&s](std::uint32_t room, std::uint64_t seq) { s.rooms->persisted(room, seq); },
-                              [&s](std::uint32_t room, std::uint64_t seq) { s.rooms->voided(room, seq); }});
+        batch_writer::reports{[&s](std::uint32_t room, std::uint64_t seq) {
+                                  s.rooms->persisted(room, seq);
+                                  if (s.cluster) s.cluster->persisted(room, seq);
+                              },
+                              [&s](std::uint32_t room, std::uint64_t seq) {
+                                  // In a cluster the event stays in its outbox and is written again.
+                                  if (s.cluster)
+                                      return log::error(log::store, "a cluster event could not be stored",
+                                                        {{"room", room}, {"seq", seq}});
+                                  s.rooms->voided(room, seq);
+                              }});
+    if (s.cfg.clustered()) {
+        try {
+            s.cluster = std::make_unique<cluster_node>(s.loops.at(0).get_executor(), s.cfg, *s.writer, random_epoch);
+        } catch (const std::invalid_argument& e) {
+            throw setup_error(e.what());
+        }
+    }
     s.store = std::make_unique<sql_store>(path, 2);
     const auto address = net::ip::make_address(s.cfg.listen_host);
     const std::string why = resolve_registration(s.cfg, address);
@@ -195,12 +213,17 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
         log::info(log::store, "purged expired sessions", {{"count", purged}});
     room_services services{s.cfg, s.stats, s.writer.get(), s.store.get()};
     services.new_epoch = random_epoch;
+    if (s.cluster) services.link = &s.cluster->link();
     // Rooms stay on disk until first used: nothing about them is read here
     // but the highest id.
     s.catalog = std::make_unique<sql_catalog>(path);
     s.rooms = std::make_unique<room_registry>(s.loops.all(), services, *s.catalog);
     s.files = std::make_unique<static_files>(client_mounts(s.cfg));
     s.ctx = std::make_unique<server_context>(s.cfg, s.stats, *s.accts, *s.rooms, *s.writer, *s.files, s.blocking);
+    if (s.cluster) {
+        s.ctx->problems = [&s] { return s.cluster->problems(); };
+        s.ctx->cluster_metrics = [&s] { return s.cluster->metrics_text(); };
+    }
     // Every connection of a user shows the same room list.
     s.rooms->on_list_change([&s](std::uint64_t user, std::uint32_t room, std::optional<protocol::room_entry> entry) {
         s.ctx->connections.for_user(user, [&](websocket_session& ws) { ws.room_list_changed(room, entry); });
@@ -249,6 +272,7 @@ void server::start() {
     impl& s = *impl_;
     s.started = true;
     s.writer->start();
+    if (s.cluster) s.cluster->start();
     s.acceptor->run();
     if (s.control) s.control->run();
     if (s.redirector) s.redirector->run();
@@ -285,6 +309,7 @@ void server::impl::shutdown_in_order() {
     while (ctx->connections.size() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     rooms->stop();  // lookups in flight may still create rooms: before the writer
+    if (cluster) cluster->stop();  // its leases go to the other nodes at once
     log::info(log::server, "draining the writer", {{"backlog", writer->backlog()}});
     writer->stop();
     store->stop();

@@ -165,15 +165,25 @@ void http_session::route(http_request req) {
     const std::string_view target = req.target();
     const std::string_view path = target.substr(0, target.find('?'));
     if (path == "/healthz") {
+        // Degraded (503, so a load balancer moves clients to a healthy
+        // node): a service the node cannot serve rooms without is out of reach.
         const metrics::gauges now = gauges();
-        const nlohmann::json body{{"status", ctx_.stopping ? "stopping" : "ok"},
-                                  {"connections", now.connections},
-                                  {"rooms", now.rooms},
-                                  {"writer_backlog", now.writer_backlog}};
-        return send(plain(req, ctx_.stopping ? http::status::service_unavailable : http::status::ok,
-                          "application/json", body.dump()));
+        const std::vector<std::string> problems = ctx_.problems ? ctx_.problems() : std::vector<std::string>{};
+        const char* status = ctx_.stopping ? "stopping" : problems.empty() ? "ok" : "degraded";
+        nlohmann::json body{{"status", status},
+                            {"connections", now.connections},
+                            {"rooms", now.rooms},
+                            {"writer_backlog", now.writer_backlog}};
+        if (!problems.empty()) body["problems"] = problems;
+        const bool healthy = !ctx_.stopping && problems.empty();
+        return send(plain(req, healthy ? http::status::ok : http::status::service_unavailable, "application/json",
+                          body.dump()));
     }
-    if (path == "/metrics") return send(plain(req, http::status::ok, "text/plain; version=0.0.4", ctx_.stats.render(gauges())));
+    if (path == "/metrics") {
+        std::string text = ctx_.stats.render(gauges());
+        if (ctx_.cluster_metrics) text += ctx_.cluster_metrics();
+        return send(plain(req, http::status::ok, "text/plain; version=0.0.4", std::move(text)));
+    }
     if (path.starts_with("/api/") || is_admin_page(path)) {  // the console's page is checked like its API
         net::post(ctx_.blocking, [self = shared_from_this(), req = std::move(req)] {
             auto res = handle_api(req, self->remote_, self->ctx_);

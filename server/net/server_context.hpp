@@ -13,6 +13,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
 
 namespace boost::asio {
 class thread_pool;
@@ -62,6 +65,11 @@ struct server_context {
     tls_credentials* tls = nullptr;  ///< the certificate new connections use; null: plain TCP
     std::uint16_t tls_port = 0;       ///< where the redirect listener sends browsers
     connection_registry connections;
+    /// Cluster mode (set before the listener starts, or empty): what is
+    /// wrong with the services the node needs ("redis unreachable"), for
+    /// /healthz, and its counters in Prometheus text, for /metrics.
+    std::function<std::vector<std::string>()> problems;
+    std::function<std::string()> cluster_metrics;
     std::atomic<bool> stopping{false};
     std::atomic<std::uint64_t> next_connection_id{1};
 };
