@@ -11,6 +11,7 @@
 #include "tests/support/test_server.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <memory>
@@ -26,6 +27,7 @@ using parley::server::statement;
 using parley::server::store_url;
 using parley::testing::redis_server;
 using parley::testing::scratch_postgres;
+using parley::testing::http_call;
 using parley::testing::test_server;
 
 class cluster_server_test : public ::testing::Test {
@@ -131,6 +133,46 @@ TEST_F(cluster_server_test, members_on_two_nodes_share_one_order_one_dedup_one_s
     ana->send(send_message{room, 901, 0, "after the kick", false});
     ana->wait_for<ack>([](const ack& k) { return k.client_id == 901; }, 5s);
     EXPECT_TRUE(bob->none_of_type<chat_message>(300ms)) << "a kicked member still gets the room's messages";
+}
+
+// A node that cannot reach Redis cannot take a room's events: /healthz says
+// so (503, "degraded", and why), so a load balancer sends its clients to
+// another node; once Redis is back, the node is healthy again by itself.
+TEST_F(cluster_server_test, health_is_degraded_while_redis_is_unreachable_and_metrics_show_the_cluster) {
+    auto a = node("node-a");
+    auto healthy = [&] { return http_call(a->port(), "GET", "/healthz"); };
+    for (int i = 0; i < 50 && healthy().status != 200; ++i) std::this_thread::sleep_for(50ms);
+    ASSERT_EQ(healthy().status, 200);
+    std::uint32_t room = 0;
+    auto ana = a->join("ana", "lobby", room);
+    ana->send(send_message{room, 1, 0, "counted", false});
+    ana->wait_for<ack>([](const ack& k) { return k.client_id == 1; }, 5s);
+    const auto metrics = http_call(a->port(), "GET", "/metrics").body;
+    for (const char* line : {"parley_cluster_redis_up 1", "parley_cluster_rooms 1", "parley_cluster_proposals_total 2",
+                             "parley_cluster_seeds_total 1"})
+        EXPECT_NE(metrics.find(line), std::string::npos) << line << " missing from\n" << metrics;
+
+    redis_->kill();
+    nlohmann::json body;
+    int status = 0;
+    for (int i = 0; i < 100 && status != 503; ++i) {
+        std::this_thread::sleep_for(50ms);
+        const auto r = healthy();
+        status = r.status;
+        body = nlohmann::json::parse(r.body);
+    }
+    EXPECT_EQ(status, 503);
+    EXPECT_EQ(body["status"], "degraded");
+    ASSERT_TRUE(body.contains("problems"));
+    EXPECT_NE(body["problems"][0].get<std::string>().find("redis unreachable"), std::string::npos);
+    // A message now cannot be sequenced: the sender is told to retry, nothing is lost.
+    ana->send(send_message{room, 2, 0, "while redis is down", false});
+    const auto refused = ana->wait_for<error_report>(5s);
+    EXPECT_EQ(static_cast<error_code>(refused.code), error_code::room_unavailable);
+
+    redis_->start();
+    for (int i = 0; i < 100 && healthy().status != 200; ++i) std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(healthy().status, 200);
 }
 
 }  // namespace
