@@ -200,20 +200,35 @@ room::join_plan room::plan_join(std::uint64_t epoch, std::uint64_t since_seq) co
 
 void room::join(room_member m, std::uint64_t epoch, std::uint64_t since_seq) {
     on_strand([this, m = std::move(m), epoch, since_seq]() mutable {
-        if (deleted_ || !access::may_join(actor_of(m), settings_.kind)) {
-            // Public rooms may say why; for the others, nothing is said that
-            // an address of no room would not get.
-            const bool say_why = !deleted_ && settings_.kind == room_kind::public_room;
-            send_error(m, say_why ? error_code::not_allowed : error_code::no_such_room, packet_kind::join_room, 0);
+        if (svc_.link == nullptr) return decide_join(std::move(m), epoch, since_seq);
+        // In a cluster the room may still be attaching, or proposing this
+        // node's own changes (a new room's creator being admitted): the join
+        // is decided after them, on the state they produce.
+        when_warm([this, m, epoch, since_seq]() mutable {
+            auto decide = [this, m, epoch, since_seq]() mutable { decide_join(std::move(m), epoch, since_seq); };
+            if (proposing_ || !decisions_.empty()) return decisions_.push_back(std::move(decide));
+            decide();
+        }, [this, m] {
+            send_error(m, error_code::room_unavailable, packet_kind::join_room, id_, unavailable_retry_ms);
             if (m.removed) m.removed(id_);
-            return;
-        }
-        joining_.try_emplace(m.connection_id);
-        const std::uint64_t conn = m.connection_id;
-        auto refuse = [this, conn, m] { refuse_join(conn, m); };
-        when_warm([this, m = std::move(m), epoch, since_seq]() mutable { start_join(std::move(m), epoch, since_seq); },
-                  refuse);
+        });
     });
+}
+
+void room::decide_join(room_member m, std::uint64_t epoch, std::uint64_t since_seq) {
+    if (deleted_ || !access::may_join(actor_of(m), settings_.kind)) {
+        // Public rooms may say why; for the others, nothing is said that
+        // an address of no room would not get.
+        const bool say_why = !deleted_ && settings_.kind == room_kind::public_room;
+        send_error(m, say_why ? error_code::not_allowed : error_code::no_such_room, packet_kind::join_room, 0);
+        if (m.removed) m.removed(id_);
+        return;
+    }
+    joining_.try_emplace(m.connection_id);
+    const std::uint64_t conn = m.connection_id;
+    auto refuse = [this, conn, m] { refuse_join(conn, m); };
+    when_warm([this, m = std::move(m), epoch, since_seq]() mutable { start_join(std::move(m), epoch, since_seq); },
+              refuse);
 }
 
 // A joiner gets no broadcast before finish_join makes it a member, so what

@@ -251,6 +251,8 @@ private:
 
     // joining
     join_plan plan_join(std::uint64_t epoch, std::uint64_t since_seq) const;
+    /// Checks that the member may join, then joins (on the strand).
+    void decide_join(room_member m, std::uint64_t epoch, std::uint64_t since_seq);
     void start_join(room_member m, std::uint64_t epoch, std::uint64_t since_seq);
     void finish_join(room_member m, const join_plan& plan, const std::vector<timeline_item>& replay,
                      const std::vector<message_state>& latest, bool has_more);
