@@ -70,9 +70,10 @@ cluster_node::cluster_node(boost::asio::any_io_executor executor, const config& 
                     [this] {
                         commands_up_ = true;
                         // Functions live in Redis's data: a Redis that lost it lost them too.
-                        command_seq_.load([](cluster::outcome<cluster::acknowledged> r) {
+                        command_seq_.load([this](cluster::outcome<cluster::acknowledged> r) {
                             if (!r) log::error(cluster_log, "cannot load the sequencer library into redis",
                                                {{"error", (std::ostringstream() << r).str()}});
+                            else if (on_connected_) on_connected_();
                         });
                     },
                     [this](cluster::redis_errc) { commands_up_ = false; },

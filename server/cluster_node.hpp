@@ -37,6 +37,10 @@ public:
 
     room_link& link() noexcept { return link_; }
 
+    /// Runs (on a Redis client's strand) each time the command connection
+    /// is up, after the library is loaded. Set before start().
+    void on_connected(std::function<void()> f) { on_connected_ = std::move(f); }
+
     void start();
     /// Gives the persister's leases up and closes every connection.
     void stop();
@@ -51,6 +55,7 @@ public:
 
 private:
     std::string node_id_;
+    std::function<void()> on_connected_;
     std::atomic<bool> commands_up_{false};
     std::atomic<std::uint64_t> rtt_count_{0}, rtt_sum_us_{0}, rtt_max_us_{0};
     cluster::redis_client commands_;

@@ -221,6 +221,7 @@ server::server(config cfg) : impl_(std::make_unique<impl>(std::move(cfg))) {
     s.files = std::make_unique<static_files>(client_mounts(s.cfg));
     s.ctx = std::make_unique<server_context>(s.cfg, s.stats, *s.accts, *s.rooms, *s.writer, *s.files, s.blocking);
     if (s.cluster) {
+        s.cluster->on_connected([&s] { s.rooms->refill_room_ids(); });  // ids for rooms created here
         s.ctx->problems = [&s] { return s.cluster->problems(); };
         s.ctx->cluster_metrics = [&s] { return s.cluster->metrics_text(); };
     }
@@ -272,13 +273,21 @@ void server::start() {
     impl& s = *impl_;
     s.started = true;
     s.writer->start();
-    if (s.cluster) s.cluster->start();
+    if (s.cluster) {
+        s.cluster->start();
+        // Rooms created in the first moments need ids from the cluster: a
+        // reachable Redis gives them in a round trip or two. Without it the
+        // node starts all the same (degraded) and creations are refused until it is back.
+        s.loops.start();
+        if (!s.rooms->wait_for_room_ids(std::chrono::seconds(2)))
+            log::warn(log::server, "no room ids from the cluster yet: new rooms are refused until Redis answers");
+    }
     s.acceptor->run();
     if (s.control) s.control->run();
     if (s.redirector) s.redirector->run();
     s.session_sweep.emplace(s.loops.at(0));
     s.sweep_sessions();
-    s.loops.start();
+    if (!s.cluster) s.loops.start();  // in a cluster: started above
     log::info(log::server, "listening", {{"scheme", s.tls ? "https" : "http"}, {"host", s.cfg.listen_host},
                                          {"port", s.acceptor->port()}, {"event_loops", s.loops.size()}});
     if (s.redirector)

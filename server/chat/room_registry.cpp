@@ -191,9 +191,53 @@ room_registry::listing& room_registry::load_locked(const stored_room& stored) {
     return l;
 }
 
-room_registry::listing& room_registry::add_locked(room_settings settings, std::string direct_key,
+void room_registry::refill_room_ids() {
+    std::lock_guard lock(mutex_);
+    refill_locked();
+}
+
+void room_registry::refill_locked() {
+    if (svc_.link == nullptr || reserving_ || spare_ids_ || ids_end_ - ids_next_ > id_block / 2) return;
+    reserving_ = true;
+    svc_.link->reserve_room_ids(next_id_, id_block, [this](std::optional<std::uint32_t> first) {
+        std::lock_guard lock(mutex_);
+        reserving_ = false;
+        if (!first) return;  // asked again at the next creation or reconnect
+        if (ids_next_ == ids_end_) {
+            ids_next_ = *first;
+            ids_end_ = *first + id_block;
+        } else {
+            spare_ids_.emplace(*first, *first + id_block);
+        }
+        ids_arrived_.notify_all();
+        refill_locked();  // the spare too
+    });
+}
+
+bool room_registry::wait_for_room_ids(std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex_);
+    refill_locked();
+    return ids_arrived_.wait_for(lock, limit, [this] { return ids_next_ != ids_end_; });
+}
+
+room_registry::listing* room_registry::add_locked(room_settings settings, std::string direct_key,
                                                   std::vector<protocol::user_ref> people, std::uint64_t creator) {
-    const std::uint32_t id = next_id_++;
+    std::uint32_t id = 0;
+    if (svc_.link == nullptr) {
+        id = next_id_++;
+    } else {
+        if (ids_next_ == ids_end_ && spare_ids_) {
+            std::tie(ids_next_, ids_end_) = *spare_ids_;
+            spare_ids_.reset();
+        }
+        if (ids_next_ == ids_end_) {
+            refill_locked();
+            return nullptr;
+        }
+        id = ids_next_++;
+        next_id_ = std::max(next_id_, id + 1);
+        refill_locked();
+    }
     listing& l = by_id_[id];
     l.room = std::make_shared<room>(loop_of(id), svc_, room_init{id, settings, 0, {}});
     l.settings = settings;
@@ -203,7 +247,7 @@ room_registry::listing& room_registry::add_locked(room_settings settings, std::s
     if (!direct_key.empty()) direct_by_key_[direct_key] = id;
     if (svc_.sink != nullptr)
         svc_.sink->push(events::room_created{id, std::move(settings), std::move(direct_key), creator, now_unix_ms()});
-    return l;
+    return &l;
 }
 
 // 110 random bits: a collision with a stored room is not a practical concern,
@@ -230,19 +274,21 @@ void room_registry::create(std::string name, protocol::user_ref creator, bool mu
            [this, name = std::move(name), creator, must_be_new](const std::optional<catalog_hit>&,
                                                                 room_ptr found) -> outcome {
                if (found) return must_be_new ? outcome(protocol::error_code::room_name_taken) : outcome(found);
-               listing& l = add_locked({name, name, "", room_kind::public_room}, "", {}, creator.id);
-               l.room->add_members({{creator.id, creator.name, member_status::member, protocol::room_role::owner}},
-                                   creator.id);
-               return lease_locked(l);
+               listing* l = add_locked({name, name, "", room_kind::public_room}, "", {}, creator.id);
+               if (l == nullptr) return outcome(protocol::error_code::room_unavailable);
+               l->room->add_members({{creator.id, creator.name, member_status::member, protocol::room_role::owner}},
+                                    creator.id);
+               return lease_locked(*l);
            },
            std::move(done));
 }
 
 room_registry::room_ptr room_registry::create_private(const std::string& title, const protocol::user_ref& creator) {
     std::lock_guard lock(mutex_);
-    listing& l = add_locked({fresh_address_locked(), title, "", room_kind::private_room}, "", {}, creator.id);
-    l.room->add_members({{creator.id, creator.name, member_status::member, protocol::room_role::owner}}, creator.id);
-    return lease_locked(l);
+    listing* l = add_locked({fresh_address_locked(), title, "", room_kind::private_room}, "", {}, creator.id);
+    if (l == nullptr) return nullptr;
+    l->room->add_members({{creator.id, creator.name, member_status::member, protocol::room_role::owner}}, creator.id);
+    return lease_locked(*l);
 }
 
 void room_registry::open_direct(std::vector<protocol::user_ref> people, std::uint64_t creator, outcome_handler done) {
@@ -253,9 +299,10 @@ void room_registry::open_direct(std::vector<protocol::user_ref> people, std::uin
                if (found) return found;
                std::vector<member_state> rows;
                for (const auto& p : people) rows.push_back({p.id, p.name, member_status::member});
-               listing& l = add_locked({fresh_address_locked(), "", "", room_kind::direct}, key, people, creator);
-               l.room->add_members(std::move(rows), creator);
-               return lease_locked(l);
+               listing* l = add_locked({fresh_address_locked(), "", "", room_kind::direct}, key, people, creator);
+               if (l == nullptr) return outcome(protocol::error_code::room_unavailable);
+               l->room->add_members(std::move(rows), creator);
+               return lease_locked(*l);
            },
            std::move(done));
 }

@@ -47,7 +47,10 @@
 
 #include <atomic>
 #include <mutex>
+#include <chrono>
+#include <condition_variable>
 #include <optional>
+#include <tuple>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -99,8 +102,16 @@ public:
      *  existing room of that name is the answer unless `must_be_new`
      *  (then room_name_taken). */
     void create(std::string name, protocol::user_ref creator, bool must_be_new, outcome_handler done);
-    /// A new private room titled `title`, owned by `creator` (synchronous).
+    /// A new private room titled `title`, owned by `creator` (synchronous);
+    /// null in a cluster while no room id is at hand (room_unavailable).
     room_ptr create_private(const std::string& title, const protocol::user_ref& creator);
+    /** Cluster mode: makes sure a block of room ids is at hand (or on its
+     *  way). The server calls it whenever Redis (re)connects; creating rooms
+     *  calls it as the block runs low. Ids come from the cluster, so rooms
+     *  created on different nodes never share one. */
+    void refill_room_ids();
+    /// Waits up to `limit` for the first block (start-up in cluster mode). @return true if ids are at hand
+    bool wait_for_room_ids(std::chrono::milliseconds limit);
     /** The direct conversation of `people` (the creator among them; 2-8
      *  distinct users), created if new. */
     void open_direct(std::vector<protocol::user_ref> people, std::uint64_t creator, outcome_handler done);
@@ -163,8 +174,8 @@ private:
     room_ptr lease_locked(listing& l);
     /// Puts a room from storage in memory (mutex held).
     listing& load_locked(const stored_room& stored);
-    /// A new room (mutex held).
-    listing& add_locked(room_settings settings, std::string direct_key, std::vector<protocol::user_ref> people,
+    /// A new room (mutex held); null when no id is at hand (cluster mode).
+    listing* add_locked(room_settings settings, std::string direct_key, std::vector<protocol::user_ref> people,
                         std::uint64_t creator);
     std::string fresh_address_locked() const;
     void set_row_locked(listing& l, std::uint32_t room_id, const member_state& row);
@@ -188,7 +199,15 @@ private:
     std::unordered_map<std::uint32_t, listing> by_id_;                                       // every room in memory
     std::unordered_map<std::string, std::uint32_t> direct_by_key_;                           // live direct rooms
     std::unordered_map<std::uint64_t, std::unordered_map<std::uint32_t, member_state>> rows_by_user_;  // members, invitees
-    std::uint32_t next_id_ = 1;
+    std::uint32_t next_id_ = 1;  // alone: the next id; in a cluster: above every id seen (the reservations' floor)
+    /// Cluster mode: block_size ids reserved at a time, [ids_next_, ids_end_)
+    /// at hand and one spare block; a refill is asked for at half a block.
+    static constexpr std::uint32_t id_block = 64;
+    std::uint32_t ids_next_ = 0, ids_end_ = 0;
+    std::optional<std::pair<std::uint32_t, std::uint32_t>> spare_ids_;
+    bool reserving_ = false;
+    std::condition_variable ids_arrived_;
+    void refill_locked();
     std::atomic<std::uint64_t> loads_{0};
     std::atomic<std::uint64_t> evictions_{0};  // also what tells a read it overlapped one
 };

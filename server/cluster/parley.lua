@@ -243,6 +243,23 @@ local function claim(keys, args)
   return fenced(keys[1], node, {'XAUTOCLAIM', keys[2], group, node, idle, cursor, 'COUNT', count})
 end
 
+-- parley_ids KEYS ids   ARGV count, floor
+-- -> the first of `count` room ids no node was given before, none below floor
+-- Room ids are below 2^32, so plain Lua numbers hold them exactly.
+local function ids(keys, args)
+  local bad = check_decimals(args, {'count', 'floor'})
+  if bad then return bad end
+  local count, floor = tonumber(args[1]), tonumber(args[2])
+  if count < 1 or count > 65536 then return redis.error_reply('PARLEY bad argument count: 1..65536') end
+  local top = tonumber(redis.call('GET', keys[1]) or '0')
+  if not top then return redis.error_reply('PARLEY malformed room id counter ' .. keys[1]) end
+  if top < floor then top = floor end
+  if top + count > 4294967295 then return redis.error_reply('PARLEY room ids exhausted') end
+  redis.call('SET', keys[1], string.format('%d', top + count))
+  return top + 1
+end
+
+redis.register_function{function_name = 'parley_ids', callback = ids}
 redis.register_function{function_name = 'parley_publish', callback = publish}
 redis.register_function{function_name = 'parley_seed', callback = seed}
 redis.register_function{function_name = 'parley_read', callback = read, flags = {'no-writes'}}

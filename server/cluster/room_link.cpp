@@ -543,6 +543,14 @@ void redis_room_link::share(std::uint32_t room, std::string body) {
     });
 }
 
+void redis_room_link::reserve_room_ids(std::uint32_t floor, std::uint32_t count,
+                                       std::function<void(std::optional<std::uint32_t>)> done) {
+    state_->commands.reserve_room_ids(count, floor, [s = state_, done = std::move(done)](outcome<std::uint32_t> r) {
+        if (!r) s->failed("parley_ids", r.error());
+        done(r ? std::optional(r.value()) : std::nullopt);
+    });
+}
+
 room_link_stats redis_room_link::stats() const {
     const state& s = *state_;
     return {s.room_count, s.proposed, s.stale, s.from_channel, s.repairs, s.behind, s.epoch_changes, s.seeds,

@@ -98,6 +98,8 @@ public:
                  std::uint64_t client_id, const storage_event& event, std::function<void(proposal_result)> done) override;
     void caught_up(std::uint32_t room, std::uint64_t upto) override;
     void share(std::uint32_t room, std::string body) override;
+    void reserve_room_ids(std::uint32_t floor, std::uint32_t count,
+                          std::function<void(std::optional<std::uint32_t>)> done) override;
 
     room_link_stats stats() const;
 

@@ -561,6 +561,18 @@ void sequencer::release_lease(unsigned partition, std::string_view node_id, comp
         [](const resp::value& v) { return parse_flag(v, "parley_release"); });
 }
 
+void sequencer::reserve_room_ids(std::uint32_t count, std::uint32_t floor, completion<std::uint32_t> done) {
+    if (count == 0 || count > 65536) return refuse(std::move(done), "reserve_room_ids: count outside 1..65536");
+    run(fcall("parley_ids", {key_space::room_ids()}, {decimal(count), decimal(floor)}), std::move(done),
+        [](const resp::value& v) -> outcome<std::uint32_t> {
+            const auto n = parse_count(v, "parley_ids");
+            if (!n) return n.error();
+            if (n.value() == 0 || n.value() > std::numeric_limits<std::uint32_t>::max())
+                return bad_reply("parley_ids", v);
+            return static_cast<std::uint32_t>(n.value());
+        });
+}
+
 void sequencer::heartbeat(std::string_view node_id, std::chrono::milliseconds ttl, completion<acknowledged> done) {
     if (!valid_node_id(node_id) || ttl.count() < 1) return refuse(std::move(done), "heartbeat: bad node id or ttl");
     run(std::vector<std::string>{"SET", key_space::node(node_id), "1", "PX", decimal(static_cast<std::uint64_t>(ttl.count()))},

@@ -22,6 +22,7 @@
 //                                 group "persist"
 //   parley:{p}:lease              STRING node id, PX: who persists partition p
 //   parley:node:<node_id>         STRING, PX: the node's heartbeat
+//   parley:room_ids               STRING: the highest room id handed out
 //
 // CHANNEL PAYLOADS (one tag byte, a text header, then the binary body)
 //   M<seq> <epoch>\n<body>   a sequenced room event
@@ -40,6 +41,7 @@
 //   parley_lease, parley_release   a partition's persister lease
 //   parley_ack        XACK and XDEL of outbox entries, together
 //   parley_take, parley_claim   the persister's reads of outboxes, fenced by the lease
+//   parley_ids        room ids for rooms created on any node
 //
 // GUARANTEES
 // - One FCALL is atomic: Redis runs it to its end before any other command,
@@ -175,6 +177,8 @@ public:
     std::string lease(unsigned partition) const;
     /// parley:node:<node_id>
     static std::string node(std::string_view node_id);
+    /// parley:room_ids
+    static std::string room_ids() { return "parley:room_ids"; }
     /** The room a channel belongs to: its exact name, with the partition
      *  tag that room has under this partition count; otherwise nullopt. */
     std::optional<std::uint32_t> room_of_channel(std::string_view channel) const;
@@ -429,6 +433,11 @@ public:
                        completion<bool> done);
     /** Gives the lease up. @return (via done) true if `node_id` held it */
     void release_lease(unsigned partition, std::string_view node_id, completion<bool> done);
+
+    /** Reserves `count` (1..65536) room ids no node got before, none below
+     *  `floor` (the store's highest id + 1: a Redis that lost the counter
+     *  never hands out a stored room's id). @return (via done) the first */
+    void reserve_room_ids(std::uint32_t count, std::uint32_t floor, completion<std::uint32_t> done);
 
     /// Marks the node alive for `ttl` (at least 1 ms).
     void heartbeat(std::string_view node_id, std::chrono::milliseconds ttl, completion<acknowledged> done);

@@ -104,6 +104,11 @@ public:
     virtual void caught_up(std::uint32_t room, std::uint64_t upto) = 0;
     /// Sends typing or presence to the room's replicas on the other nodes.
     virtual void share(std::uint32_t room, std::string body) = 0;
+    /** Reserves `count` room ids that no node was given before, none below
+     *  `floor`: rooms created on any node never share an id. `done` gets the
+     *  first, or nullopt when the cluster cannot be reached. */
+    virtual void reserve_room_ids(std::uint32_t floor, std::uint32_t count,
+                                  std::function<void(std::optional<std::uint32_t>)> done) = 0;
 };
 
 }  // namespace parley::server

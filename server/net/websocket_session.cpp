@@ -376,7 +376,9 @@ void websocket_session::handle_create(const create_room& c) {
         if (!allow(ctx_.room_create_limits, retry_discipline::limit::rooms, packet_kind::create_room, ref,
                    error_code::room_quota))
             return;
-        return enter(ctx_.rooms.create_private(*title, me), 0, 0);
+        auto created = ctx_.rooms.create_private(*title, me);
+        if (!created) return refuse(error_code::room_unavailable, packet_kind::create_room, ref);
+        return enter(std::move(created), 0, 0);
     }
     room_key key{room_key::by::address, *title};
     ctx_.rooms.open(std::move(key), user_->id, user_->admin, after_lookup([this, name = *title, me, ref](outcome o) {

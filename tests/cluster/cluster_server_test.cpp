@@ -15,6 +15,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -173,6 +174,26 @@ TEST_F(cluster_server_test, health_is_degraded_while_redis_is_unreachable_and_me
     redis_->start();
     for (int i = 0; i < 100 && healthy().status != 200; ++i) std::this_thread::sleep_for(50ms);
     EXPECT_EQ(healthy().status, 200);
+}
+
+// Rooms created on both nodes at once never share an id: ids come from the
+// cluster in blocks, not from each node's own count.
+TEST_F(cluster_server_test, rooms_created_on_two_nodes_get_distinct_ids) {
+    auto a = node("node-a");
+    auto b = node("node-b");
+    auto ana = a->connect("ana");
+    auto bob = b->connect("bob");
+    std::set<std::uint32_t> ids;
+    for (int i = 0; i < 5; ++i) {
+        ana->send(create_room{.client_id = 10u + static_cast<unsigned>(i), .name = "a-room-" + std::to_string(i)});
+        bob->send(create_room{.client_id = 20u + static_cast<unsigned>(i), .name = "b-room-" + std::to_string(i),
+                              .type = room_kind::private_room});
+        ids.insert(ana->wait_for<room_joined>(5s).room_id);
+        ids.insert(bob->wait_for<room_joined>(5s).room_id);
+    }
+    EXPECT_EQ(ids.size(), 10u) << "two rooms got one id";
+    for (int i = 0; i < 50 && count("SELECT count(*) FROM rooms") < 10; ++i) std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(count("SELECT count(*) FROM rooms"), 10) << "a room was lost on its way to PostgreSQL";
 }
 
 }  // namespace

@@ -544,6 +544,28 @@ TEST_F(sequencer_test, the_persisted_watermark_moves_only_forward_in_the_current
 
 // ---- leases and heartbeats -----------------------------------------------------------------------
 
+// Room ids for rooms created on any node: blocks never overlap, whichever
+// node asks, and never start at or below the floor (the store's top), even
+// after Redis lost its counter.
+TEST_F(sequencer_test, room_id_blocks_never_overlap_and_stay_above_the_floor) {
+    auto a = connect();
+    auto b = connect();
+    auto reserve = [&](node& n, std::uint32_t count, std::uint32_t floor) {
+        return await<std::uint32_t>([&](auto done) { n.seq.reserve_room_ids(count, floor, done); });
+    };
+    EXPECT_EQ(reserve(*a, 64, 11).value(), 12u) << "the first block starts above the floor";
+    EXPECT_EQ(reserve(*b, 64, 11).value(), 76u);
+    EXPECT_EQ(reserve(*a, 64, 5).value(), 140u) << "a lower floor changes nothing";
+    server_->call({"DEL", key_space::room_ids()});  // Redis lost it
+    EXPECT_EQ(reserve(*b, 10, 500).value(), 501u) << "the floor protects the rooms already stored";
+    EXPECT_EQ(server_->call({"GET", key_space::room_ids()}).as_string(), "510");
+    EXPECT_FALSE(reserve(*a, 0, 1)) << "an empty block";
+    server_->call({"SET", key_space::room_ids(), "4294967290"});
+    const auto exhausted = reserve(*a, 64, 1);
+    ASSERT_FALSE(exhausted);
+    EXPECT_EQ(exhausted.error().code, sequencer_errc::redis_error);
+}
+
 TEST_F(sequencer_test, a_lease_has_one_holder_at_a_time) {
     auto n = connect();
     const std::string key = n->seq.keys().lease(3);
