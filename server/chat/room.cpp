@@ -821,13 +821,18 @@ void room::set_typing(std::uint64_t connection_id, bool active) {
     on_strand([this, connection_id, active] {
         const room_member* m = member(connection_id);
         if (m == nullptr) return;
-        if (!active) return stop_typing(m->user_id, m->username);
-        if (const member_state* me = person(m->user_id); me != nullptr && me->muted) return;  // muted: not shown
-        const auto expiry = svc_.now() + svc_.cfg.typing_ttl;
-        if (presence_.typing(m->user_id, m->username, expiry))
-            broadcast(typing_update{id_, {m->user_id, m->username}, true}, true, 0, m->user_id);
-        schedule_sweep(expiry);
+        if (const member_state* me = person(m->user_id); active && me != nullptr && me->muted) return;  // not shown
+        if (svc_.link != nullptr) share_typing(m->user_id, m->username, active);  // the other nodes' members too
+        show_typing(m->user_id, m->username, active);
     });
+}
+
+void room::show_typing(std::uint64_t user_id, const std::string& username, bool active) {
+    if (!active) return stop_typing(user_id, username);
+    const auto expiry = svc_.now() + svc_.cfg.typing_ttl;
+    if (presence_.typing(user_id, username, expiry))
+        broadcast(typing_update{id_, {user_id, username}, true}, true, 0, user_id);
+    schedule_sweep(expiry);
 }
 
 void room::stop_typing(std::uint64_t user_id, const std::string& username) {

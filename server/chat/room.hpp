@@ -367,6 +367,10 @@ private:
     clock::duration presence_interval() const;
     void member_left(const room_member& m);
     void stop_typing(std::uint64_t user_id, const std::string& username);
+    /// The user started or stopped typing: the members here are told (expiring after typing_ttl).
+    void show_typing(std::uint64_t user_id, const std::string& username, bool active);
+    /// Tells the room's replicas on the other nodes (room_cluster.cpp).
+    void share_typing(std::uint64_t user_id, const std::string& username, bool active);
     /// Makes sure the sweep timer fires by `deadline` (O(1); the sweep itself scans).
     void schedule_sweep(clock::time_point deadline);
     void sweep();

@@ -9,8 +9,9 @@
 // produced. A proposal refused as stale (another node's event came first)
 // is decided again once the replica has caught up to the top it was told.
 //
-// What is not built here yet: presence and typing across nodes (each node
-// shows its own members), and a replica that fell behind the cluster's log
+// Typing crosses nodes through the link's shared channel messages. What is
+// not built here yet: presence across nodes (each node shows its own
+// members online), and a replica that fell behind the cluster's log
 // or saw a reseed does not read the gap from the store: it drops its
 // members, who rejoin at once, and warms again.
 #include "server/chat/room.hpp"
@@ -20,6 +21,7 @@
 #include "server/core/log.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 namespace parley::server {
 using namespace parley::protocol;
@@ -182,7 +184,28 @@ void room::fell_behind(std::uint64_t after, std::uint64_t upto) {
     });
 }
 
-void room::shared(std::string_view) {}
+// Typing crosses nodes as "y<user id> <name>" or "n<user id> <name>". The
+// receiving node shows it like its own members' typing, with its own
+// expiry: a node that dies while its user types leaves the indicator for
+// typing_ttl at most.
+void room::share_typing(std::uint64_t user_id, const std::string& username, bool active) {
+    svc_.link->share(id_, (active ? "y" : "n") + std::to_string(user_id) + " " + username);
+}
+
+void room::shared(std::string_view body) {
+    if (body.size() < 4 || body.size() > 64 + limits::max_username_bytes || (body[0] != 'y' && body[0] != 'n')) return;
+    const auto space = body.find(' ');
+    std::uint64_t user_id = 0;
+    const auto digits = body.substr(1, space == std::string_view::npos ? 0 : space - 1);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), user_id);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || user_id == 0) return;
+    on_strand([this, active = body[0] == 'y', user_id, name = std::string(body.substr(space + 1))] {
+        // Only a member who may speak is shown, as on the node it types on.
+        const member_state* p = person(user_id);
+        if (!warm_ || p == nullptr || p->status != member_status::member || (active && p->muted)) return;
+        show_typing(user_id, p->username, active);
+    });
+}
 
 void room::go_cold(std::uint64_t base) {
     for (const auto& [conn, m] : members_) {

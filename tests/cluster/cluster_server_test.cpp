@@ -196,4 +196,21 @@ TEST_F(cluster_server_test, rooms_created_on_two_nodes_get_distinct_ids) {
     EXPECT_EQ(count("SELECT count(*) FROM rooms"), 10) << "a room was lost on its way to PostgreSQL";
 }
 
+// Typing on one node shows on the other, and stops there when it stops here.
+TEST_F(cluster_server_test, typing_on_one_node_shows_on_the_other) {
+    auto a = node("node-a");
+    auto b = node("node-b");
+    std::uint32_t room = 0;
+    auto ana = a->join("ana", "lobby", room);
+    auto bob = join_when_stored(*b, "bob", "lobby", room);
+    ASSERT_TRUE(bob);
+    ana->send(set_typing{room, true});
+    const auto on = bob->wait_for<typing_update>([](const typing_update& t) { return t.user.name == "ana"; }, 5s);
+    EXPECT_TRUE(on.active);
+    ana->send(set_typing{room, false});
+    const auto off = bob->wait_for<typing_update>([](const typing_update& t) { return t.user.name == "ana"; }, 5s);
+    EXPECT_FALSE(off.active);
+    EXPECT_TRUE(ana->none_of_type<typing_update>(200ms)) << "ana was shown her own typing";
+}
+
 }  // namespace
