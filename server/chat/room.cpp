@@ -203,15 +203,17 @@ void room::join(room_member m, std::uint64_t epoch, std::uint64_t since_seq) {
         if (svc_.link == nullptr) return decide_join(std::move(m), epoch, since_seq);
         // In a cluster the room may still be attaching, or proposing this
         // node's own changes (a new room's creator being admitted): the join
-        // is decided after them, on the state they produce.
-        when_warm([this, m, epoch, since_seq]() mutable {
-            auto decide = [this, m, epoch, since_seq]() mutable { decide_join(std::move(m), epoch, since_seq); };
+        // is decided after them, on the state they produce. It counts as
+        // joining meanwhile, so a leave cancels it (and its requests wait).
+        const std::uint64_t conn = m.connection_id;
+        joining_.try_emplace(conn);
+        when_warm([this, m, epoch, since_seq, conn]() mutable {
+            auto decide = [this, m, epoch, since_seq, conn]() mutable {
+                if (joining_.contains(conn)) decide_join(std::move(m), epoch, since_seq);
+            };
             if (proposing_ || !decisions_.empty()) return decisions_.push_back(std::move(decide));
             decide();
-        }, [this, m] {
-            send_error(m, error_code::room_unavailable, packet_kind::join_room, id_, unavailable_retry_ms);
-            if (m.removed) m.removed(id_);
-        });
+        }, [this, m, conn] { refuse_join(conn, m); });
     });
 }
 
@@ -219,6 +221,7 @@ void room::decide_join(room_member m, std::uint64_t epoch, std::uint64_t since_s
     if (deleted_ || !access::may_join(actor_of(m), settings_.kind)) {
         // Public rooms may say why; for the others, nothing is said that
         // an address of no room would not get.
+        joining_.erase(m.connection_id);  // a cluster's join waited as joining
         const bool say_why = !deleted_ && settings_.kind == room_kind::public_room;
         send_error(m, say_why ? error_code::not_allowed : error_code::no_such_room, packet_kind::join_room, 0);
         if (m.removed) m.removed(id_);

@@ -1215,3 +1215,128 @@ TEST_F(RoomTest, MembersOnOtherLoopsGetTheRoomsOrderWithOneHandOffPerLoop) {
     }
     for (auto* c : on_b) EXPECT_EQ(event_seqs(c->fresh()), std::vector<std::uint64_t>{6});
 }
+
+// ---- a room as a cluster replica (room_cluster.cpp), with an in-memory link ----------------------
+
+/// A room_link that holds every proposal until the test commits it (or says
+/// it went stale), as the sequencer would in order; attaches at once.
+struct held_link final : room_link {
+    struct proposal {
+        std::uint64_t top;
+        storage_event event;
+        std::function<void(proposal_result)> done;
+    };
+    std::weak_ptr<room_replica> replica;
+    std::uint64_t epoch = 77;
+    std::uint64_t top = 0;
+    std::deque<proposal> held;
+
+    void attach(std::uint32_t, std::uint64_t stored_top, std::uint64_t, std::uint64_t,
+                std::weak_ptr<room_replica> r, std::function<void(std::optional<replica_start>)> done) override {
+        replica = std::move(r);
+        top = stored_top;
+        done(replica_start{epoch, stored_top, true});
+    }
+    void detach(std::uint32_t) override {}
+    void propose(std::uint32_t, std::uint64_t e, std::uint64_t at, std::uint64_t, std::uint64_t, const storage_event& ev,
+                 std::function<void(proposal_result)> done) override {
+        EXPECT_EQ(e, epoch);
+        held.push_back({at, ev, std::move(done)});
+    }
+    void caught_up(std::uint32_t, std::uint64_t) override {}
+    void share(std::uint32_t, std::string) override {}
+    void reserve_room_ids(std::uint32_t, std::uint32_t, std::function<void(std::optional<std::uint32_t>)>) override {}
+
+    /// The oldest held proposal is sequenced (if still at the top) and applied, then answered.
+    void commit_next() {
+        ASSERT_FALSE(held.empty());
+        proposal p = std::move(held.front());
+        held.pop_front();
+        if (p.top != top) return p.done({proposal_status::stale, top, epoch});
+        ++top;
+        if (auto r = replica.lock()) r->replicated({top, epoch, p.event});
+        p.done({proposal_status::committed, top, epoch});
+    }
+};
+
+class ClusterRoomTest : public RoomTest {
+protected:
+    held_link link;
+    std::shared_ptr<room> make_replica(std::uint32_t id) {
+        room_services svc{cfg, stats, &sink, &store};
+        svc.now = [this] { return now; };
+        svc.new_epoch = [this] { return ++last_epoch; };
+        svc.link = &link;
+        auto r = std::make_shared<room>(io, svc, room_init{id, public_room_named("room" + std::to_string(id)), 0, everyone()});
+        rooms[id] = r;
+        return r;
+    }
+};
+
+// A message is shown and acknowledged only once the cluster sequenced it,
+// at the seq the cluster gave; nothing goes to the writer from the room.
+TEST_F(ClusterRoomTest, AMessageIsAppliedWhenItComesBackSequenced) {
+    auto r = make_replica(1);
+    auto& ana = joined(*r, 1, "ana");
+    auto& bob = joined(*r, 2, "bob");
+    settle();
+    ana.fresh();
+    bob.fresh();
+    post(*r, ana, 10, "hello");
+    settle();
+    EXPECT_TRUE(event_seqs(bob.fresh()).empty()) << "shown before it was sequenced";
+    ASSERT_EQ(link.held.size(), 1u);
+    link.commit_next();
+    settle();
+    EXPECT_EQ(event_seqs(bob.fresh()), std::vector<std::uint64_t>{1});
+    const auto acks = of_kind<ack>(ana.fresh());
+    ASSERT_EQ(acks.size(), 1u);
+    EXPECT_EQ(acks[0].seq, 1u);
+}
+
+// Decisions made while one is in flight are made again on the state it
+// produced; one that went stale is made again once the replica caught up.
+TEST_F(ClusterRoomTest, DecisionsWaitForTheProposalInFlightAndStaleOnesAreDecidedAgain) {
+    auto r = make_replica(1);
+    auto& ana = joined(*r, 1, "ana");
+    settle();
+    post(*r, ana, 10, "one");
+    post(*r, ana, 11, "two");
+    settle();
+    ASSERT_EQ(link.held.size(), 1u) << "two proposals in flight at once";
+    link.commit_next();
+    settle();
+    ASSERT_EQ(link.held.size(), 1u);
+    EXPECT_EQ(link.held.front().top, 1u) << "the second was decided again after the first";
+    // Another node's event takes seq 2 first: ours is stale and goes again at 2.
+    if (auto rep = link.replica.lock())
+        rep->replicated({2, link.epoch, events::message_posted{1, 2, 3, 99, "from another node", 5, 0}});
+    ++link.top;
+    link.commit_next();  // answered stale
+    settle();
+    ASSERT_EQ(link.held.size(), 1u);
+    EXPECT_EQ(link.held.front().top, 2u);
+    link.commit_next();
+    settle();
+    EXPECT_EQ(event_seqs(ana.fresh()), seq_range(1, 3));
+    EXPECT_EQ(r->last_seq_approx(), 3u);
+}
+
+// A join that waits for this node's own proposal is cancelled by a leave:
+// the connection never becomes a member (no ghost online forever).
+TEST_F(ClusterRoomTest, LeavingWhileTheJoinWaitsForAProposalLeavesNoGhost) {
+    auto r = make_replica(1);
+    auto& ana = joined(*r, 1, "ana");
+    settle();
+    post(*r, ana, 10, "in flight");
+    settle();
+    auto& ghost = connect(3, "ghost");
+    r->join(ghost.member, 0, 0);
+    settle();
+    r->leave(ghost.id(), true);
+    settle();
+    link.commit_next();
+    settle();
+    EXPECT_EQ(count_of<room_joined>(ghost.received), 0u);
+    EXPECT_EQ(r->members_approx(), 1u);
+}
