@@ -246,7 +246,9 @@ struct persister::state : std::enable_shared_from_this<state> {
 
     // Acknowledgements that fail stay queued and go with the next flush.
     void flush_acks() {
-        for (auto& [p, ids] : unacked) {
+        for (auto& entry : unacked) {
+            const unsigned p = entry.first;  // not a structured binding: clang 14 cannot capture one
+            auto& ids = entry.second;
             while (!ids.empty()) {
                 const std::size_t n = std::min(ids.size(), max_outbox_batch);
                 std::vector<std::string> chunk(std::make_move_iterator(ids.end() - static_cast<std::ptrdiff_t>(n)),
